@@ -1,0 +1,40 @@
+# Two commands on a fresh machine (Python >= 3.10 and the package registries):
+#   make test   set up .venv with the pinned versions and run lint + the whole suite
+#   make demo   set up .venv and run the main job on the embedded default
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: setup test demo lint constraints clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python >= 3.10 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check keras_rnninit tests examples
+
+test: lint
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/keras-rnninit demo
+
+# Re-pin constraints.txt to what a fresh install of the declared ranges gives.
+constraints:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --quiet --upgrade pip
+	.venv-pin/bin/python -m pip install --quiet ".[dev]"
+	{ sed -n '1,3p' constraints.txt; .venv-pin/bin/python -m pip freeze | grep -vi '^keras.rnninit'; \
+	  echo "pip==$$(.venv-pin/bin/python -m pip --version | cut -d' ' -f2)"; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-pin
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,31 @@
+"""keras_rnninit: initialization, diagnostics and export for vanilla RNNs.
+
+Importing the package registers every initializer and the cell with Keras,
+so `.keras` files that use them load without `custom_objects`.
+"""
+
+from keras_rnninit import schemes
+from keras_rnninit.cells import XavierRNNCell
+from keras_rnninit.initializers import (
+    HeRNN,
+    ScaledIdentity,
+    ScaledOrthogonal,
+    SeededInitializer,
+    SpectralRadius,
+    Uniform01,
+    XavierRNN,
+)
+from keras_rnninit.version import __version__
+
+__all__ = [
+    "HeRNN",
+    "ScaledIdentity",
+    "ScaledOrthogonal",
+    "SeededInitializer",
+    "SpectralRadius",
+    "Uniform01",
+    "XavierRNN",
+    "XavierRNNCell",
+    "__version__",
+    "schemes",
+]

@@ -1,0 +1,22 @@
+"""Registered Keras initializers for the weights of vanilla RNNs.
+
+Every class is registered under the package name ``keras_rnninit``, so a
+``.keras`` file that uses them loads without ``custom_objects`` once
+``keras_rnninit`` is imported.
+"""
+
+from keras_rnninit.initializers.base import SeededInitializer
+from keras_rnninit.initializers.gaussian import HeRNN, XavierRNN
+from keras_rnninit.initializers.orthogonal import ScaledIdentity, ScaledOrthogonal
+from keras_rnninit.initializers.spectral import SpectralRadius
+from keras_rnninit.initializers.uniform import Uniform01
+
+__all__ = [
+    "HeRNN",
+    "ScaledIdentity",
+    "ScaledOrthogonal",
+    "SeededInitializer",
+    "SpectralRadius",
+    "Uniform01",
+    "XavierRNN",
+]

@@ -1,0 +1,118 @@
+"""The seeded base class and argument checks shared by every initializer.
+
+Only public Keras APIs are used (`keras.random`, `keras.ops`, `keras.saving`),
+so the initializers run on every Keras 3 backend.
+"""
+
+import math
+import numbers
+import random as python_random
+
+import keras
+import numpy as np
+
+__all__ = ["SeededInitializer", "derive_seed"]
+
+
+def check_positive(name, value):
+    """Return `value` as a float if it is a finite number > 0, else raise.
+
+    Raises `TypeError` for a non-number (bools included) and `ValueError`
+    for zero, a negative, NaN or an infinity.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a positive finite float. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"`{name}` must be a positive finite float. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def check_matrix_shape(shape, initializer, square=False):
+    """Return `shape` as a `(rows, cols)` tuple of positive ints, else raise.
+
+    RNN weights (Wxh, Whh, Why) are matrices, so every fan-based initializer
+    here asks for a 2-D shape; `square=True` also asks rows == cols (Whh).
+    """
+    what = "a square 2-D shape" if square else "a 2-D shape"
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        dims = None
+    if (
+        dims is None
+        or len(dims) != 2
+        or min(dims) < 1
+        or (square and dims[0] != dims[1])
+    ):
+        raise ValueError(
+            f"`shape` must be {what} of positive ints for {initializer}. "
+            f"Received: shape={shape}"
+        )
+    return dims
+
+
+def float_dtype(dtype):
+    """Standardize `dtype` (None means `keras.config.floatx()`); floats only."""
+    dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
+    if "float" not in dtype:
+        raise ValueError(
+            f"`dtype` must be a floating point dtype. Received: dtype={dtype}"
+        )
+    return dtype
+
+
+def compute_dtype(dtype):
+    """The dtype to do linear algebra in: float16/bfloat16 are widened to float32."""
+    return dtype if dtype in ("float32", "float64") else "float32"
+
+
+def derive_seed(seed, index):
+    """A well-mixed 31-bit seed for weight `index` of a model seeded `seed`.
+
+    Seeds 0 and 1 of a scheme must not share weights (a naive `seed + index`
+    would give model 1's Wxh the seed of model 0's Whh).
+    """
+    state = np.random.SeedSequence([int(seed) % 2**64, index]).generate_state(1)
+    return int(state[0] >> 1)
+
+
+class SeededInitializer(keras.initializers.Initializer):
+    """Base class with exactly the seed semantics of Keras' random initializers.
+
+    - `seed=None`: a seed is drawn once, at construction, from Python's
+      `random` module (so `keras.utils.set_random_seed` makes it repeatable);
+      every call of the same object then returns the same values.
+    - an int: every call returns the same values, in every process.
+    - a `keras.random.SeedGenerator`: every call returns fresh values.
+
+    `get_config()` returns the seed exactly as it was given, so
+    `cls.from_config(init.get_config())` rebuilds an equal initializer.
+
+    Args:
+        seed: None, an int, or a `keras.random.SeedGenerator`.
+    """
+
+    def __init__(self, seed=None):
+        if isinstance(seed, dict):
+            seed = keras.saving.deserialize_keras_object(seed)
+        if isinstance(seed, bool) or not (
+            seed is None
+            or isinstance(seed, (numbers.Integral, keras.random.SeedGenerator))
+        ):
+            raise TypeError(
+                "`seed` must be None, an int or a `keras.random.SeedGenerator`. "
+                f"Received: seed={seed!r} of type {type(seed).__name__}"
+            )
+        if isinstance(seed, numbers.Integral):
+            seed = int(seed)
+        self._init_seed = seed
+        # Same rule as Keras' `make_default_seed`.
+        self.seed = python_random.randint(1, int(1e9)) if seed is None else seed
+
+    def get_config(self):
+        return {"seed": keras.saving.serialize_keras_object(self._init_seed)}

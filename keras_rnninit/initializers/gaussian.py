@@ -1,0 +1,97 @@
+"""Untruncated fan-in Gaussians: XavierRNN and He."""
+
+import math
+
+import keras
+
+from keras_rnninit.initializers.base import (
+    SeededInitializer,
+    check_matrix_shape,
+    check_positive,
+    float_dtype,
+)
+
+__all__ = ["HeRNN", "XavierRNN"]
+
+
+@keras.saving.register_keras_serializable(package="keras_rnninit")
+class XavierRNN(SeededInitializer):
+    """The exact Gaussian N(0, gain² / fan_in) for RNN weight matrices.
+
+    W[i, j] ~ N(0, gain² / fan_in), fan_in = shape[0]: the input size for
+    Wxh, the number of units for Whh and for the output weights Why.
+    With gain 1 (std = sqrt(1 / fan_in)) a pre-activation
+    a_j = sum_i x_i W[i, j] of unit-variance inputs has unit variance, so the
+    hidden state neither saturates tanh nor fades away, step after step.
+
+    Why it exists: an RNN unrolled over T steps is a T-layer deep net that
+    multiplies its state by Whh at every step. Keeping the variance of that
+    product constant is what keeps gradients through time from vanishing or
+    exploding geometrically. The samples are **not truncated**: Keras'
+    `LecunNormal` has the same variance but cuts the tails at 2 sigma, so it
+    is a different distribution (no mass beyond 2 sigma, where a Gaussian
+    has 4.55%).
+
+    Example:
+
+    >>> import keras
+    >>> from keras_rnninit import XavierRNN
+    >>> w = XavierRNN(seed=0)(shape=(128, 128))
+    >>> tuple(w.shape)
+    (128, 128)
+    >>> layer = keras.layers.SimpleRNN(
+    ...     32, kernel_initializer=XavierRNN(), recurrent_initializer=XavierRNN())
+
+    Args:
+        gain: Positive multiplier of the standard deviation.
+        seed: None, an int, or a `keras.random.SeedGenerator` (Keras seed
+            semantics: an int or None gives the same values on every call,
+            a `SeedGenerator` gives fresh values).
+
+    Reference:
+        - [Glorot & Bengio, 2010](https://proceedings.mlr.press/v9/glorot10a.html)
+        - [LeCun et al., 1998, Efficient BackProp](
+          https://doi.org/10.1007/3-540-49430-8_2)
+    """
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain = check_positive("gain", gain)
+        super().__init__(seed=seed)
+
+    def __call__(self, shape, dtype=None):
+        fan_in, _ = check_matrix_shape(shape, type(self).__name__)
+        stddev = self.gain / math.sqrt(fan_in)
+        return keras.random.normal(
+            shape, mean=0.0, stddev=stddev, dtype=float_dtype(dtype), seed=self.seed
+        )
+
+    def get_config(self):
+        return {"gain": self.gain, **super().get_config()}
+
+
+@keras.saving.register_keras_serializable(package="keras_rnninit")
+class HeRNN(XavierRNN):
+    """He initialization for RNN matrices: untruncated N(0, 2 / fan_in).
+
+    It is `XavierRNN(gain=sqrt(2))`: the factor 2 makes up for ReLU zeroing
+    half of its inputs, so with a ReLU recurrence the state keeps its second
+    moment; with tanh it is twice the variance XavierRNN uses.
+
+    Example:
+
+    >>> from keras_rnninit import HeRNN
+    >>> tuple(HeRNN(seed=0)(shape=(64, 32)).shape)
+    (64, 32)
+
+    Args:
+        seed: None, an int, or a `keras.random.SeedGenerator`.
+
+    Reference:
+        - [He et al., 2015](https://arxiv.org/abs/1502.01852)
+    """
+
+    def __init__(self, seed=None):
+        super().__init__(gain=math.sqrt(2.0), seed=seed)
+
+    def get_config(self):
+        return SeededInitializer.get_config(self)

@@ -1,0 +1,67 @@
+"""Shared test helpers: sample-size-derived statistical checks, serialization."""
+
+import json
+import math
+
+import keras
+import numpy as np
+
+# Every statistical check allows Z standard errors of the estimator. With
+# Z = 5 a correct implementation fails one check with probability < 6e-7
+# (and the seeds are fixed, so the suite is deterministic anyway).
+Z = 5.0
+
+
+def to_numpy(x):
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
+
+
+def assert_mean(samples, mean, std):
+    """Sample mean within Z * std / sqrt(n) of `mean`."""
+    n = samples.size
+    tol = Z * std / math.sqrt(n)
+    got = float(samples.mean())
+    assert abs(got - mean) < tol, f"mean {got} not within {tol} of {mean}"
+
+
+def assert_variance(samples, var, fourth_central_moment):
+    """Sample variance within Z standard errors: SE = sqrt((mu4 - var^2) / n)."""
+    n = samples.size
+    tol = Z * math.sqrt((fourth_central_moment - var**2) / n)
+    got = float(samples.var())
+    assert abs(got - var) < tol, f"variance {got} not within {tol} of {var}"
+
+
+def assert_fraction(mask, p):
+    """Fraction of True within Z * sqrt(p (1 - p) / n) of `p`."""
+    n = mask.size
+    tol = Z * math.sqrt(p * (1 - p) / n)
+    got = float(mask.mean())
+    assert abs(got - p) < tol, f"fraction {got} not within {tol} of {p}"
+
+
+def assert_normal_ks(samples, std, alpha=1e-6):
+    """Kolmogorov-Smirnov test against N(0, std^2) at level `alpha`.
+
+    D_n is compared with sqrt(-ln(alpha / 2) / 2) / sqrt(n), the asymptotic
+    critical value; a truncated normal with the same variance fails it.
+    """
+    x = np.sort(samples.ravel()) / std
+    n = x.size
+    cdf = 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+    d = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
+    critical = math.sqrt(-math.log(alpha / 2) / 2) / math.sqrt(n)
+    assert d < critical, f"KS distance {d} >= critical {critical}"
+
+
+def run_serialization_test(obj):
+    """get_config is JSON-able and from_config / keras deserialize rebuild it."""
+    config = obj.get_config()
+    json.dumps(config)
+    rebuilt = type(obj).from_config(config)
+    assert rebuilt.get_config() == config
+    serialized = keras.saving.serialize_keras_object(obj)
+    again = keras.saving.deserialize_keras_object(json.loads(json.dumps(serialized)))
+    assert type(again) is type(obj)
+    assert again.get_config() == config
+    return again
