@@ -10,6 +10,9 @@ import os
 import sys
 
 PROG = "keras-rnninit"
+# Bad arguments or paths: exit 2. Anything else that fails: exit 1.
+USAGE_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError,
+                PermissionError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +70,47 @@ def _cmd_demo(args):
     return 0
 
 
+def _cmd_export(args):
+    import numpy as np
+
+    from keras_rnninit.export import export_tflite
+
+    output = args.output or os.path.join(
+        "export", os.path.splitext(os.path.basename(args.model))[0] + ".tflite")
+    representative = None
+    if args.representative:
+        try:
+            representative = np.load(args.representative)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                "`--representative` must be a .npy file of shape (n, T, features). "
+                f"Received: {args.representative!r} ({error})") from error
+    report = export_tflite(
+        args.model, output, batch_size=args.batch_size, seq_len=args.seq_len,
+        unroll=True if args.unroll else None, quantize=args.quantize,
+        representative_data=representative, overwrite=args.force,
+    )
+    builtins = "builtins only" if not any(
+        op.startswith("Flex") for op in report.ops) else "needs Flex"
+    rows = [
+        ("file", f"{report.path} ({report.size_bytes / 1024:.1f} KiB), "
+                 f"metadata {report.metadata_path}"),
+        ("input", f"{report.input_name} {tuple(report.input_shape)} "
+                  f"{report.input_dtype} (-1 = any)"),
+        ("signatures", ", ".join(report.signatures)),
+        ("quantize", report.quantize or "none (float32)"),
+        ("ops", f"{', '.join(report.ops)} ({builtins})"),
+        ("parity", f"max abs error {report.max_abs_error:.3g}, relative "
+                   f"{report.max_rel_error:.3g} on {report.verified_sequences} "
+                   f"sequences (allowed: {report.atol:g} + {report.rtol:g} x max|y|)"),
+        ("latency", f"{report.latency_ms:.3f} ms per invocation in LiteRT"),
+        ("converted", f"in {report.conversion_seconds:.2f} s"),
+    ]
+    for key, value in rows:
+        print(f"  {key:<10}  {value}")
+    return 0
+
+
 def build_parser():
     from keras_rnninit.version import __version__
 
@@ -95,6 +139,27 @@ def build_parser():
     demo.add_argument("--quiet", dest="verbose", action="store_false",
                       help="no per-epoch progress lines")
     demo.set_defaults(func=_cmd_demo)
+
+    export = commands.add_parser(
+        "export",
+        help="export a .keras model to builtins-only TFLite, verified in LiteRT",
+    )
+    export.add_argument("model", help="the .keras file to export")
+    export.add_argument("-o", "--output", help="destination .tflite "
+                        "(default: export/<model name>.tflite)")
+    export.add_argument("--quantize", choices=["dynamic", "float16", "int8"],
+                        help="post-training quantization (default: float32)")
+    export.add_argument("--seq-len", type=positive_int,
+                        help="fix the sequence length (required by --unroll)")
+    export.add_argument("--unroll", action="store_true",
+                        help="unroll the recurrence: no WHILE loop, dynamic batch")
+    export.add_argument("--batch-size", type=positive_int,
+                        help="fixed batch of the file (default 1)")
+    export.add_argument("--representative", metavar="NPY",
+                        help="typical inputs (n, T, features) for --quantize int8")
+    export.add_argument("--force", action="store_true",
+                        help="replace an existing output file")
+    export.set_defaults(func=_cmd_export)
     return parser
 
 
@@ -104,7 +169,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as error:
+    except USAGE_ERRORS as error:
         if args.debug:
             raise
         sys.stderr.write(f"{PROG}: error: {error}\n")

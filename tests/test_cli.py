@@ -1,8 +1,10 @@
+import json
 import os
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from keras_rnninit import __version__
@@ -56,3 +58,63 @@ def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "keras_rnninit", "--version"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == __version__
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    from keras_rnninit import schemes
+
+    path = tmp_path_factory.mktemp("models") / "adding.keras"
+    schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0).save(path)
+    return path
+
+
+def test_export_prints_table_and_refuses_overwrite(capsys, saved_model, tmp_path):
+    out = tmp_path / "adding.tflite"
+    code, stdout, err = run_main(capsys, "export", str(saved_model), "-o", str(out))
+    assert code == 0, err
+    for key in ("file", "ops", "parity", "latency", "builtins only"):
+        assert key in stdout
+    assert out.exists() and (tmp_path / "adding.json").exists()
+    before = out.read_bytes()
+    code, _, err = run_main(capsys, "export", str(saved_model), "-o", str(out))
+    assert code == 2 and "--force" in err and err.count("\n") == 1
+    assert out.read_bytes() == before
+    code, _, err = run_main(capsys, "export", str(saved_model), "-o", str(out),
+                            "--force", "--quantize", "float16")
+    assert code == 0, err
+    assert json.loads((tmp_path / "adding.json").read_text())["quantize"] == "float16"
+
+
+def test_export_int8_with_representative_file(capsys, saved_model, tmp_path):
+    data = tmp_path / "rep.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(32, 10, 2)).astype("float32"))
+    out = tmp_path / "q.tflite"
+    code, stdout, err = run_main(capsys, "export", str(saved_model), "-o", str(out),
+                                 "--quantize", "int8", "--representative", str(data))
+    assert code == 0, err
+    assert "int8" in stdout and "WHILE" not in stdout
+
+
+@pytest.mark.parametrize("case, code, fragment", [
+    ("missing", 2, "`model` must be an existing .keras file"),
+    ("corrupt", 1, "could not be loaded as a Keras model"),
+    ("int8_no_data", 2, "`representative_data` must be given"),
+    ("bad_quantize", 2, "invalid choice: 'int4'"),
+    ("bad_dir", 2, "`path` must be in an existing folder"),
+])
+def test_export_errors(capsys, saved_model, tmp_path, case, code, fragment):
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"junk")
+    argv = {
+        "missing": ["export", str(tmp_path / "none.keras")],
+        "corrupt": ["export", str(corrupt), "-o", str(tmp_path / "c.tflite")],
+        "int8_no_data": ["export", str(saved_model), "-o", str(tmp_path / "q.tflite"),
+                         "--quantize", "int8"],
+        "bad_quantize": ["export", str(saved_model), "--quantize", "int4"],
+        "bad_dir": ["export", str(saved_model), "-o",
+                    str(tmp_path / "no" / "m.tflite")],
+    }[case]
+    got, _, err = run_main(capsys, *argv)
+    assert got == code and fragment in err and err.count("\n") == 1
+    assert not list(tmp_path.glob("*.tflite"))

@@ -1,0 +1,156 @@
+"""Keras model -> TFLite bytes, along the paths measured to work (DESIGN.md).
+
+- Default: a SavedModel with a **fixed-batch** signature (batch None makes the
+  converter fail on `TensorListReserve`), converted with builtins only; the
+  RNN becomes one WHILE loop and any sequence length runs.
+- `unroll`: the model is rebuilt from its config with `unroll=True` and a
+  fixed T: no WHILE, dynamic batch; the only path int8 calibration survives
+  (on a WHILE model the calibrator segfaults).
+- Endpoints are never named `serve`: with more than one signature key the
+  converter renames a `serve` endpoint to `serving_default` and drops the
+  others (tensorflow/lite/python/lite.py, from_saved_model).
+"""
+
+import re
+import tempfile
+
+import keras
+
+__all__ = ["QUANTIZE_MODES", "RESET", "SERVE", "ExportError", "convert"]
+
+SERVE = "serving_default"
+RESET = "reset"
+QUANTIZE_MODES = ("dynamic", "float16", "int8")
+
+
+class ExportError(RuntimeError):
+    """The model cannot be exported or verified as asked; nothing was written."""
+
+
+def stateful_layers(model):
+    return [layer for layer in model.layers if getattr(layer, "stateful", False)]
+
+
+def unrolled_copy(model, seq_len):
+    """The same model (same weights) rebuilt with `unroll=True` and T = seq_len."""
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == "InputLayer":
+                shape = list(node["config"]["batch_shape"])
+                if len(shape) >= 2:
+                    node["config"]["batch_shape"] = [shape[0], seq_len, *shape[2:]]
+            if "unroll" in node:
+                node["unroll"] = True
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    config = model.get_config()
+    rewrite(config)
+    try:
+        copy = type(model).from_config(config)
+        copy.set_weights(model.get_weights())
+    except Exception as error:
+        raise ExportError(
+            "`unroll=True` rebuilds the model from its config, which failed for "
+            f"{type(model).__name__} {model.name!r}: {error}"
+        ) from error
+    return copy
+
+
+def _input_spec(model, batch_size, seq_len):
+    import tensorflow as tf
+
+    tensor = model.inputs[0]
+    shape = list(tensor.shape)
+    shape[0] = batch_size
+    if seq_len is not None and len(shape) >= 2:
+        shape[1] = seq_len
+    name = re.sub(r"\W", "_", tensor.name) or "sequence"
+    return tf.TensorSpec(shape, dtype=tensor.dtype, name=name)
+
+
+def _unsupported_ops(message):
+    found = set(re.findall(r"'tf\.(\w+)' op is neither", message))
+    for line in re.findall(r"(?:Custom|Flex) ops: ([\w, ]+)", message):
+        found.update(op.strip() for op in line.split(",") if op.strip())
+    return sorted(found)
+
+
+def _explain(error, allow_select_tf_ops, unrolled):
+    message = str(error)
+    ops = _unsupported_ops(message)
+    if not ops:
+        last = [line for line in message.strip().splitlines() if line.strip()]
+        detail = last[-1][:300] if last else type(error).__name__
+        return f"the TFLite converter failed: {detail}"
+    options = []
+    if not unrolled and any(op.startswith("TensorList") for op in ops):
+        options.append("unroll=True with seq_len (removes the loop's TensorList ops)")
+    if not allow_select_tf_ops:
+        options.append("allow_select_tf_ops=True (Flex ops, if TensorFlow's Select "
+                       "list has them; the app then needs the Flex delegate)")
+    else:
+        options.append("replace the layer that uses them: they are not in "
+                       "TensorFlow's Select (Flex) op list either")
+    return ("the model needs TensorFlow ops that TFLite builtins do not have: "
+            f"{', '.join(ops)}. Options: {'; or '.join(options)}.")
+
+
+def convert(
+    model,
+    *,
+    batch_size,
+    seq_len,
+    quantize=None,
+    representative=None,
+    allow_select_tf_ops=False,
+    unrolled=False,
+):
+    """TFLite bytes of `model` with a `serving_default` (and, if stateful,
+    `reset`) signature. Raises `ExportError` with the unsupported ops named.
+
+    `unrolled` says that `model` is already an unrolled copy (it only shapes
+    the advice in error messages)."""
+    import tensorflow as tf
+
+    spec = _input_spec(model, batch_size, seq_len)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(SERVE, lambda x: model(x, training=False), [spec])
+    keys = [SERVE]
+    stateful = stateful_layers(model)
+    if stateful:
+
+        def reset():
+            for layer in stateful:
+                layer.reset_state()
+            return tf.zeros((1,), tf.float32)  # a signature needs an output
+
+        archive.add_endpoint(RESET, reset, input_signature=[])
+        keys.append(RESET)
+
+    with tempfile.TemporaryDirectory(prefix="keras_rnninit_") as saved_model:
+        archive.write_out(saved_model, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            saved_model, signature_keys=keys
+        )
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if allow_select_tf_ops:
+            ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+        converter.target_spec.supported_ops = ops
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            converter.representative_dataset = representative
+        try:
+            return converter.convert()
+        except Exception as error:  # ConverterError, or RuntimeError from quantizer
+            raise ExportError(
+                _explain(error, allow_select_tf_ops, unrolled)
+            ) from error
