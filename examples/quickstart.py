@@ -30,8 +30,13 @@ def build(kind, units, seed):
         )
     else:
         rnn = keras.layers.RNN(XavierRNNCell(units, seed=seed))
-    model = keras.Sequential([keras.Input((None, 2)), rnn,
-                              keras.layers.Dense(1, kernel_initializer=XavierRNN())])
+    model = keras.Sequential(
+        [
+            keras.Input((None, 2)),
+            rnn,
+            keras.layers.Dense(1, kernel_initializer=XavierRNN()),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     return model
 
@@ -54,11 +59,14 @@ def main():
         path = os.path.join(args.out, f"quickstart_{kind}.keras")
         model.save(path)
         reloaded = keras.saving.load_model(path)  # no custom_objects needed
-        same = np.array_equal(model.predict(x_test, verbose=0),
-                              reloaded.predict(x_test, verbose=0))
-        print(f"{kind:>10}: test MSE {before:.4f} -> {after:.4f} "
-              f"(constant-1.0 baseline 0.1667); saved {path}; "
-              f"reloaded predictions identical: {same}")
+        same = np.array_equal(
+            model.predict(x_test, verbose=0), reloaded.predict(x_test, verbose=0)
+        )
+        print(
+            f"{kind:>10}: test MSE {before:.4f} -> {after:.4f} "
+            f"(constant-1.0 baseline 0.1667); saved {path}; "
+            f"reloaded predictions identical: {same}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,13 @@ import sys
 
 PROG = "keras-rnninit"
 # Bad arguments or paths: exit 2. Anything else that fails: exit 1.
-USAGE_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError,
-                PermissionError)
+USAGE_ERRORS = (
+    ValueError,
+    TypeError,
+    FileExistsError,
+    FileNotFoundError,
+    PermissionError,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,9 +35,7 @@ def positive_int(text):
     except ValueError:
         value = None
     if value is None or value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive int. Received: {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"must be a positive int. Received: {text!r}")
     return value
 
 
@@ -43,9 +46,7 @@ def non_negative_int(text):
     except ValueError:
         value = None
     if value is None or value < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be an int >= 0. Received: {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"must be an int >= 0. Received: {text!r}")
     return value
 
 
@@ -53,7 +54,10 @@ def _cmd_demo(args):
     from keras_rnninit.demo import run_demo
 
     result = run_demo(
-        steps=args.steps, length=args.length, units=args.units, seed=args.seed,
+        steps=args.steps,
+        length=args.length,
+        units=args.units,
+        seed=args.seed,
         verbose=2 if args.verbose else 0,
     )
     width = max(len(k) for k in result)
@@ -76,7 +80,8 @@ def _cmd_export(args):
     from keras_rnninit.export import export_tflite
 
     output = args.output or os.path.join(
-        "export", os.path.splitext(os.path.basename(args.model))[0] + ".tflite")
+        "export", os.path.splitext(os.path.basename(args.model))[0] + ".tflite"
+    )
     representative = None
     if args.representative:
         try:
@@ -84,25 +89,43 @@ def _cmd_export(args):
         except (OSError, ValueError) as error:
             raise ValueError(
                 "`--representative` must be a .npy file of shape (n, T, features). "
-                f"Received: {args.representative!r} ({error})") from error
+                f"Received: {args.representative!r} ({error})"
+            ) from error
     report = export_tflite(
-        args.model, output, batch_size=args.batch_size, seq_len=args.seq_len,
-        unroll=True if args.unroll else None, quantize=args.quantize,
-        representative_data=representative, overwrite=args.force,
+        args.model,
+        output,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        unroll=True if args.unroll else None,
+        quantize=args.quantize,
+        representative_data=representative,
+        overwrite=args.force,
     )
-    builtins = "builtins only" if not any(
-        op.startswith("Flex") for op in report.ops) else "needs Flex"
+    builtins = (
+        "builtins only"
+        if not any(op.startswith("Flex") for op in report.ops)
+        else "needs Flex"
+    )
     rows = [
-        ("file", f"{report.path} ({report.size_bytes / 1024:.1f} KiB), "
-                 f"metadata {report.metadata_path}"),
-        ("input", f"{report.input_name} {tuple(report.input_shape)} "
-                  f"{report.input_dtype} (-1 = any)"),
+        (
+            "file",
+            f"{report.path} ({report.size_bytes / 1024:.1f} KiB), "
+            f"metadata {report.metadata_path}",
+        ),
+        (
+            "input",
+            f"{report.input_name} {tuple(report.input_shape)} "
+            f"{report.input_dtype} (-1 = any)",
+        ),
         ("signatures", ", ".join(report.signatures)),
         ("quantize", report.quantize or "none (float32)"),
         ("ops", f"{', '.join(report.ops)} ({builtins})"),
-        ("parity", f"max abs error {report.max_abs_error:.3g}, relative "
-                   f"{report.max_rel_error:.3g} on {report.verified_sequences} "
-                   f"sequences (allowed: {report.atol:g} + {report.rtol:g} x max|y|)"),
+        (
+            "parity",
+            f"max abs error {report.max_abs_error:.3g}, relative "
+            f"{report.max_rel_error:.3g} on {report.verified_sequences} "
+            f"sequences (allowed: {report.atol:g} + {report.rtol:g} x max|y|)",
+        ),
         ("latency", f"{report.latency_ms:.3f} ms per invocation in LiteRT"),
         ("converted", f"in {report.conversion_seconds:.2f} s"),
     ]
@@ -128,16 +151,33 @@ def build_parser():
     demo = commands.add_parser(
         "demo", help="train a SimpleRNN with XavierRNN on the adding problem"
     )
-    demo.add_argument("--steps", type=positive_int, default=2000,
-                      help="training steps (default: 2000)")
-    demo.add_argument("--length", type=positive_int, default=30,
-                      help="sequence length T (default: 30)")
-    demo.add_argument("--units", type=positive_int, default=32,
-                      help="hidden units (default: 32)")
-    demo.add_argument("--seed", type=non_negative_int, default=0,
-                      help="seed of data and weights (default: 0)")
-    demo.add_argument("--quiet", dest="verbose", action="store_false",
-                      help="no per-epoch progress lines")
+    demo.add_argument(
+        "--steps",
+        type=positive_int,
+        default=2000,
+        help="training steps (default: 2000)",
+    )
+    demo.add_argument(
+        "--length",
+        type=positive_int,
+        default=30,
+        help="sequence length T (default: 30)",
+    )
+    demo.add_argument(
+        "--units", type=positive_int, default=32, help="hidden units (default: 32)"
+    )
+    demo.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of data and weights (default: 0)",
+    )
+    demo.add_argument(
+        "--quiet",
+        dest="verbose",
+        action="store_false",
+        help="no per-epoch progress lines",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     export = commands.add_parser(
@@ -145,20 +185,37 @@ def build_parser():
         help="export a .keras model to builtins-only TFLite, verified in LiteRT",
     )
     export.add_argument("model", help="the .keras file to export")
-    export.add_argument("-o", "--output", help="destination .tflite "
-                        "(default: export/<model name>.tflite)")
-    export.add_argument("--quantize", choices=["dynamic", "float16", "int8"],
-                        help="post-training quantization (default: float32)")
-    export.add_argument("--seq-len", type=positive_int,
-                        help="fix the sequence length (required by --unroll)")
-    export.add_argument("--unroll", action="store_true",
-                        help="unroll the recurrence: no WHILE loop, dynamic batch")
-    export.add_argument("--batch-size", type=positive_int,
-                        help="fixed batch of the file (default 1)")
-    export.add_argument("--representative", metavar="NPY",
-                        help="typical inputs (n, T, features) for --quantize int8")
-    export.add_argument("--force", action="store_true",
-                        help="replace an existing output file")
+    export.add_argument(
+        "-o",
+        "--output",
+        help="destination .tflite (default: export/<model name>.tflite)",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=["dynamic", "float16", "int8"],
+        help="post-training quantization (default: float32)",
+    )
+    export.add_argument(
+        "--seq-len",
+        type=positive_int,
+        help="fix the sequence length (required by --unroll)",
+    )
+    export.add_argument(
+        "--unroll",
+        action="store_true",
+        help="unroll the recurrence: no WHILE loop, dynamic batch",
+    )
+    export.add_argument(
+        "--batch-size", type=positive_int, help="fixed batch of the file (default 1)"
+    )
+    export.add_argument(
+        "--representative",
+        metavar="NPY",
+        help="typical inputs (n, T, features) for --quantize int8",
+    )
+    export.add_argument(
+        "--force", action="store_true", help="replace an existing output file"
+    )
     export.set_defaults(func=_cmd_export)
     return parser
 

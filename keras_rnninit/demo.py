@@ -29,8 +29,12 @@ def run_demo(steps=2000, length=30, units=32, seed=0, batch_size=64, verbose=2):
     epochs = max(1, steps // STEPS_PER_EPOCH)
     start = time.perf_counter()
     history = model.fit(
-        x, y, batch_size=batch_size, epochs=epochs,
-        validation_data=(x_test, y_test), verbose=verbose,
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(x_test, y_test),
+        verbose=verbose,
     )
     seconds = time.perf_counter() - start
     test_mse = history.history["val_loss"]

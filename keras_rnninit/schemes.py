@@ -77,7 +77,11 @@ class Scheme:
     def initializers(self, units, seed=0):
         """Fresh initializers, each with its own seed derived from `seed`."""
         factories = (
-            self.kernel, self.recurrent, self.bias, self.output, self.output_bias
+            self.kernel,
+            self.recurrent,
+            self.bias,
+            self.output,
+            self.output_bias,
         )
         return SchemeInitializers(
             *(f(units, derive_seed(seed, i)) for i, f in enumerate(factories))
@@ -170,49 +174,70 @@ def get(name):
     return _REGISTRY[name]
 
 
-register(Scheme(
-    "xavier_rnn", "N(0, 1/fan_in) for Wxh, Whh, Why; tanh",
-    kernel=lambda u, s: XavierRNN(seed=s),
-    recurrent=lambda u, s: XavierRNN(seed=s),
-    output=lambda u, s: XavierRNN(seed=s),
-))
-register(Scheme(
-    "uniform01", "naive U[0, 1] for Wxh, Whh, Why; tanh (saturates)",
-    kernel=lambda u, s: Uniform01(seed=s),
-    recurrent=lambda u, s: Uniform01(seed=s),
-    output=lambda u, s: Uniform01(seed=s),
-))
-register(Scheme(
-    "he", "N(0, 2/fan_in) for Wxh, Whh, Why; tanh",
-    kernel=lambda u, s: HeRNN(seed=s),
-    recurrent=lambda u, s: HeRNN(seed=s),
-    output=lambda u, s: HeRNN(seed=s),
-))
-register(Scheme(
-    "orthogonal", "orthogonal Whh, N(0, 1/fan_in) Wxh and Why; tanh",
-    kernel=lambda u, s: XavierRNN(seed=s),
-    recurrent=lambda u, s: ScaledOrthogonal(seed=s),
-    output=lambda u, s: XavierRNN(seed=s),
-))
-register(Scheme(
-    "irnn", "identity Whh, N(0, 0.001^2) Wxh, N(0, 1/fan_in) Why; relu",
-    kernel=lambda u, s: keras.initializers.RandomNormal(stddev=0.001, seed=s),
-    recurrent=lambda u, s: ScaledIdentity(),
-    output=lambda u, s: XavierRNN(seed=s),
-    activation="relu",
-))
-register(Scheme(
-    "keras_default", "Keras SimpleRNN/Dense defaults: glorot_uniform, orthogonal",
-    kernel=lambda u, s: keras.initializers.GlorotUniform(seed=s),
-    recurrent=lambda u, s: keras.initializers.Orthogonal(seed=s),
-    output=lambda u, s: keras.initializers.GlorotUniform(seed=s),
-))
-register(Scheme(
-    "pytorch_default", "PyTorch nn.RNN/nn.Linear defaults: U(±1/sqrt(units)) "
-    "for all weights and biases",
-    kernel=_pytorch_uniform,
-    recurrent=_pytorch_uniform,
-    output=_pytorch_uniform,
-    bias=_pytorch_uniform,
-    output_bias=_pytorch_uniform,
-))
+register(
+    Scheme(
+        "xavier_rnn",
+        "N(0, 1/fan_in) for Wxh, Whh, Why; tanh",
+        kernel=lambda u, s: XavierRNN(seed=s),
+        recurrent=lambda u, s: XavierRNN(seed=s),
+        output=lambda u, s: XavierRNN(seed=s),
+    )
+)
+register(
+    Scheme(
+        "uniform01",
+        "naive U[0, 1] for Wxh, Whh, Why; tanh (saturates)",
+        kernel=lambda u, s: Uniform01(seed=s),
+        recurrent=lambda u, s: Uniform01(seed=s),
+        output=lambda u, s: Uniform01(seed=s),
+    )
+)
+register(
+    Scheme(
+        "he",
+        "N(0, 2/fan_in) for Wxh, Whh, Why; tanh",
+        kernel=lambda u, s: HeRNN(seed=s),
+        recurrent=lambda u, s: HeRNN(seed=s),
+        output=lambda u, s: HeRNN(seed=s),
+    )
+)
+register(
+    Scheme(
+        "orthogonal",
+        "orthogonal Whh, N(0, 1/fan_in) Wxh and Why; tanh",
+        kernel=lambda u, s: XavierRNN(seed=s),
+        recurrent=lambda u, s: ScaledOrthogonal(seed=s),
+        output=lambda u, s: XavierRNN(seed=s),
+    )
+)
+register(
+    Scheme(
+        "irnn",
+        "identity Whh, N(0, 0.001^2) Wxh, N(0, 1/fan_in) Why; relu",
+        kernel=lambda u, s: keras.initializers.RandomNormal(stddev=0.001, seed=s),
+        recurrent=lambda u, s: ScaledIdentity(),
+        output=lambda u, s: XavierRNN(seed=s),
+        activation="relu",
+    )
+)
+register(
+    Scheme(
+        "keras_default",
+        "Keras SimpleRNN/Dense defaults: glorot_uniform, orthogonal",
+        kernel=lambda u, s: keras.initializers.GlorotUniform(seed=s),
+        recurrent=lambda u, s: keras.initializers.Orthogonal(seed=s),
+        output=lambda u, s: keras.initializers.GlorotUniform(seed=s),
+    )
+)
+register(
+    Scheme(
+        "pytorch_default",
+        "PyTorch nn.RNN/nn.Linear defaults: U(±1/sqrt(units)) "
+        "for all weights and biases",
+        kernel=_pytorch_uniform,
+        recurrent=_pytorch_uniform,
+        output=_pytorch_uniform,
+        bias=_pytorch_uniform,
+        output_bias=_pytorch_uniform,
+    )
+)

@@ -49,7 +49,8 @@ def test_int_seed_fixes_weights():
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_same_numbers_as_simple_rnn(return_sequences):
     layer = keras.layers.RNN(
-        XavierRNNCell(5, seed=0), return_sequences=return_sequences)
+        XavierRNNCell(5, seed=0), return_sequences=return_sequences
+    )
     out = np.asarray(layer(X))
     twin = twin_simple_rnn(layer, return_sequences=return_sequences)
     np.testing.assert_allclose(out, np.asarray(twin(X)), atol=1e-6)
@@ -58,14 +59,23 @@ def test_same_numbers_as_simple_rnn(return_sequences):
 def test_masking_matches_simple_rnn():
     x = X.copy()
     x[0, 3:] = 0.0  # padded tail
-    mask_model = keras.Sequential([
-        keras.Input((6, 3)), keras.layers.Masking(0.0),
-        keras.layers.RNN(XavierRNNCell(5, seed=0), return_sequences=True)])
+    mask_model = keras.Sequential(
+        [
+            keras.Input((6, 3)),
+            keras.layers.Masking(0.0),
+            keras.layers.RNN(XavierRNNCell(5, seed=0), return_sequences=True),
+        ]
+    )
     out = np.asarray(mask_model(x))
     # Masked steps carry the last unmasked state forward.
     np.testing.assert_allclose(out[0, 3:], np.repeat(out[0, 2:3], 3, axis=0))
-    twin = keras.Sequential([keras.Input((6, 3)), keras.layers.Masking(0.0),
-                             keras.layers.SimpleRNN(5, return_sequences=True)])
+    twin = keras.Sequential(
+        [
+            keras.Input((6, 3)),
+            keras.layers.Masking(0.0),
+            keras.layers.SimpleRNN(5, return_sequences=True),
+        ]
+    )
     twin.set_weights(mask_model.get_weights())
     np.testing.assert_allclose(out, np.asarray(twin(x)), atol=1e-6)
 
@@ -79,13 +89,17 @@ def test_dropout_active_only_in_training():
 
 
 def test_stacked_bidirectional_return_sequences_fit():
-    model = keras.Sequential([
-        keras.Input((None, 3)),
-        keras.layers.RNN([XavierRNNCell(8, seed=0), XavierRNNCell(8, seed=1)],
-                         return_sequences=True),
-        keras.layers.Bidirectional(keras.layers.RNN(XavierRNNCell(4, seed=2))),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((None, 3)),
+            keras.layers.RNN(
+                [XavierRNNCell(8, seed=0), XavierRNNCell(8, seed=1)],
+                return_sequences=True,
+            ),
+            keras.layers.Bidirectional(keras.layers.RNN(XavierRNNCell(4, seed=2))),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile("adam", "mse")
     y = X.sum(axis=(1, 2))[:, None]
     history = model.fit(X, y, epochs=2, verbose=0)

@@ -29,14 +29,17 @@ def test_help_and_version(capsys):
     assert code == 0 and out.strip() == __version__
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    ([], "the following arguments are required: COMMAND"),
-    (["nope"], "invalid choice: 'nope'"),
-    (["demo", "--steps", "0"], "must be a positive int. Received: '0'"),
-    (["demo", "--steps", "ten"], "must be a positive int. Received: 'ten'"),
-    (["demo", "--seed", "-1"], "must be an int >= 0. Received: '-1'"),
-    (["demo", "--length", "1"], "`length` must be an int >= 2. Received: length=1"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["nope"], "invalid choice: 'nope'"),
+        (["demo", "--steps", "0"], "must be a positive int. Received: '0'"),
+        (["demo", "--steps", "ten"], "must be a positive int. Received: 'ten'"),
+        (["demo", "--seed", "-1"], "must be an int >= 0. Received: '-1'"),
+        (["demo", "--length", "1"], "`length` must be an int >= 2. Received: length=1"),
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(capsys, argv, fragment):
     code, out, err = run_main(capsys, *argv)
     assert code == 2
@@ -47,7 +50,8 @@ def test_usage_errors_are_one_line_exit_2(capsys, argv, fragment):
 
 def test_demo_trains_and_reports(capsys):
     code, out, err = run_main(
-        capsys, "demo", "--steps", "100", "--length", "6", "--units", "8", "--quiet")
+        capsys, "demo", "--steps", "100", "--length", "6", "--units", "8", "--quiet"
+    )
     assert code == 0, err
     assert "scheme            xavier_rnn" in out
     assert "best_test_mse" in out and "baseline_mse      0.1667" in out
@@ -55,8 +59,13 @@ def test_demo_trains_and_reports(capsys):
 
 def test_python_dash_m_entry_point():
     env = dict(os.environ, PYTHONPATH=REPO)
-    done = subprocess.run([sys.executable, "-m", "keras_rnninit", "--version"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_rnninit", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.strip() == __version__
 
 
@@ -80,8 +89,16 @@ def test_export_prints_table_and_refuses_overwrite(capsys, saved_model, tmp_path
     code, _, err = run_main(capsys, "export", str(saved_model), "-o", str(out))
     assert code == 2 and "--force" in err and err.count("\n") == 1
     assert out.read_bytes() == before
-    code, _, err = run_main(capsys, "export", str(saved_model), "-o", str(out),
-                            "--force", "--quantize", "float16")
+    code, _, err = run_main(
+        capsys,
+        "export",
+        str(saved_model),
+        "-o",
+        str(out),
+        "--force",
+        "--quantize",
+        "float16",
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "adding.json").read_text())["quantize"] == "float16"
 
@@ -90,30 +107,52 @@ def test_export_int8_with_representative_file(capsys, saved_model, tmp_path):
     data = tmp_path / "rep.npy"
     np.save(data, np.random.default_rng(0).normal(size=(32, 10, 2)).astype("float32"))
     out = tmp_path / "q.tflite"
-    code, stdout, err = run_main(capsys, "export", str(saved_model), "-o", str(out),
-                                 "--quantize", "int8", "--representative", str(data))
+    code, stdout, err = run_main(
+        capsys,
+        "export",
+        str(saved_model),
+        "-o",
+        str(out),
+        "--quantize",
+        "int8",
+        "--representative",
+        str(data),
+    )
     assert code == 0, err
     assert "int8" in stdout and "WHILE" not in stdout
 
 
-@pytest.mark.parametrize("case, code, fragment", [
-    ("missing", 2, "`model` must be an existing .keras file"),
-    ("corrupt", 1, "could not be loaded as a Keras model"),
-    ("int8_no_data", 2, "`representative_data` must be given"),
-    ("bad_quantize", 2, "invalid choice: 'int4'"),
-    ("bad_dir", 2, "`path` must be in an existing folder"),
-])
+@pytest.mark.parametrize(
+    "case, code, fragment",
+    [
+        ("missing", 2, "`model` must be an existing .keras file"),
+        ("corrupt", 1, "could not be loaded as a Keras model"),
+        ("int8_no_data", 2, "`representative_data` must be given"),
+        ("bad_quantize", 2, "invalid choice: 'int4'"),
+        ("bad_dir", 2, "`path` must be in an existing folder"),
+    ],
+)
 def test_export_errors(capsys, saved_model, tmp_path, case, code, fragment):
     corrupt = tmp_path / "corrupt.keras"
     corrupt.write_bytes(b"junk")
     argv = {
         "missing": ["export", str(tmp_path / "none.keras")],
         "corrupt": ["export", str(corrupt), "-o", str(tmp_path / "c.tflite")],
-        "int8_no_data": ["export", str(saved_model), "-o", str(tmp_path / "q.tflite"),
-                         "--quantize", "int8"],
+        "int8_no_data": [
+            "export",
+            str(saved_model),
+            "-o",
+            str(tmp_path / "q.tflite"),
+            "--quantize",
+            "int8",
+        ],
         "bad_quantize": ["export", str(saved_model), "--quantize", "int4"],
-        "bad_dir": ["export", str(saved_model), "-o",
-                    str(tmp_path / "no" / "m.tflite")],
+        "bad_dir": [
+            "export",
+            str(saved_model),
+            "-o",
+            str(tmp_path / "no" / "m.tflite"),
+        ],
     }[case]
     got, _, err = run_main(capsys, *argv)
     assert got == code and fragment in err and err.count("\n") == 1

@@ -30,13 +30,16 @@ def cell():
 
 
 def stacked():
-    return keras.Sequential([
-        keras.Input((None, 3), name="sequence"),
-        keras.layers.SimpleRNN(8, return_sequences=True,
-                               kernel_initializer=XavierRNN(seed=1)),
-        keras.layers.RNN(XavierRNNCell(6, seed=2)),
-        keras.layers.Dense(1),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((None, 3), name="sequence"),
+            keras.layers.SimpleRNN(
+                8, return_sequences=True, kernel_initializer=XavierRNN(seed=1)
+            ),
+            keras.layers.RNN(XavierRNNCell(6, seed=2)),
+            keras.layers.Dense(1),
+        ]
+    )
 
 
 def bidirectional():
@@ -47,15 +50,21 @@ def bidirectional():
 
 def sequences():
     return schemes.get("orthogonal").build_model(
-        input_dim=3, units=8, output_units=4, seed=0, return_sequences=True,
-        output_activation="softmax")
+        input_dim=3,
+        units=8,
+        output_units=4,
+        seed=0,
+        return_sequences=True,
+        output_activation="softmax",
+    )
 
 
 def masking():
     inputs = keras.Input((None, 3), name="sequence")
     h = keras.layers.Masking(0.0)(inputs)
-    h = keras.layers.SimpleRNN(8, kernel_initializer=XavierRNN(seed=0),
-                               recurrent_initializer=XavierRNN(seed=1))(h)
+    h = keras.layers.SimpleRNN(
+        8, kernel_initializer=XavierRNN(seed=0), recurrent_initializer=XavierRNN(seed=1)
+    )(h)
     return keras.Model(inputs, keras.layers.Dense(1)(h))
 
 
@@ -75,9 +84,15 @@ def reloaded(tmp_path):
     return keras.saving.load_model(path)
 
 
-KINDS = {"simple": simple, "cell": cell, "stacked": stacked,
-         "bidirectional": bidirectional, "return_sequences": sequences,
-         "masking": masking, "embedding": embedding}
+KINDS = {
+    "simple": simple,
+    "cell": cell,
+    "stacked": stacked,
+    "bidirectional": bidirectional,
+    "return_sequences": sequences,
+    "masking": masking,
+    "embedding": embedding,
+}
 
 
 def probe_input(model, batch=5, length=9):
@@ -115,10 +130,12 @@ def test_model_reloaded_from_keras_file(tmp_path):
     model = reloaded(tmp_path)
     report = export_tflite(tmp_path / "source.keras", tmp_path / "r.tflite")
     assert_builtin_while_file(report)
-    np.testing.assert_allclose(TFLiteRunner(report.path)(X9),
-                               model.predict(X9, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(
+        TFLiteRunner(report.path)(X9), model.predict(X9, verbose=0), atol=1e-5
+    )
     with open(tmp_path / "source.keras", "rb") as file:
         import hashlib
+
         assert report.source_sha256 == hashlib.sha256(file.read()).hexdigest()
 
 
@@ -149,8 +166,9 @@ def test_quantized_while_exports(quantize, rtol, tmp_path):
 def test_int8_goes_through_unrolled_path(tmp_path):
     model = simple()
     data = RNG.normal(size=(64, 12, 3)).astype("float32")
-    report = export_tflite(model, tmp_path / "q.tflite", quantize="int8",
-                           representative_data=data)
+    report = export_tflite(
+        model, tmp_path / "q.tflite", quantize="int8", representative_data=data
+    )
     assert non_builtin_ops(report.ops) == [] and "WHILE" not in report.ops
     assert report.unroll and report.seq_len == 12 and report.input_shape == [-1, 12, 3]
     assert "QUANTIZE" in report.ops or "DEQUANTIZE" in report.ops
@@ -198,16 +216,20 @@ def erfinv_model():
 
 
 def test_select_tf_ops_model_is_refused_with_the_ops_named(tmp_path):
-    with pytest.raises(ExportError, match=r"TFLite builtins do not have: Erfinv\. "
-                       r"Options: allow_select_tf_ops=True"):
+    with pytest.raises(
+        ExportError,
+        match=r"TFLite builtins do not have: Erfinv\. "
+        r"Options: allow_select_tf_ops=True",
+    ):
         export_tflite(erfinv_model(), tmp_path / "e.tflite")
     assert os.listdir(tmp_path) == []
 
 
 def test_failed_parity_leaves_nothing_behind(tmp_path):
     with pytest.raises(ExportError, match="parity check failed"):
-        export_tflite(simple(), tmp_path / "f.tflite", quantize="float16",
-                      atol=0.0, rtol=0.0)
+        export_tflite(
+            simple(), tmp_path / "f.tflite", quantize="float16", atol=0.0, rtol=0.0
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -221,16 +243,25 @@ def test_existing_output_needs_overwrite(tmp_path):
     assert target.stat().st_size == report.size_bytes
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"quantize": "int4"}, ValueError,
-     r"`quantize` must be one of None, dynamic, float16, int8\. Received: "),
-    ({"seq_len": 0}, ValueError, "`seq_len` must be a positive int or None"),
-    ({"batch_size": 2.0}, TypeError, "`batch_size` must be a positive int"),
-    ({"unroll": True}, ValueError, "`seq_len` must be given when unrolling"),
-    ({"quantize": "int8"}, ValueError, "`representative_data` must be given"),
-    ({"quantize": "int8", "unroll": False, "representative_data": X9}, ValueError,
-     "`unroll` must be True"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (
+            {"quantize": "int4"},
+            ValueError,
+            r"`quantize` must be one of None, dynamic, float16, int8\. Received: ",
+        ),
+        ({"seq_len": 0}, ValueError, "`seq_len` must be a positive int or None"),
+        ({"batch_size": 2.0}, TypeError, "`batch_size` must be a positive int"),
+        ({"unroll": True}, ValueError, "`seq_len` must be given when unrolling"),
+        ({"quantize": "int8"}, ValueError, "`representative_data` must be given"),
+        (
+            {"quantize": "int8", "unroll": False, "representative_data": X9},
+            ValueError,
+            "`unroll` must be True",
+        ),
+    ],
+)
 def test_bad_arguments(kwargs, error, match, tmp_path):
     with pytest.raises(error, match=match):
         export_tflite(simple(), tmp_path / "m.tflite", **kwargs)
@@ -276,15 +307,21 @@ def cumprod_model():
 
 
 def test_flex_ops_only_on_request_and_never_claimed_verified(tmp_path):
-    with pytest.raises(ExportError, match=r"builtins do not have: Cumprod\. Options: "
-                       r"allow_select_tf_ops=True"):
+    with pytest.raises(
+        ExportError,
+        match=r"builtins do not have: Cumprod\. Options: "
+        r"allow_select_tf_ops=True",
+    ):
         export_tflite(cumprod_model(), tmp_path / "c.tflite")
-    with pytest.raises(ExportError, match="uses FlexCumprod, which LiteRT's Python "
-                       "interpreter cannot run"):
+    with pytest.raises(
+        ExportError,
+        match="uses FlexCumprod, which LiteRT's Python interpreter cannot run",
+    ):
         export_tflite(cumprod_model(), tmp_path / "c.tflite", allow_select_tf_ops=True)
     assert os.listdir(tmp_path) == []
-    report = export_tflite(cumprod_model(), tmp_path / "c.tflite",
-                           allow_select_tf_ops=True, verify=False)
+    report = export_tflite(
+        cumprod_model(), tmp_path / "c.tflite", allow_select_tf_ops=True, verify=False
+    )
     assert non_builtin_ops(report.ops) == ["FlexCumprod"]
     assert report.max_abs_error is None and report.verified_sequences == 0
 

@@ -85,8 +85,7 @@ def test_scaled_orthogonal_is_haar_trace_unbiased():
     # QR of a Gaussian gives a trace biased by several units at n = 64.
     n, draws = 64, 32
     traces = [
-        np.trace(to_numpy(ScaledOrthogonal(seed=s)(shape=(n, n))))
-        for s in range(draws)
+        np.trace(to_numpy(ScaledOrthogonal(seed=s)(shape=(n, n)))) for s in range(draws)
     ]
     assert abs(np.mean(traces)) < Z / math.sqrt(draws)
     assert abs(np.var(traces) - 1.0) < 1.0  # loose: variance of 32 draws
@@ -183,9 +182,7 @@ def test_get_config_is_exactly_the_constructor_arguments(init, config):
     assert type(init)(**config).get_config() == config
     rebuilt = run_serialization_test(init)
     if config.get("seed") is not None or isinstance(init, ScaledIdentity):
-        np.testing.assert_array_equal(
-            to_numpy(init((8, 8))), to_numpy(rebuilt((8, 8)))
-        )
+        np.testing.assert_array_equal(to_numpy(init((8, 8))), to_numpy(rebuilt((8, 8))))
 
 
 def test_registered_names():
@@ -204,14 +201,21 @@ def test_seed_generator_config_round_trip():
 # --------------------------------------------------------------- error paths
 
 
-@pytest.mark.parametrize("cls, arg", [
-    (XavierRNN, "gain"), (ScaledOrthogonal, "gain"), (ScaledIdentity, "gain"),
-    (SpectralRadius, "radius"),
-])
+@pytest.mark.parametrize(
+    "cls, arg",
+    [
+        (XavierRNN, "gain"),
+        (ScaledOrthogonal, "gain"),
+        (ScaledIdentity, "gain"),
+        (SpectralRadius, "radius"),
+    ],
+)
 @pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf")])
 def test_bad_gain_or_radius_value(cls, arg, value):
-    with pytest.raises(ValueError, match=f"`{arg}` must be a positive finite float. "
-                       f"Received: {arg}={value!r}"):
+    with pytest.raises(
+        ValueError,
+        match=f"`{arg}` must be a positive finite float. Received: {arg}={value!r}",
+    ):
         cls(**{arg: value})
 
 
@@ -228,8 +232,9 @@ def test_bad_seed_type(cls, seed):
         cls(seed=seed)
 
 
-@pytest.mark.parametrize("cls", [XavierRNN, HeRNN, ScaledOrthogonal, ScaledIdentity,
-                                 SpectralRadius])
+@pytest.mark.parametrize(
+    "cls", [XavierRNN, HeRNN, ScaledOrthogonal, ScaledIdentity, SpectralRadius]
+)
 @pytest.mark.parametrize("shape", [(4,), (2, 3, 4), (0, 4), ("a", 4)])
 def test_bad_shape(cls, shape):
     init = cls() if cls is ScaledIdentity else cls(seed=0)
@@ -238,8 +243,11 @@ def test_bad_shape(cls, shape):
 
 
 def test_spectral_radius_needs_square_shape():
-    with pytest.raises(ValueError, match=r"`shape` must be a square 2-D shape .*"
-                       r"Received: shape=\(3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`shape` must be a square 2-D shape .*"
+        r"Received: shape=\(3, 4\)",
+    ):
         SpectralRadius(seed=0)(shape=(3, 4))
 
 

@@ -53,8 +53,13 @@ def save_with_reference(model, tmp_path, name):
     model.save(path)
     weights = model.get_weights()
     ref = tmp_path / f"{name}.npz"
-    np.savez(ref, x=x, y=model.predict(x, verbose=0), n=len(weights),
-             **{f"w{i}": w for i, w in enumerate(weights)})
+    np.savez(
+        ref,
+        x=x,
+        y=model.predict(x, verbose=0),
+        n=len(weights),
+        **{f"w{i}": w for i, w in enumerate(weights)},
+    )
     return str(path), str(ref)
 
 
@@ -62,42 +67,62 @@ def load_in_fresh_process(model_path, ref_path):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run(
         [sys.executable, "-c", LOADER, model_path, ref_path],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_simple_rnn_with_xavier_rnn(tmp_path):
-    model = keras.Sequential([
-        keras.Input((None, 2)),
-        keras.layers.SimpleRNN(8, kernel_initializer=XavierRNN(gain=0.9, seed=1),
-                               recurrent_initializer=XavierRNN(seed=2), name="rnn"),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((None, 2)),
+            keras.layers.SimpleRNN(
+                8,
+                kernel_initializer=XavierRNN(gain=0.9, seed=1),
+                recurrent_initializer=XavierRNN(seed=2),
+                name="rnn",
+            ),
+            keras.layers.Dense(1),
+        ]
+    )
     configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "simple"))
     assert configs["rnn.kernel_initializer"] == [
-        "keras_rnninit>XavierRNN", {"gain": 0.9, "seed": 1}]
+        "keras_rnninit>XavierRNN",
+        {"gain": 0.9, "seed": 1},
+    ]
 
 
 def test_rnn_with_xavier_rnn_cell_and_identity_gain(tmp_path):
-    model = keras.Sequential([
-        keras.Input((None, 2)),
-        keras.layers.RNN(
-            XavierRNNCell(8, recurrent_initializer=ScaledIdentity(gain=0.5), seed=3),
-            name="cell_rnn"),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((None, 2)),
+            keras.layers.RNN(
+                XavierRNNCell(
+                    8, recurrent_initializer=ScaledIdentity(gain=0.5), seed=3
+                ),
+                name="cell_rnn",
+            ),
+            keras.layers.Dense(1),
+        ]
+    )
     configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "cell"))
     # ScaledIdentity keeps its gain through save/load (Keras' Identity does not).
     assert configs["cell_rnn.recurrent_initializer"] == [
-        "keras_rnninit>ScaledIdentity", {"gain": 0.5}]
+        "keras_rnninit>ScaledIdentity",
+        {"gain": 0.5},
+    ]
     assert configs["cell_rnn.kernel_initializer"][0] == "keras_rnninit>XavierRNN"
 
 
 def test_scheme_model_with_spectral_radius(tmp_path):
     scheme = schemes.Scheme(
-        "spectral_test", "test scheme",
+        "spectral_test",
+        "test scheme",
         kernel=lambda u, s: XavierRNN(seed=s),
         recurrent=lambda u, s: SpectralRadius(radius=0.8, seed=s),
         output=lambda u, s: XavierRNN(seed=s),

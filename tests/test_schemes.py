@@ -14,15 +14,23 @@ UNITS = 256
 def rnn_weights(model):
     rnn = model.get_layer("rnn")
     wxh, whh, b = (np.asarray(w, dtype="float64") for w in rnn.get_weights())
-    why, by = (np.asarray(w, dtype="float64") for w in model.get_layer("output")
-               .get_weights())
+    why, by = (
+        np.asarray(w, dtype="float64") for w in model.get_layer("output").get_weights()
+    )
     return wxh, whh, b, why, by
 
 
 def test_names_sorted_and_complete():
     assert schemes.names() == sorted(schemes.names())
-    assert {"he", "irnn", "keras_default", "orthogonal", "pytorch_default",
-            "uniform01", "xavier_rnn"} <= set(schemes.names())
+    assert {
+        "he",
+        "irnn",
+        "keras_default",
+        "orthogonal",
+        "pytorch_default",
+        "uniform01",
+        "xavier_rnn",
+    } <= set(schemes.names())
 
 
 def test_get_unknown_lists_sorted_names():
@@ -71,7 +79,8 @@ def test_irnn_identity_and_small_input_weights():
 
 def test_uniform01_all_positive():
     wxh, whh, _, why, _ = rnn_weights(
-        schemes.get("uniform01").build_model(input_dim=3, units=16, seed=0))
+        schemes.get("uniform01").build_model(input_dim=3, units=16, seed=0)
+    )
     assert min(wxh.min(), whh.min(), why.min()) >= 0
 
 
@@ -79,7 +88,8 @@ def test_pytorch_default_bounds_everywhere():
     units = 64
     bound = 1 / math.sqrt(units)
     weights = rnn_weights(
-        schemes.get("pytorch_default").build_model(input_dim=3, units=units, seed=0))
+        schemes.get("pytorch_default").build_model(input_dim=3, units=units, seed=0)
+    )
     for w in weights:
         assert np.abs(w).max() <= bound
         assert np.abs(w).max() > 0.5 * bound  # biases are drawn, not zero
@@ -87,7 +97,8 @@ def test_pytorch_default_bounds_everywhere():
 
 def test_keras_default_recurrent_is_orthogonal():
     _, whh, *_ = rnn_weights(
-        schemes.get("keras_default").build_model(input_dim=3, units=32, seed=0))
+        schemes.get("keras_default").build_model(input_dim=3, units=32, seed=0)
+    )
     np.testing.assert_allclose(whh @ whh.T, np.eye(32), atol=1e-5)
 
 
@@ -106,8 +117,14 @@ def test_seeded_models_are_reproducible_and_distinct():
 
 def test_build_model_options():
     model = schemes.get("orthogonal").build_model(
-        input_dim=5, units=4, output_units=3, seq_len=7, batch_size=2,
-        return_sequences=True, output_activation="softmax")
+        input_dim=5,
+        units=4,
+        output_units=3,
+        seq_len=7,
+        batch_size=2,
+        return_sequences=True,
+        output_activation="softmax",
+    )
     assert model.input_shape == (2, 7, 5)
     assert model.output_shape == (2, 7, 3)
     assert model.inputs[0].name == "sequence"
@@ -127,7 +144,8 @@ def test_every_scheme_fits(name):
 
 def test_custom_scheme_with_scaled_identity_gain():
     scheme = schemes.Scheme(
-        "half_identity", "test scheme",
+        "half_identity",
+        "test scheme",
         kernel=lambda u, s: keras.initializers.Zeros(),
         recurrent=lambda u, s: ScaledIdentity(gain=0.5),
         output=lambda u, s: keras.initializers.Zeros(),

@@ -35,12 +35,19 @@ def test_constant_prediction_baseline_is_one_sixth():
     assert abs(np.mean((y - 1.0) ** 2) - ADDING_BASELINE_MSE) < Z * se
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"num_samples": 0, "length": 5}, ValueError, "`num_samples` must be an int >= 1"),
-    ({"num_samples": 2, "length": 1}, ValueError, "`length` must be an int >= 2"),
-    ({"num_samples": 2, "length": 5.0}, TypeError, "`length` must be an int >= 2"),
-    ({"num_samples": 2, "length": 5, "seed": -1}, ValueError, "`seed` must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (
+            {"num_samples": 0, "length": 5},
+            ValueError,
+            "`num_samples` must be an int >= 1",
+        ),
+        ({"num_samples": 2, "length": 1}, ValueError, "`length` must be an int >= 2"),
+        ({"num_samples": 2, "length": 5.0}, TypeError, "`length` must be an int >= 2"),
+        ({"num_samples": 2, "length": 5, "seed": -1}, ValueError, "`seed` must be"),
+    ],
+)
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         adding_problem(**kwargs)

@@ -91,13 +91,19 @@ def _explain(error, allow_select_tf_ops, unrolled):
     if not unrolled and any(op.startswith("TensorList") for op in ops):
         options.append("unroll=True with seq_len (removes the loop's TensorList ops)")
     if not allow_select_tf_ops:
-        options.append("allow_select_tf_ops=True (Flex ops, if TensorFlow's Select "
-                       "list has them; the app then needs the Flex delegate)")
+        options.append(
+            "allow_select_tf_ops=True (Flex ops, if TensorFlow's Select "
+            "list has them; the app then needs the Flex delegate)"
+        )
     else:
-        options.append("replace the layer that uses them: they are not in "
-                       "TensorFlow's Select (Flex) op list either")
-    return ("the model needs TensorFlow ops that TFLite builtins do not have: "
-            f"{', '.join(ops)}. Options: {'; or '.join(options)}.")
+        options.append(
+            "replace the layer that uses them: they are not in "
+            "TensorFlow's Select (Flex) op list either"
+        )
+    return (
+        "the model needs TensorFlow ops that TFLite builtins do not have: "
+        f"{', '.join(ops)}. Options: {'; or '.join(options)}."
+    )
 
 
 def convert(
@@ -151,6 +157,4 @@ def convert(
         try:
             return converter.convert()
         except Exception as error:  # ConverterError, or RuntimeError from quantizer
-            raise ExportError(
-                _explain(error, allow_select_tf_ops, unrolled)
-            ) from error
+            raise ExportError(_explain(error, allow_select_tf_ops, unrolled)) from error

@@ -77,11 +77,14 @@ def _check_optional_positive_int(name, value):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be a positive int or None. "
-                        f"Received: {name}={value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"`{name}` must be a positive int or None. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
     if value < 1:
-        raise ValueError(f"`{name}` must be a positive int or None. "
-                         f"Received: {name}={value}")
+        raise ValueError(
+            f"`{name}` must be a positive int or None. Received: {name}={value}"
+        )
     return int(value)
 
 
@@ -91,11 +94,13 @@ def _check_destination(path, overwrite):
         raise ValueError(f"`path` must end with .tflite. Received: path={path!r}")
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"`path` must be in an existing folder. "
-                                f"Received: path={path!r}")
+        raise FileNotFoundError(
+            f"`path` must be in an existing folder. Received: path={path!r}"
+        )
     if not os.access(folder, os.W_OK):
-        raise PermissionError(f"`path` must be in a writable folder. "
-                              f"Received: path={path!r}")
+        raise PermissionError(
+            f"`path` must be in a writable folder. Received: path={path!r}"
+        )
     sidecar = path[: -len(".tflite")] + ".json"
     for target in (path, sidecar):
         if os.path.exists(target) and not overwrite:
@@ -115,12 +120,15 @@ def load_model(source):
             digest.update(np.ascontiguousarray(weight).tobytes())
         return source, digest.hexdigest()
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"`model` must be a keras.Model or a .keras path. "
-                        f"Received: model of type {type(source).__name__}")
+        raise TypeError(
+            f"`model` must be a keras.Model or a .keras path. "
+            f"Received: model of type {type(source).__name__}"
+        )
     path = os.fspath(source)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"`model` must be an existing .keras file. "
-                                f"Received: model={path!r}")
+        raise FileNotFoundError(
+            f"`model` must be an existing .keras file. Received: model={path!r}"
+        )
     with open(path, "rb") as file:
         digest = hashlib.sha256(file.read()).hexdigest()
     try:
@@ -143,10 +151,13 @@ def _versions():
         except metadata.PackageNotFoundError:
             return "unknown"
 
-    return {"tensorflow": tf.__version__, "keras": keras.__version__,
-            "ai_edge_litert": version("ai-edge-litert"),
-            "keras_rnninit": version("keras_rnninit"),
-            "python": platform.python_version()}
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "ai_edge_litert": version("ai-edge-litert"),
+        "keras_rnninit": version("keras_rnninit"),
+        "python": platform.python_version(),
+    }
 
 
 def export_tflite(
@@ -213,34 +224,46 @@ def export_tflite(
         and `overwrite` is False. ExportError: conversion or parity failed.
     """
     if quantize is not None and quantize not in QUANTIZE_MODES:
-        raise ValueError(f"`quantize` must be one of None, {', '.join(QUANTIZE_MODES)}."
-                         f" Received: quantize={quantize!r}")
+        raise ValueError(
+            f"`quantize` must be one of None, {', '.join(QUANTIZE_MODES)}."
+            f" Received: quantize={quantize!r}"
+        )
     batch_size = _check_optional_positive_int("batch_size", batch_size)
     seq_len = _check_optional_positive_int("seq_len", seq_len)
     if unroll is None:
         unroll = quantize == "int8"
     if quantize == "int8" and not unroll:
-        raise ValueError("`unroll` must be True (or None) with quantize='int8': int8 "
-                         "calibration of a WHILE-loop model crashes the converter. "
-                         "Received: unroll=False")
+        raise ValueError(
+            "`unroll` must be True (or None) with quantize='int8': int8 "
+            "calibration of a WHILE-loop model crashes the converter. "
+            "Received: unroll=False"
+        )
     if quantize == "int8" and representative_data is None and verify_data is None:
-        raise ValueError("`representative_data` must be given with quantize='int8' "
-                         "(typical inputs to calibrate on). Received: None")
+        raise ValueError(
+            "`representative_data` must be given with quantize='int8' "
+            "(typical inputs to calibrate on). Received: None"
+        )
     path, sidecar = _check_destination(path, overwrite)
     model, source_sha256 = load_model(model)
     if len(model.inputs or []) != 1:
-        raise ValueError("`model` must be a built Functional or Sequential model "
-                         "with exactly one input. Received: "
-                         f"{len(model.inputs or [])} inputs")
+        raise ValueError(
+            "`model` must be a built Functional or Sequential model "
+            "with exactly one input. Received: "
+            f"{len(model.inputs or [])} inputs"
+        )
     stateful = bool(stateful_layers(model))
     model_batch = model.inputs[0].shape[0]
     if stateful and unroll:
-        raise ValueError("`unroll` must be False for a stateful model (its state "
-                         "lives in the WHILE path). Received: unroll=True")
+        raise ValueError(
+            "`unroll` must be False for a stateful model (its state "
+            "lives in the WHILE path). Received: unroll=True"
+        )
     if model_batch is not None:
         if batch_size not in (None, model_batch):
-            raise ValueError(f"`batch_size` must match the model's fixed batch "
-                             f"{model_batch}. Received: batch_size={batch_size}")
+            raise ValueError(
+                f"`batch_size` must match the model's fixed batch "
+                f"{model_batch}. Received: batch_size={batch_size}"
+            )
         batch_size = model_batch
     if unroll and seq_len is None:
         # The model's own fixed T, else the length of the calibration data.
@@ -248,8 +271,10 @@ def export_tflite(
         if seq_len is None and representative_data is not None:
             seq_len = int(np.asarray(representative_data).shape[1])
         if seq_len is None:
-            raise ValueError("`seq_len` must be given when unrolling (quantize='int8' "
-                             "unrolls). Received: seq_len=None")
+            raise ValueError(
+                "`seq_len` must be given when unrolling (quantize='int8' "
+                "unrolls). Received: seq_len=None"
+            )
     if not unroll and batch_size is None:
         batch_size = 1
     default_atol, default_rtol = DEFAULT_TOLERANCES[quantize]
@@ -275,21 +300,28 @@ def export_tflite(
     source = unrolled_copy(model, seq_len) if unroll else model
     start = time.perf_counter()
     content = convert(
-        source, batch_size=batch_size, seq_len=seq_len, quantize=quantize,
-        representative=representative, allow_select_tf_ops=allow_select_tf_ops,
+        source,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        quantize=quantize,
+        representative=representative,
+        allow_select_tf_ops=allow_select_tf_ops,
         unrolled=bool(unroll),
     )
     seconds = time.perf_counter() - start
     ops = tflite_ops(content)
     foreign = non_builtin_ops(ops)
     if foreign and not allow_select_tf_ops:
-        raise ExportError(f"the converted model has non-builtin ops {foreign}; "
-                          "refusing to write a file the mobile runtime cannot run")
+        raise ExportError(
+            f"the converted model has non-builtin ops {foreign}; "
+            "refusing to write a file the mobile runtime cannot run"
+        )
     if foreign and verify:
         raise ExportError(
             f"the converted model uses {', '.join(foreign)}, which LiteRT's Python "
             "interpreter cannot run without the Flex delegate, so its parity "
-            "cannot be checked here; pass verify=False to write it unverified")
+            "cannot be checked here; pass verify=False to write it unverified"
+        )
 
     folder = os.path.dirname(path)
     temps = []
@@ -301,22 +333,39 @@ def export_tflite(
         max_abs, rel, count, latency, runner = errors
         runner = runner or TFLiteRunner(tmp_model)
         report = ExportReport(
-            path=path, metadata_path=sidecar, ops=sorted(set(ops)),
-            size_bytes=len(content), quantize=quantize, unroll=bool(unroll),
-            batch_size=batch_size, seq_len=seq_len, input_name=runner.input_name,
-            input_shape=list(runner.input_shape), input_dtype=str(runner.input_dtype),
-            output_names=runner.output_names, signatures=runner.signatures,
-            max_abs_error=max_abs, max_rel_error=rel, atol=atol, rtol=rtol,
-            verified_sequences=count, latency_ms=latency,
-            conversion_seconds=seconds, source_sha256=source_sha256,
+            path=path,
+            metadata_path=sidecar,
+            ops=sorted(set(ops)),
+            size_bytes=len(content),
+            quantize=quantize,
+            unroll=bool(unroll),
+            batch_size=batch_size,
+            seq_len=seq_len,
+            input_name=runner.input_name,
+            input_shape=list(runner.input_shape),
+            input_dtype=str(runner.input_dtype),
+            output_names=runner.output_names,
+            signatures=runner.signatures,
+            max_abs_error=max_abs,
+            max_rel_error=rel,
+            atol=atol,
+            rtol=rtol,
+            verified_sequences=count,
+            latency_ms=latency,
+            conversion_seconds=seconds,
+            source_sha256=source_sha256,
             versions=_versions(),
         )
-        meta = dict(report.to_dict(), path=os.path.basename(path),
-                    metadata_path=os.path.basename(sidecar),
-                    reset_signature=RESET if RESET in runner.signatures else None,
-                    serve_signature=SERVE)
+        meta = dict(
+            report.to_dict(),
+            path=os.path.basename(path),
+            metadata_path=os.path.basename(sidecar),
+            reset_signature=RESET if RESET in runner.signatures else None,
+            serve_signature=SERVE,
+        )
         tmp_meta = _write_temp(
-            folder, sidecar, (json.dumps(meta, indent=2) + "\n").encode(), temps)
+            folder, sidecar, (json.dumps(meta, indent=2) + "\n").encode(), temps
+        )
         os.replace(tmp_meta, sidecar)
         os.replace(tmp_model, path)
         temps.clear()
@@ -329,7 +378,8 @@ def export_tflite(
 
 def _write_temp(folder, final, content, temps):
     handle, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(final)}.", suffix=".tmp")
+        dir=folder, prefix=f".{os.path.basename(final)}.", suffix=".tmp"
+    )
     temps.append(tmp)
     with os.fdopen(handle, "wb") as file:
         file.write(content)

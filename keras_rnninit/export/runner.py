@@ -37,8 +37,9 @@ class TFLiteRunner:
 
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"`path` must be an existing .tflite file. "
-                                    f"Received: path={path!r}")
+            raise FileNotFoundError(
+                f"`path` must be an existing .tflite file. Received: path={path!r}"
+            )
         self.path = path
         try:
             self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
@@ -58,7 +59,7 @@ class TFLiteRunner:
         self._reset = None
         if RESET in signatures:
             self._reset = self.interpreter.get_signature_runner(RESET)
-        (self.input_name, detail), = self._serve.get_input_details().items()
+        ((self.input_name, detail),) = self._serve.get_input_details().items()
         self.input_dtype = np.dtype(detail["dtype"])
         # -1 marks a dynamic dimension.
         self.input_shape = tuple(int(d) for d in detail["shape_signature"])
@@ -75,12 +76,18 @@ class TFLiteRunner:
 
     def _check(self, x):
         x = np.asarray(x)
-        expected = tuple("n" if i == 0 else ("any" if d == -1 else d)
-                         for i, d in enumerate(self.input_shape))
-        if x.ndim != len(self.input_shape) or any(
-            d != -1 and i > 0 and x.shape[i] != d
+        expected = tuple(
+            "n" if i == 0 else ("any" if d == -1 else d)
             for i, d in enumerate(self.input_shape)
-        ) or x.shape[0] == 0:
+        )
+        if (
+            x.ndim != len(self.input_shape)
+            or any(
+                d != -1 and i > 0 and x.shape[i] != d
+                for i, d in enumerate(self.input_shape)
+            )
+            or x.shape[0] == 0
+        ):
             raise ValueError(
                 f"`x` must have shape {expected} for {os.path.basename(self.path)}. "
                 f"Received: x.shape={x.shape}"
@@ -104,7 +111,7 @@ class TFLiteRunner:
         else:
             chunks = []
             for start in range(0, x.shape[0], batch):
-                chunk = x[start:start + batch]
+                chunk = x[start : start + batch]
                 rows = chunk.shape[0]
                 if rows < batch:
                     pad = np.zeros((batch - rows, *chunk.shape[1:]), chunk.dtype)

@@ -16,8 +16,14 @@ def default_verify_data(model, batch, lengths, seed=0):
     tensor = model.inputs[0]
     dtype = keras.backend.standardize_dtype(tensor.dtype)
     features = [int(d) for d in tensor.shape[2:]]
-    vocab = next((layer.input_dim for layer in model.layers
-                  if isinstance(layer, keras.layers.Embedding)), 10)
+    vocab = next(
+        (
+            layer.input_dim
+            for layer in model.layers
+            if isinstance(layer, keras.layers.Embedding)
+        ),
+        10,
+    )
     batches = []
     for length in lengths:
         shape = (batch, length, *features)
@@ -25,7 +31,7 @@ def default_verify_data(model, batch, lengths, seed=0):
             x = rng.integers(1, vocab, size=shape).astype(dtype)
         else:
             x = rng.normal(size=shape).astype(dtype)
-        x[-1, length - max(1, length // 3):] = 0
+        x[-1, length - max(1, length // 3) :] = 0
         batches.append(x)
     return batches
 
@@ -49,8 +55,10 @@ def verify(path, model, batches, atol, rtol):
             got = got[runner.output_names[0]]
         ref = keras_reference(model, x, stateful)
         if got.shape != ref.shape:
-            raise ExportError(f"LiteRT returned shape {got.shape} where Keras "
-                              f"returns {ref.shape} for input shape {x.shape}")
+            raise ExportError(
+                f"LiteRT returned shape {got.shape} where Keras "
+                f"returns {ref.shape} for input shape {x.shape}"
+            )
         max_abs = max(max_abs, float(np.max(np.abs(got - ref))))
         scale = max(scale, float(np.max(np.abs(ref))))
         count += x.shape[0]

@@ -52,7 +52,9 @@ class SpectralRadius(SeededInitializer):
         n, _ = check_matrix_shape(shape, type(self).__name__, square=True)
         dtype = float_dtype(dtype)
         a = keras.random.normal(
-            (n, n), stddev=1.0 / math.sqrt(n), dtype=compute_dtype(dtype),
+            (n, n),
+            stddev=1.0 / math.sqrt(n),
+            dtype=compute_dtype(dtype),
             seed=self.seed,
         )
         eigenvalues, _ = ops.eig(a)

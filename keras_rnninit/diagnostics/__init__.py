@@ -1,0 +1,40 @@
+"""Diagnostics of SimpleRNN-style layers: pure functions, arrays in, numpy out.
+
+Per-step hidden-state statistics, the gradient norm through time
+||dL/dh_t|| (exact, float64), the spectrum of Whh, per-weight gradient norms,
+non-finite detection, and the signal-propagation report at initialization.
+"""
+
+from keras_rnninit.diagnostics.profiles import (
+    SATURATION,
+    diagnose,
+    first_nonfinite,
+    gradient_norms_through_time,
+    resolve_loss,
+    spectrum,
+    state_profile,
+    vanishing_ratio_log10,
+    weight_gradient_norms,
+)
+from keras_rnninit.diagnostics.recurrent import (
+    find_recurrent_layer,
+    recurrent_parts,
+    unroll,
+)
+from keras_rnninit.diagnostics.signal import signal_propagation
+
+__all__ = [
+    "SATURATION",
+    "diagnose",
+    "find_recurrent_layer",
+    "first_nonfinite",
+    "gradient_norms_through_time",
+    "recurrent_parts",
+    "resolve_loss",
+    "signal_propagation",
+    "spectrum",
+    "state_profile",
+    "unroll",
+    "vanishing_ratio_log10",
+    "weight_gradient_norms",
+]

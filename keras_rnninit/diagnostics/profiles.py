@@ -1,0 +1,199 @@
+"""Diagnostics of a recurrent model on a probe batch: arrays in, numpy out."""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_rnninit.diagnostics.recurrent import (
+    backprop_through_time,
+    direct_gradient,
+    recurrent_parts,
+    unroll,
+)
+
+__all__ = [
+    "SATURATION",
+    "diagnose",
+    "first_nonfinite",
+    "gradient_norms_through_time",
+    "resolve_loss",
+    "spectrum",
+    "state_profile",
+    "vanishing_ratio_log10",
+    "weight_gradient_norms",
+]
+
+SATURATION = 0.99  # |h| above this counts as a saturated tanh unit
+
+
+def resolve_loss(model, loss=None):
+    """`loss` (name, function or Loss), else the compiled loss, else MSE."""
+    chosen = loss if loss is not None else getattr(model, "loss", None) or "mse"
+    return keras.losses.get(chosen)
+
+
+def state_profile(states, saturation=SATURATION):
+    """Per-step statistics of states (N, T, H) over batch and units.
+
+    Returns a dict of (T,) float64 arrays: `variance`, `mean`, `saturated`
+    (fraction of |h| > `saturation`).
+    """
+    states = np.asarray(states, dtype="float64")
+    return {
+        "variance": states.var(axis=(0, 2)),
+        "mean": states.mean(axis=(0, 2)),
+        "saturated": (np.abs(states) > saturation).mean(axis=(0, 2)),
+    }
+
+
+def gradient_norms_through_time(grads):
+    """||dL/dh_t|| over batch and units for t = 1..T, float64 (T,)."""
+    grads = np.asarray(grads, dtype="float64")
+    return np.sqrt(np.einsum("ntd,ntd->t", grads, grads))
+
+
+def vanishing_ratio_log10(norms):
+    """log10(||dL/dh_1|| / ||dL/dh_T||): 0 keeps, < 0 vanishes, > 0 explodes.
+
+    -inf when the gradient at step 1 is exactly zero, NaN when it is not finite.
+    """
+    first, last = float(norms[0]), float(norms[-1])
+    if not (math.isfinite(first) and math.isfinite(last)) or last == 0.0:
+        return float("nan")
+    if first == 0.0:
+        return float("-inf")
+    return math.log10(first) - math.log10(last)
+
+
+def spectrum(matrix):
+    """Spectral radius max|eig| and largest singular value of a square matrix."""
+    matrix = np.asarray(matrix, dtype="float64")
+    if not np.all(np.isfinite(matrix)):
+        return {"spectral_radius": float("nan"), "max_singular_value": float("nan")}
+    return {
+        "spectral_radius": float(np.max(np.abs(np.linalg.eigvals(matrix)))),
+        "max_singular_value": float(np.linalg.norm(matrix, 2)),
+    }
+
+
+def _aliases(model, parts):
+    """Variable path -> short name: Wxh, Whh, b of the RNN, Why after it."""
+    cell = parts.layer.cell
+    names = {cell.kernel.path: "Wxh", cell.recurrent_kernel.path: "Whh"}
+    if cell.use_bias:
+        names[cell.bias.path] = "b"
+    layers = model.layers
+    for later in layers[layers.index(parts.layer) + 1 :]:
+        kernel = getattr(later, "kernel", None)
+        if kernel is not None:
+            names[kernel.path] = "Why"
+            break
+    return names
+
+
+def _weight_gradients(model, x, y, loss):
+    backend = keras.backend.backend()
+    variables = model.trainable_variables
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            value = keras.ops.mean(loss(y, model(x, training=False)))
+        grads = tape.gradient(value, variables)
+    elif backend == "jax":
+        import jax
+
+        fixed = [v.value for v in model.non_trainable_variables]
+
+        def objective(trainable):
+            prediction, _ = model.stateless_call(trainable, fixed, x, training=False)
+            return keras.ops.mean(loss(y, prediction))
+
+        grads = jax.grad(objective)([v.value for v in variables])
+    else:
+        raise ValueError(
+            "the diagnostics need the tensorflow or jax backend. "
+            f"Received: backend={backend!r}"
+        )
+    return variables, grads
+
+
+def weight_gradient_norms(model, x, y, loss=None, layer=None):
+    """||dL/dW|| for every trainable weight on (x, y), float64.
+
+    Keys are Wxh, Whh, b (the recurrent layer), Why (the first kernel after
+    it), and the variable path for any other weight.
+    """
+    names = _aliases(model, recurrent_parts(model, layer))
+    return _weight_norms(model, names, x, y, resolve_loss(model, loss))
+
+
+def _weight_norms(model, names, x, y, loss):
+    variables, grads = _weight_gradients(model, x, y, loss)
+    norms = {}
+    for variable, grad in zip(variables, grads, strict=True):
+        value = np.asarray(keras.ops.convert_to_numpy(grad), dtype="float64")
+        norms[names.get(variable.path, variable.path)] = float(
+            np.sqrt(np.sum(value**2))
+        )
+    return norms
+
+
+def first_nonfinite(model, x=None, layer=None):
+    """Where NaN/Inf first appears, or None: weights in model order, then the
+    states step by step on `x`. Returns {"where", "name", "step"}."""
+    parts = recurrent_parts(model, layer)
+    states = unroll(parts, x)[1] if x is not None else None
+    return _first_nonfinite(model, _aliases(model, parts), states)
+
+
+def _first_nonfinite(model, names, states):
+    for variable in model.weights:
+        value = keras.ops.convert_to_numpy(variable)
+        if not np.all(np.isfinite(value)):
+            return {
+                "where": "weight",
+                "name": names.get(variable.path, variable.path),
+                "step": None,
+            }
+    if states is not None:
+        bad = ~np.isfinite(states).all(axis=(0, 2))
+        if bad.any():
+            return {"where": "state", "name": "h", "step": int(np.argmax(bad)) + 1}
+    return None
+
+
+def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
+    """Everything about the recurrent layer of `model` on the probe batch (x, y).
+
+    Returns a dict: per-step arrays `grad_norms` (||dL/dh_t||), `variance`,
+    `mean`, `saturated`; scalars `log10_ratio`, `spectral_radius`,
+    `max_singular_value`; `weight_grad_norms` (dict); `nonfinite` (None or
+    where NaN/Inf first appears).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_rnninit import schemes
+    >>> from keras_rnninit.diagnostics import diagnose
+    >>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
+    >>> x = np.random.default_rng(0).normal(size=(4, 10, 2)).astype("float32")
+    >>> report = diagnose(model, x, np.zeros((4, 1), "float32"))
+    >>> report["grad_norms"].shape, report["log10_ratio"] < 0
+    ((10,), True)
+    """
+    parts = recurrent_parts(model, layer)
+    loss = resolve_loss(model, loss)
+    pre, states = unroll(parts, x)
+    direct = direct_gradient(parts, states, y, loss)
+    norms = gradient_norms_through_time(
+        backprop_through_time(parts, pre, states, direct)
+    )
+    report = {"grad_norms": norms, "log10_ratio": vanishing_ratio_log10(norms)}
+    report.update(state_profile(states, saturation))
+    report.update(spectrum(parts.recurrent_kernel))
+    names = _aliases(model, parts)
+    report["weight_grad_norms"] = _weight_norms(model, names, x, y, loss)
+    report["nonfinite"] = _first_nonfinite(model, names, states)
+    return report
