@@ -1,0 +1,268 @@
+"""Keras callbacks that watch an RNN train: diagnostics, convergence, NaN guard.
+
+Keras callbacks never see gradients, so `RNNDiagnostics` computes its own on a
+fixed probe batch, outside the training step, and writes scalars into `logs`
+(so `History`, `CSVLogger` and `TensorBoard` record them; list it before
+those callbacks). Batch-level hooks are only installed when asked for, since
+overriding `on_train_batch_end` disables Keras' asynchronous dispatch.
+"""
+
+import math
+import sys
+import warnings
+
+import keras
+import numpy as np
+
+from keras_rnninit.diagnostics import diagnose, first_nonfinite
+
+__all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
+
+
+def _probe(data):
+    """(x, y) arrays from a tuple or the first batch of an iterable dataset."""
+    if isinstance(data, tuple) and len(data) == 2:
+        return np.asarray(data[0]), np.asarray(data[1])
+    try:
+        x, y = next(iter(data))[:2]
+    except (TypeError, ValueError, StopIteration) as error:
+        raise ValueError(
+            "`probe` must be an (x, y) tuple or a dataset yielding (x, y) "
+            f"batches. Received: probe of type {type(data).__name__}"
+        ) from error
+    return np.asarray(x), np.asarray(y)
+
+
+def _check_every(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
+    return value
+
+
+class _StepCounter(keras.callbacks.Callback):
+    """Counts optimizer steps across epochs and across several `fit` calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = 0
+        self._epoch_start = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self.step
+
+    def _end_of_epoch_step(self):
+        steps = (self.params or {}).get("steps")
+        self.step = self._epoch_start + (steps or 1)
+        return self.step
+
+
+class RNNDiagnostics(_StepCounter):
+    """Diagnose the recurrent layer on a fixed probe batch while `fit` runs.
+
+    Every `every` epochs (and every `every_n_batches` batches, if set) it runs
+    `keras_rnninit.diagnostics.diagnose` on `probe` and
+
+    - writes scalars into `logs`: `{prefix}log10_grad_ratio`
+      (log10 ||dL/dh_1|| / ||dL/dh_T||), `{prefix}spectral_radius`,
+      `{prefix}max_singular_value`, `{prefix}state_var_last`,
+      `{prefix}saturated_last`, `{prefix}grad_norm_wxh`, `_whh`, `_why`;
+    - appends a full record to `self.records` (per-step `grad_norms`,
+      `variance`, `saturated`, and `epoch`, `step`, `fit`).
+
+    A record at initialization (step 0) is taken at the start of the first
+    `fit`. Records accumulate across `fit` calls (steps keep counting);
+    `reset()` clears them.
+
+    Example:
+
+        diag = RNNDiagnostics((x_test[:64], y_test[:64]))
+        csv = keras.callbacks.CSVLogger("log.csv")
+        model.fit(x, y, epochs=10, callbacks=[diag, csv])
+        diag.records[-1]["grad_norms"]   # ||dL/dh_t||, t = 1..T
+
+    Args:
+        probe: `(x, y)` arrays, or a dataset whose first batch is used.
+        every: Diagnose every this many epochs (default 1).
+        every_n_batches: Also diagnose every this many batches (default off).
+        layer: The recurrent layer (or its name); default the first one.
+        loss: Loss for the gradients; default the model's compiled loss.
+        prefix: Prefix of the keys written into `logs`.
+    """
+
+    def __init__(
+        self, probe, every=1, every_n_batches=None, layer=None, loss=None, prefix="rnn_"
+    ):
+        super().__init__()
+        self.x, self.y = _probe(probe)
+        self.every = _check_every("every", every)
+        self.every_n_batches = _check_every("every_n_batches", every_n_batches)
+        self.layer, self.loss, self.prefix = layer, loss, prefix
+        self.records = []
+        self._fits = 0
+        if self.every_n_batches:
+            self.on_train_batch_end = self._on_batch  # only now: keeps async dispatch
+
+    def reset(self):
+        self.records, self._fits, self.step = [], 0, 0
+
+    def on_train_begin(self, logs=None):
+        self._fits += 1
+        if not self.records:
+            self._record(epoch=0, step=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = self._end_of_epoch_step()
+        if (epoch + 1) % self.every == 0:
+            scalars = self._record(epoch=epoch + 1, step=step)
+            if logs is not None:
+                logs.update(scalars)
+
+    def _on_batch(self, batch, logs=None):
+        if (batch + 1) % self.every_n_batches == 0:
+            scalars = self._record(epoch=None, step=self._epoch_start + batch + 1)
+            if logs is not None:
+                logs.update(scalars)
+
+    def _record(self, epoch, step):
+        report = diagnose(self.model, self.x, self.y, loss=self.loss, layer=self.layer)
+        norms = report["weight_grad_norms"]
+        p = self.prefix
+        scalars = {
+            f"{p}log10_grad_ratio": report["log10_ratio"],
+            f"{p}spectral_radius": report["spectral_radius"],
+            f"{p}max_singular_value": report["max_singular_value"],
+            f"{p}state_var_last": float(report["variance"][-1]),
+            f"{p}saturated_last": float(report["saturated"][-1]),
+            f"{p}grad_norm_wxh": norms.get("Wxh", math.nan),
+            f"{p}grad_norm_whh": norms.get("Whh", math.nan),
+            f"{p}grad_norm_why": norms.get("Why", math.nan),
+        }
+        self.records.append(
+            {
+                "epoch": epoch,
+                "step": step,
+                "fit": self._fits,
+                **scalars,
+                "grad_norms": report["grad_norms"],
+                "variance": report["variance"],
+                "saturated": report["saturated"],
+                "nonfinite": report["nonfinite"],
+            }
+        )
+        return scalars
+
+
+class ConvergenceTracker(_StepCounter):
+    """Records the first epoch and step at which `monitor` crosses `threshold`.
+
+    Checked at the end of every epoch (so with 100-step epochs and validation
+    data, "steps to test MSE < 0.01" is measured every 100 steps). Keeps
+    counting across `fit` calls; `reset()` starts over.
+
+    Attributes:
+        crossed_step, crossed_epoch: first crossing, or None.
+        best: best value seen. values: list of (step, value).
+
+    Args:
+        threshold: The target value.
+        monitor: Key in `logs` (default `"val_loss"`).
+        mode: `"min"` (cross from above) or `"max"`.
+        stop_training: Stop `fit` once crossed (default False, so every run
+            gets the same budget).
+    """
+
+    def __init__(self, threshold, monitor="val_loss", mode="min", stop_training=False):
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError(f"`mode` must be one of max, min. Received: mode={mode!r}")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise TypeError(
+                f"`threshold` must be a number. Received: threshold={threshold!r}"
+            )
+        self.threshold, self.monitor, self.mode = float(threshold), monitor, mode
+        self.stop = stop_training
+        self.reset()
+
+    def reset(self):
+        self.crossed_step = self.crossed_epoch = self.best = None
+        self.values, self.step, self._epochs, self._warned = [], 0, 0, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        step = self._end_of_epoch_step()
+        self._epochs += 1
+        if self.monitor not in logs:
+            if not self._warned:
+                warnings.warn(
+                    f"ConvergenceTracker: `{self.monitor}` is not in the logs; "
+                    f"available keys: {', '.join(sorted(logs))}",
+                    stacklevel=2,
+                )
+                self._warned = True
+            return
+        value = float(logs[self.monitor])
+        self.values.append((step, value))
+        better = (lambda a, b: a < b) if self.mode == "min" else (lambda a, b: a > b)
+        if self.best is None or better(value, self.best):
+            self.best = value
+        if self.crossed_step is None and better(value, self.threshold):
+            self.crossed_step, self.crossed_epoch = step, self._epochs
+            if self.stop:
+                self.model.stop_training = True
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss, with a diagnosis.
+
+    Like `keras.callbacks.TerminateOnNaN`, but it also says where NaN/Inf
+    first appears (`first_nonfinite`: which weight, or which time step of the
+    probe's hidden states) and keeps it in `self.diagnosis`:
+    `{"step", "epoch", "loss", "where", "name", "time_step"}`.
+
+    Args:
+        probe: Optional `(x, y)` (or x alone) to locate the first bad state.
+        verbose: Print the diagnosis as one line on stderr.
+    """
+
+    def __init__(self, probe=None, verbose=True):
+        super().__init__()
+        self.x = None
+        if probe is not None:
+            self.x = _probe(probe)[0] if isinstance(probe, tuple) else np.asarray(probe)
+        self.verbose = verbose
+        self.diagnosis = None
+        self._step = 0
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.diagnosis = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        found = first_nonfinite(self.model, self.x) or {}
+        self.diagnosis = {
+            "step": self._step,
+            "epoch": self._epoch,
+            "loss": float(loss),
+            "where": found.get("where", "loss"),
+            "name": found.get("name"),
+            "time_step": found.get("step"),
+        }
+        if self.verbose:
+            place = f"{found['where']} {found['name']}" if found else "the loss only"
+            if found.get("step"):
+                place += f" at time step {found['step']}"
+            print(
+                f"NaNGuard: loss became {float(loss)} at step {self._step}; first "
+                f"non-finite: {place}. Training stopped.",
+                file=sys.stderr,
+            )
+        self.model.stop_training = True

@@ -1,0 +1,143 @@
+import csv
+import math
+
+import keras
+import pytest
+import tensorflow as tf
+
+from keras_rnninit import SpectralRadius, XavierRNN, schemes
+from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
+from keras_rnninit.diagnostics import diagnose
+from keras_rnninit.tasks import adding_problem
+
+X, Y = adding_problem(256, length=10, seed=0)
+XV, YV = adding_problem(64, length=10, seed=1)
+KEYS = {
+    "rnn_log10_grad_ratio",
+    "rnn_spectral_radius",
+    "rnn_max_singular_value",
+    "rnn_state_var_last",
+    "rnn_saturated_last",
+    "rnn_grad_norm_wxh",
+    "rnn_grad_norm_whh",
+    "rnn_grad_norm_why",
+}
+
+
+def model(scheme="xavier_rnn"):
+    m = schemes.get(scheme).build_model(input_dim=2, units=8, seed=0)
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    return m
+
+
+def test_diagnostics_written_to_history_and_csv(tmp_path):
+    m = model()
+    diag = RNNDiagnostics((XV, YV))
+    log = tmp_path / "log.csv"
+    history = m.fit(
+        X,
+        Y,
+        batch_size=32,
+        epochs=3,
+        validation_data=(XV, YV),
+        callbacks=[diag, keras.callbacks.CSVLogger(str(log))],
+        verbose=0,
+    )
+    assert KEYS <= set(history.history)
+    assert len(history.history["rnn_spectral_radius"]) == 3
+    with open(log) as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 3 and KEYS <= set(rows[0])
+    # Init record + one per epoch, steps counted from params["steps"] = 8.
+    assert [r["step"] for r in diag.records] == [0, 8, 16, 24]
+    assert diag.records[0]["grad_norms"].shape == (10,)
+    # The logged value is the diagnostics of the final weights.
+    final = diagnose(m, XV, YV)
+    assert math.isclose(
+        history.history["rnn_log10_grad_ratio"][-1], final["log10_ratio"], rel_tol=1e-9
+    )
+
+
+def test_tf_data_every_n_epochs_and_reuse_across_fits():
+    m = model()
+    data = tf.data.Dataset.from_tensor_slices((X, Y)).batch(32)
+    diag = RNNDiagnostics(data, every=2)
+    m.fit(data, epochs=4, callbacks=[diag], verbose=0)
+    m.fit(data, epochs=2, callbacks=[diag], verbose=0)
+    assert [r["step"] for r in diag.records] == [0, 16, 32, 48]
+    assert [r["fit"] for r in diag.records] == [1, 1, 1, 2]
+    diag.reset()
+    m.fit(data, epochs=1, callbacks=[diag], verbose=0)
+    assert [r["step"] for r in diag.records] == [0]
+
+
+def test_batch_hook_only_when_asked():
+    plain = RNNDiagnostics((XV, YV))
+    batchy = RNNDiagnostics((XV, YV), every=100, every_n_batches=4)
+    assert "on_train_batch_end" not in vars(plain)
+    m = model()
+    m.fit(X, Y, batch_size=32, epochs=1, callbacks=[batchy], verbose=0)
+    assert [r["step"] for r in batchy.records] == [0, 4, 8]
+
+
+def test_convergence_tracker_counts_steps():
+    m = model()
+    tracker = ConvergenceTracker(threshold=10.0)  # crossed at the first check
+    strict = ConvergenceTracker(threshold=-1.0)  # never
+    m.fit(
+        X,
+        Y,
+        batch_size=32,
+        epochs=2,
+        validation_data=(XV, YV),
+        callbacks=[tracker, strict],
+        verbose=0,
+    )
+    assert tracker.crossed_step == 8 and tracker.crossed_epoch == 1
+    assert strict.crossed_step is None and len(strict.values) == 2
+    assert strict.best == min(v for _, v in strict.values)
+
+
+def test_convergence_tracker_warns_on_missing_key_and_stops():
+    m = model()
+    tracker = ConvergenceTracker(threshold=1.0, monitor="val_mae")
+    with pytest.warns(UserWarning, match="available keys: loss"):
+        m.fit(X, Y, batch_size=32, epochs=1, callbacks=[tracker], verbose=0)
+    stopper = ConvergenceTracker(threshold=10.0, monitor="loss", stop_training=True)
+    history = m.fit(X, Y, batch_size=32, epochs=5, callbacks=[stopper], verbose=0)
+    assert len(history.history["loss"]) == 1
+
+
+def test_nan_guard_stops_with_diagnosis(capsys):
+    inputs = keras.Input((None, 2), name="sequence")
+    h = keras.layers.SimpleRNN(
+        16,
+        activation="relu",
+        kernel_initializer=XavierRNN(seed=0),
+        recurrent_initializer=SpectralRadius(3.0, seed=1),
+    )(inputs)
+    m = keras.Model(inputs, keras.layers.Dense(1)(h))
+    m.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    x, y = adding_problem(256, length=60, seed=0)
+    guard = NaNGuard(probe=(x[:32], y[:32]))
+    m.fit(x * 10, y, batch_size=32, epochs=3, callbacks=[guard], verbose=0)
+    d = guard.diagnosis
+    assert d is not None and not math.isfinite(d["loss"])
+    assert d["where"] in {"weight", "state", "loss"} and d["step"] >= 1
+    assert "NaNGuard: loss became" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"every": 0}, "`every` must be a positive int"),
+        ({"every_n_batches": -1}, "`every_n_batches` must be a positive int"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RNNDiagnostics((XV, YV), **kwargs)
+    with pytest.raises(ValueError, match="`probe` must be an"):
+        RNNDiagnostics(42)
+    with pytest.raises(ValueError, match="`mode` must be one of max, min"):
+        ConvergenceTracker(0.1, mode="lowest")
