@@ -51,3 +51,88 @@ def test_constant_prediction_baseline_is_one_sixth():
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         adding_problem(**kwargs)
+
+
+# ------------------------------------------------------------------ copy task
+
+from keras_rnninit import tasks  # noqa: E402
+from keras_rnninit.tasks import (  # noqa: E402
+    CharVocabulary,
+    char_windows,
+    copy_baseline,
+    copy_task,
+    load_text,
+    unigram_entropy,
+)
+
+
+def test_copy_task_structure():
+    x, y = copy_task(50, length=7, seed=2)
+    assert x.shape == (50, 27, 10) and y.shape == (50, 27) and y.dtype == np.int32
+    ids = x.argmax(-1)
+    assert ((ids[:, :10] >= 1) & (ids[:, :10] <= 8)).all()
+    assert (ids[:, 10:16] == 0).all() and (ids[:, 16] == 9).all()
+    assert (ids[:, 17:] == 0).all()
+    np.testing.assert_array_equal(y[:, -10:], ids[:, :10])
+    assert (y[:, :-10] == 0).all()
+    np.testing.assert_array_equal(x.sum(-1), 1)
+
+
+def test_copy_baseline_formula():
+    assert math.isclose(copy_baseline(100), 10 * math.log(8) / 120)
+
+
+# ------------------------------------------------------------- character text
+
+
+def test_bundled_text_is_the_documented_file():
+    import hashlib
+
+    text = load_text()
+    assert len(text) == 149_910 and text.isascii()
+    assert hashlib.sha256(text.encode()).hexdigest() == (
+        "22f48f440624d29b65f414ec54097ce1439df35333e9e92fb1fa8849744bf0ee"
+    )
+
+
+def test_vocabulary_round_trip_and_unknown_chars():
+    vocab = CharVocabulary("hello world")
+    assert vocab.size == 8 and vocab.decode(vocab.encode("world")) == "world"
+    with pytest.raises(ValueError, match="unknown characters: \\['z'\\]"):
+        vocab.encode("z")
+
+
+def test_char_windows_next_character_targets():
+    x, y = char_windows(16, length=30, seed=4)
+    vocab = CharVocabulary(load_text())
+    assert x.shape == (16, 30, vocab.size)
+    np.testing.assert_array_equal(x[:, 1:].argmax(-1), y[:, :-1])
+    text = vocab.decode(x[0].argmax(-1)) + vocab.decode(y[0, -1:])
+    assert text in load_text()
+
+
+def test_char_splits_do_not_overlap():
+    text = load_text()
+    cut = int(len(text) * 0.9)
+    vocab = CharVocabulary(text)
+    x, _ = char_windows(8, length=40, seed=0, split="test")
+    for row in x:
+        assert vocab.decode(row.argmax(-1)) in text[cut:]
+
+
+def test_unigram_entropy():
+    assert math.isclose(unigram_entropy("aabb"), math.log(2))
+    assert 3.1 < unigram_entropy(load_text()) < 3.3
+
+
+def test_task_registry():
+    assert tasks.names() == ["adding", "chars", "copy"]
+    task = tasks.get("copy")
+    x, y = task.train_data(3, 5, seed=0)
+    xt, _ = task.test_data(3, 5, seed=0)
+    assert x.shape == (3, 25, 10) and not np.array_equal(x, xt)
+    assert task.return_sequences and task.classification
+    with pytest.raises(ValueError, match="`task` must be one of adding, chars, copy"):
+        tasks.get("parity")
+    with pytest.raises(ValueError, match="`split` must be one of test, train"):
+        char_windows(2, 5, split="valid")

@@ -10,7 +10,7 @@ __all__ = ["ADDING_BASELINE_MSE", "adding_problem"]
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
-def _check_int(name, value, minimum):
+def check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
             f"`{name}` must be an int >= {minimum}. "
@@ -54,9 +54,9 @@ def adding_problem(num_samples, length, seed=0):
         - [Hochreiter & Schmidhuber, 1997](https://doi.org/10.1162/neco.1997.9.8.1735)
         - [Le, Jaitly & Hinton, 2015](https://arxiv.org/abs/1504.00941)
     """
-    n = _check_int("num_samples", num_samples, 1)
-    length = _check_int("length", length, 2)
-    seed = _check_int("seed", seed, 0)
+    n = check_int("num_samples", num_samples, 1)
+    length = check_int("length", length, 2)
+    seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     values = rng.uniform(0.0, 1.0, size=(n, length))
     half = length // 2
