@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check keras_rnninit tests examples
+	$(BIN)/ruff check keras_rnninit tests examples benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

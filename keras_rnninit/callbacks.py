@@ -107,6 +107,11 @@ class RNNDiagnostics(_StepCounter):
     def reset(self):
         self.records, self._fits, self.step = [], 0, 0
 
+    def record_now(self, step=None, epoch=None):
+        """Diagnose the current weights now (e.g. after `fit`) and keep the
+        record; returns the scalars."""
+        return self._record(epoch=epoch, step=self.step if step is None else step)
+
     def on_train_begin(self, logs=None):
         self._fits += 1
         if not self.records:

@@ -9,6 +9,8 @@ import argparse
 import os
 import sys
 
+from keras_rnninit import commands
+
 PROG = "keras-rnninit"
 # Bad arguments or paths: exit 2. Anything else that fails: exit 1.
 USAGE_ERRORS = (
@@ -50,88 +52,40 @@ def non_negative_int(text):
     return value
 
 
-def _cmd_demo(args):
-    from keras_rnninit.demo import run_demo
-
-    result = run_demo(
-        steps=args.steps,
-        length=args.length,
-        units=args.units,
-        seed=args.seed,
-        verbose=2 if args.verbose else 0,
-    )
-    width = max(len(k) for k in result)
-    print("\nkeras_rnninit demo: SimpleRNN with XavierRNN on the adding problem")
-    for key, value in result.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else value
-        print(f"  {key:<{width}}  {shown}")
-    solved = result["best_test_mse"] < 0.1 * result["baseline_mse"]
-    print(
-        f"  -> best test MSE {result['best_test_mse']:.4f} vs "
-        f"{result['baseline_mse']:.4f} for always predicting 1.0: "
-        + ("learned the task." if solved else "did not learn the task yet.")
-    )
-    return 0
+def name_list(text):
+    """argparse type: comma-separated names, none empty."""
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated names. Received: {text!r}"
+        )
+    return names
 
 
-def _cmd_export(args):
-    import numpy as np
+def seed_list(text):
+    """argparse type: comma-separated ints >= 0."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        seeds = None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated ints >= 0. Received: {text!r}"
+        )
+    return seeds
 
-    from keras_rnninit.export import export_tflite
 
-    output = args.output or os.path.join(
-        "export", os.path.splitext(os.path.basename(args.model))[0] + ".tflite"
-    )
-    representative = None
-    if args.representative:
-        try:
-            representative = np.load(args.representative)
-        except (OSError, ValueError) as error:
-            raise ValueError(
-                "`--representative` must be a .npy file of shape (n, T, features). "
-                f"Received: {args.representative!r} ({error})"
-            ) from error
-    report = export_tflite(
-        args.model,
-        output,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        unroll=True if args.unroll else None,
-        quantize=args.quantize,
-        representative_data=representative,
-        overwrite=args.force,
-    )
-    builtins = (
-        "builtins only"
-        if not any(op.startswith("Flex") for op in report.ops)
-        else "needs Flex"
-    )
-    rows = [
-        (
-            "file",
-            f"{report.path} ({report.size_bytes / 1024:.1f} KiB), "
-            f"metadata {report.metadata_path}",
-        ),
-        (
-            "input",
-            f"{report.input_name} {tuple(report.input_shape)} "
-            f"{report.input_dtype} (-1 = any)",
-        ),
-        ("signatures", ", ".join(report.signatures)),
-        ("quantize", report.quantize or "none (float32)"),
-        ("ops", f"{', '.join(report.ops)} ({builtins})"),
-        (
-            "parity",
-            f"max abs error {report.max_abs_error:.3g}, relative "
-            f"{report.max_rel_error:.3g} on {report.verified_sequences} "
-            f"sequences (allowed: {report.atol:g} + {report.rtol:g} x max|y|)",
-        ),
-        ("latency", f"{report.latency_ms:.3f} ms per invocation in LiteRT"),
-        ("converted", f"in {report.conversion_seconds:.2f} s"),
-    ]
-    for key, value in rows:
-        print(f"  {key:<10}  {value}")
-    return 0
+def positive_float(text):
+    """argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number. Received: {text!r}"
+        )
+    return value
 
 
 def build_parser():
@@ -145,10 +99,10 @@ def build_parser():
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback on errors"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
+    commands_parser = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands_parser.required = True
 
-    demo = commands.add_parser(
+    demo = commands_parser.add_parser(
         "demo", help="train a SimpleRNN with XavierRNN on the adding problem"
     )
     demo.add_argument(
@@ -178,9 +132,9 @@ def build_parser():
         action="store_false",
         help="no per-epoch progress lines",
     )
-    demo.set_defaults(func=_cmd_demo)
+    demo.set_defaults(func=commands.demo)
 
-    export = commands.add_parser(
+    export = commands_parser.add_parser(
         "export",
         help="export a .keras model to builtins-only TFLite, verified in LiteRT",
     )
@@ -216,14 +170,128 @@ def build_parser():
     export.add_argument(
         "--force", action="store_true", help="replace an existing output file"
     )
-    export.set_defaults(func=_cmd_export)
+    export.set_defaults(func=commands.export)
+
+    compare = commands_parser.add_parser(
+        "compare", help="train one model under several inits and write a report"
+    )
+    compare.add_argument(
+        "--task", default="adding", help="adding, chars or copy (default: adding)"
+    )
+    compare.add_argument(
+        "--length",
+        type=positive_int,
+        default=50,
+        help="sequence length T (default: 50)",
+    )
+    compare.add_argument(
+        "--schemes",
+        type=name_list,
+        default=["xavier_rnn", "keras_default", "uniform01"],
+        help="comma-separated scheme names "
+        "(default: xavier_rnn,keras_default,uniform01)",
+    )
+    compare.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=[0, 1],
+        help="comma-separated seeds (default: 0,1)",
+    )
+    compare.add_argument(
+        "--steps",
+        type=positive_int,
+        default=4000,
+        help="training steps per run (default: 4000)",
+    )
+    compare.add_argument(
+        "--units", type=positive_int, default=64, help="hidden units (default: 64)"
+    )
+    compare.add_argument(
+        "--batch-size", type=positive_int, default=64, help="batch size (default: 64)"
+    )
+    compare.add_argument(
+        "--lr",
+        type=positive_float,
+        default=1e-3,
+        help="Adam learning rate (default: 0.001)",
+    )
+    compare.add_argument(
+        "--clipnorm",
+        type=positive_float,
+        help="clip each gradient to this norm (default: off)",
+    )
+    compare.add_argument(
+        "--eval-every",
+        type=positive_int,
+        default=100,
+        help="steps between test evaluations (default: 100)",
+    )
+    compare.add_argument(
+        "--threshold",
+        type=positive_float,
+        help="test metric that counts as solved (default: the task's)",
+    )
+    compare.add_argument(
+        "--out", help="report folder (default: runs/compare-TASK-TLENGTH)"
+    )
+    compare.add_argument(
+        "--force", action="store_true", help="replace an existing report folder"
+    )
+    compare.set_defaults(func=commands.compare)
+
+    diagnose = commands_parser.add_parser(
+        "diagnose", help="signal propagation of schemes at initialization (no training)"
+    )
+    diagnose.add_argument(
+        "--scheme",
+        type=name_list,
+        default=["xavier_rnn"],
+        help="comma-separated scheme names (default: xavier_rnn)",
+    )
+    diagnose.add_argument(
+        "--units", type=positive_int, default=256, help="hidden units (default: 256)"
+    )
+    diagnose.add_argument(
+        "--length",
+        type=positive_int,
+        default=100,
+        help="sequence length T (default: 100)",
+    )
+    diagnose.add_argument(
+        "--input-dim", type=positive_int, default=8, help="input features (default: 8)"
+    )
+    diagnose.add_argument(
+        "--batch",
+        type=positive_int,
+        default=32,
+        help="probe sequences per draw (default: 32)",
+    )
+    diagnose.add_argument(
+        "--draws",
+        type=positive_int,
+        default=3,
+        help="independent weight draws averaged (default: 3)",
+    )
+    diagnose.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of weights and data (default: 0)",
+    )
+    diagnose.add_argument("--out", help="folder for diagnose.json and diagnose.png")
+    diagnose.add_argument(
+        "--force", action="store_true", help="replace an existing --out folder"
+    )
+    diagnose.set_defaults(func=commands.diagnose)
     return parser
 
 
 def main(argv=None):
     """Entry point of the `keras-rnninit` console script; returns the exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except USAGE_ERRORS as error:

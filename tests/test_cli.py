@@ -157,3 +157,93 @@ def test_export_errors(capsys, saved_model, tmp_path, case, code, fragment):
     got, _, err = run_main(capsys, *argv)
     assert got == code and fragment in err and err.count("\n") == 1
     assert not list(tmp_path.glob("*.tflite"))
+
+
+def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
+    out = tmp_path / "cmp"
+    argv = [
+        "compare",
+        "--task",
+        "adding",
+        "--length",
+        "6",
+        "--schemes",
+        "xavier_rnn,uniform01",
+        "--seeds",
+        "0",
+        "--steps",
+        "100",
+        "--units",
+        "4",
+        "--out",
+        str(out),
+    ]
+    code, stdout, err = run_main(capsys, *argv)
+    assert code == 0, err
+    assert "| `xavier_rnn` |" in stdout and "| `uniform01` |" in stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["command"] == "keras-rnninit " + " ".join(argv)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "grad_through_time.png",
+        "loss_curves.png",
+        "report.json",
+        "report.md",
+        "spectral_radius.png",
+        "state_variance.png",
+    ]
+    before = (out / "report.json").read_bytes()
+    code, _, err = run_main(capsys, *argv)
+    assert code == 2 and "exists; pass --force" in err and err.count("\n") == 1
+    assert (out / "report.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["cmp"]  # no temp folder left
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["compare", "--task", "parity"], "`task` must be one of adding, chars, copy"),
+        (["compare", "--schemes", "xavier_rnn,nope"], "`name` must be one of he, irnn"),
+        (["compare", "--schemes", "a,,b"], "must be comma-separated names"),
+        (["compare", "--seeds", "0,x"], "must be comma-separated ints >= 0"),
+        (["compare", "--lr", "-1"], "must be a positive number. Received: '-1'"),
+        (["compare", "--steps", "150"], "`steps` must be a multiple of `eval_every`"),
+        (["diagnose", "--scheme", "bogus"], "`name` must be one of he, irnn"),
+        (["diagnose", "--units", "0"], "must be a positive int"),
+    ],
+)
+def test_compare_and_diagnose_usage_errors(capsys, tmp_path, argv, fragment):
+    code, _, err = run_main(
+        capsys, *argv, *(["--out", str(tmp_path / "o")] if argv[0] == "compare" else [])
+    )
+    assert code == 2 and fragment in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_diagnose_prints_and_writes(capsys, tmp_path):
+    out = tmp_path / "diag"
+    code, stdout, err = run_main(
+        capsys,
+        "diagnose",
+        "--scheme",
+        "xavier_rnn,uniform01",
+        "--units",
+        "32",
+        "--length",
+        "30",
+        "--draws",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    lines = {
+        line.split()[0]: line
+        for line in stdout.splitlines()
+        if line.startswith("  ") and "scheme" not in line
+    }
+    assert "-inf (=0)" in lines["uniform01"]
+    assert float(lines["uniform01"].split()[4].rstrip("%")) > 90  # saturated
+    reports = json.loads((out / "diagnose.json").read_text())
+    assert [r["scheme"] for r in reports] == ["xavier_rnn", "uniform01"]
+    assert reports[1]["log10_ratio"] == "-inf"
+    assert (out / "diagnose.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,218 @@
+"""The bodies of the `keras-rnninit` commands (heavy imports happen here)."""
+
+import os
+
+
+def demo(args):
+    from keras_rnninit.demo import run_demo
+
+    result = run_demo(
+        steps=args.steps,
+        length=args.length,
+        units=args.units,
+        seed=args.seed,
+        verbose=2 if args.verbose else 0,
+    )
+    width = max(len(k) for k in result)
+    print("\nkeras_rnninit demo: SimpleRNN with XavierRNN on the adding problem")
+    for key, value in result.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else value
+        print(f"  {key:<{width}}  {shown}")
+    solved = result["best_test_mse"] < 0.1 * result["baseline_mse"]
+    print(
+        f"  -> best test MSE {result['best_test_mse']:.4f} vs "
+        f"{result['baseline_mse']:.4f} for always predicting 1.0: "
+        + ("learned the task." if solved else "did not learn the task yet.")
+    )
+    return 0
+
+
+def export(args):
+    import numpy as np
+
+    from keras_rnninit.export import export_tflite
+
+    output = args.output or os.path.join(
+        "export", os.path.splitext(os.path.basename(args.model))[0] + ".tflite"
+    )
+    representative = None
+    if args.representative:
+        try:
+            representative = np.load(args.representative)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                "`--representative` must be a .npy file of shape (n, T, features). "
+                f"Received: {args.representative!r} ({error})"
+            ) from error
+    report = export_tflite(
+        args.model,
+        output,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        unroll=True if args.unroll else None,
+        quantize=args.quantize,
+        representative_data=representative,
+        overwrite=args.force,
+    )
+    builtins = (
+        "builtins only"
+        if not any(op.startswith("Flex") for op in report.ops)
+        else "needs Flex"
+    )
+    rows = [
+        (
+            "file",
+            f"{report.path} ({report.size_bytes / 1024:.1f} KiB), "
+            f"metadata {report.metadata_path}",
+        ),
+        (
+            "input",
+            f"{report.input_name} {tuple(report.input_shape)} "
+            f"{report.input_dtype} (-1 = any)",
+        ),
+        ("signatures", ", ".join(report.signatures)),
+        ("quantize", report.quantize or "none (float32)"),
+        ("ops", f"{', '.join(report.ops)} ({builtins})"),
+        (
+            "parity",
+            f"max abs error {report.max_abs_error:.3g}, relative "
+            f"{report.max_rel_error:.3g} on {report.verified_sequences} "
+            f"sequences (allowed: {report.atol:g} + {report.rtol:g} x max|y|)",
+        ),
+        ("latency", f"{report.latency_ms:.3f} ms per invocation in LiteRT"),
+        ("converted", f"in {report.conversion_seconds:.2f} s"),
+    ]
+    for key, value in rows:
+        print(f"  {key:<10}  {value}")
+    return 0
+
+
+def _check_out(out, force):
+    """`out` may be replaced only with --force; its parent must exist."""
+    out = os.path.abspath(out)
+    if os.path.exists(out) and not force:
+        raise FileExistsError(f"{out} exists; pass --force to replace it.")
+    parent = os.path.dirname(out)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+    return out
+
+
+def _publish(tmp, out):
+    """Move the finished folder `tmp` to `out`, replacing an old one."""
+    import shutil
+
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+
+
+def compare(args):
+    import shutil
+    import sys
+    import tempfile
+
+    from keras_rnninit import schemes
+    from keras_rnninit.compare import CompareConfig
+    from keras_rnninit.compare import compare as run_compare
+    from keras_rnninit.compare.report import write_report
+
+    names = [schemes.get(name).name for name in args.schemes]
+    config = CompareConfig(
+        task=args.task,
+        length=args.length,
+        units=args.units,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        clipnorm=args.clipnorm,
+        eval_every=args.eval_every,
+        threshold=args.threshold,
+    )
+    out = _check_out(
+        args.out or os.path.join("runs", f"compare-{args.task}-T{args.length}"),
+        args.force,
+    )
+    command = "keras-rnninit " + " ".join(args.argv)
+    print(
+        f"Comparing {', '.join(names)} on {args.task} T={args.length}, seeds "
+        f"{', '.join(map(str, args.seeds))}, {args.steps} steps each",
+        file=sys.stderr,
+    )
+    tmp = tempfile.mkdtemp(
+        prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
+    )
+    try:
+        records = run_compare(names, seeds=args.seeds, config=config)
+        write_report(records, tmp, command=command)
+        _publish(tmp, out)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+    with open(os.path.join(out, "report.md")) as file:
+        table = [line for line in file if line.startswith("|")]
+    print("".join(table), end="")
+    print(f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png")
+    return 0
+
+
+def diagnose(args):
+    import json
+
+    import numpy as np
+
+    from keras_rnninit import schemes
+    from keras_rnninit.compare.report import jsonable
+    from keras_rnninit.diagnostics import signal_propagation
+
+    names = [schemes.get(name).name for name in args.scheme]
+    out = _check_out(args.out, args.force) if args.out else None
+    reports = []
+    t_mid = min(10, args.length)
+    print(
+        f"Signal propagation at init: units {args.units}, T={args.length}, input "
+        f"dim {args.input_dim}, batch {args.batch}, {args.draws} draws"
+    )
+    print(
+        f"  {'scheme':<16} {'var h_1':>8} {f'var h_{t_mid}':>9} "
+        f"{f'var h_{args.length}':>9} {'saturated':>9} {'log10 ratio':>12} "
+        f"{'radius':>8} {'max sv':>8}"
+    )
+    for name in names:
+        r = signal_propagation(
+            name,
+            units=args.units,
+            length=args.length,
+            input_dim=args.input_dim,
+            batch=args.batch,
+            draws=args.draws,
+            seed=args.seed,
+        )
+        reports.append(r)
+        ratio = r["log10_ratio"]
+        ratio_text = "-inf (=0)" if ratio == float("-inf") else f"{ratio:.2f}"
+        print(
+            f"  {name:<16} {r['variance'][0]:>8.3f} {r['variance'][t_mid - 1]:>9.3f} "
+            f"{r['variance'][-1]:>9.3f} {100 * np.mean(r['saturated']):>8.1f}% "
+            f"{ratio_text:>12} {r['spectral_radius']:>8.3f} "
+            f"{r['max_singular_value']:>8.3f}"
+        )
+    if out:
+        import shutil
+        import tempfile
+
+        from keras_rnninit.compare.plots import write_signal_plot
+
+        tmp = tempfile.mkdtemp(
+            prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
+        )
+        try:
+            with open(os.path.join(tmp, "diagnose.json"), "w") as file:
+                json.dump(jsonable(reports), file, indent=1, allow_nan=False)
+            write_signal_plot(jsonable(reports), os.path.join(tmp, "diagnose.png"))
+            _publish(tmp, out)
+        finally:
+            if os.path.isdir(tmp):
+                shutil.rmtree(tmp)
+        print(f"\nwrote {out}/diagnose.json and {out}/diagnose.png")
+    return 0

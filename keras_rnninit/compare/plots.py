@@ -1,0 +1,175 @@
+"""PNG plots of a comparison (matplotlib, headless)."""
+
+import math
+import os
+
+import numpy as np
+
+__all__ = ["write_plots"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _number(value):
+    if value in ("inf", "-inf"):
+        return float(value)
+    return math.nan if value is None else float(value)
+
+
+def _styles(records):
+    """A colour per scheme, a line style per seed."""
+    plt = _pyplot()
+    schemes = list(dict.fromkeys(r["scheme"] for r in records))
+    seeds = list(dict.fromkeys(r["seed"] for r in records))
+    colours = plt.get_cmap("tab10")
+    dashes = ["-", "--", ":", "-."]
+    return (
+        {s: colours(i % 10) for i, s in enumerate(schemes)},
+        {s: dashes[i % len(dashes)] for i, s in enumerate(seeds)},
+    )
+
+
+def _save(fig, out_dir, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=110)
+    _pyplot().close(fig)
+
+
+def _loss_curves(records, out_dir, colour, dash):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for r in records:
+        test = np.array([_number(v) for v in r["curve"]["test"]])
+        ax.plot(
+            r["curve"]["step"][: len(test)],
+            test,
+            dash[r["seed"]],
+            color=colour[r["scheme"]],
+            label=f"{r['scheme']} (seed {r['seed']})",
+        )
+    ax.axhline(r["threshold"], color="black", lw=0.8, ls=":", label="threshold")
+    ax.axhline(r["baseline"], color="grey", lw=0.8, ls="--", label="trivial predictor")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(r["metric"])
+    config = r["config"]
+    ax.set_title(
+        f"{config['task']} T={config['length']}: {r['metric']} during training"
+    )
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, out_dir, "loss_curves.png")
+
+
+def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log):
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    for ax, which, when in (
+        (axes[0], 0, "at initialization"),
+        (axes[1], -1, "after training"),
+    ):
+        for r in records:
+            if r["seed"] != records[0]["seed"]:
+                continue  # one seed keeps the picture readable
+            values = np.array([_number(v) for v in r["diagnostics"][which][key]])
+            label = r["scheme"]
+            if log:
+                if not np.any(values > 0):
+                    label += " (exactly 0)"
+                values = np.where(values > 0, values, np.nan)
+            t = np.arange(1, len(values) + 1)
+            ax.plot(t, values, color=colour[r["scheme"]], label=label)
+        ax.set_xlabel("time step t")
+        ax.set_title(when)
+        if log:
+            ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel(ylabel)
+    fig.suptitle(title)
+    _save(fig, out_dir, name)
+
+
+def _spectral_radius(records, out_dir, colour, dash):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for r in records:
+        steps = [d["step"] for d in r["diagnostics"]]
+        rho = [_number(d["rnn_spectral_radius"]) for d in r["diagnostics"]]
+        ax.plot(
+            steps,
+            rho,
+            dash[r["seed"]],
+            marker="o",
+            ms=3,
+            color=colour[r["scheme"]],
+            label=f"{r['scheme']} (seed {r['seed']})",
+        )
+    ax.axhline(1.0, color="black", lw=0.8, ls=":")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("spectral radius of Whh (max |eig|)")
+    ax.set_title("Spectral radius of the recurrent kernel during training")
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, out_dir, "spectral_radius.png")
+
+
+def write_plots(records, out_dir):
+    """loss_curves.png, grad_through_time.png, state_variance.png and
+    spectral_radius.png for JSON-ready `records`."""
+    colour, dash = _styles(records)
+    _loss_curves(records, out_dir, colour, dash)
+    _profile_plot(
+        records,
+        out_dir,
+        colour,
+        "grad_norms",
+        "grad_through_time.png",
+        "||dL/dh_t|| on the probe batch",
+        "Gradient norm through time, ||dL/dh_t||",
+        log=True,
+    )
+    _profile_plot(
+        records,
+        out_dir,
+        colour,
+        "variance",
+        "state_variance.png",
+        "Var(h_t) over batch and units",
+        "Hidden-state variance per step",
+        log=False,
+    )
+    _spectral_radius(records, out_dir, colour, dash)
+
+
+def write_signal_plot(reports, path):
+    """Two panels for `signal_propagation` reports: Var(h_t) and ||dL/dh_t||."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for r in reports:
+        t = np.arange(1, len(r["variance"]) + 1)
+        left.plot(t, [_number(v) for v in r["variance"]], label=r["scheme"])
+        logs = np.array([_number(v) for v in r["log10_grad_norms"]])
+        label = r["scheme"] + (" (exactly 0)" if np.all(np.isneginf(logs)) else "")
+        right.plot(t, np.where(np.isfinite(logs), 10.0**logs, np.nan), label=label)
+    left.set(xlabel="time step t", ylabel="Var(h_t)", title="Hidden-state variance")
+    right.set(
+        xlabel="time step t",
+        ylabel="||dL/dh_t|| (geometric mean)",
+        title="Gradient norm through time",
+        yscale="log",
+    )
+    for ax in (left, right):
+        ax.legend(fontsize=7)
+    r = reports[0]
+    fig.suptitle(
+        f"At initialization: units {r['units']}, T={r['length']}, {r['draws']} draws"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,31 @@
+"""The benchmark scripts run at a tiny size, so they cannot rot."""
+
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_compare_adding_quick(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    out = tmp_path / "adding"
+    done = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "benchmarks", "compare_adding.py"),
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert [row["scheme"] for row in report["summary"]] == ["xavier_rnn", "uniform01"]
+    assert "| `xavier_rnn` |" in done.stdout

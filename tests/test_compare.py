@@ -1,0 +1,178 @@
+"""The comparison runner and the report writer, on tiny real runs."""
+
+import json
+import math
+import os
+
+import pytest
+
+from keras_rnninit.compare import CompareConfig, compare
+from keras_rnninit.compare.report import jsonable, speedups, summarize, write_report
+
+TINY = dict(
+    task="adding",
+    length=8,
+    units=8,
+    steps=200,
+    eval_every=100,
+    test_size=64,
+    diagnostics_every=1,
+    probe_size=16,
+)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return compare(["xavier_rnn", "uniform01"], seeds=[0], progress=None, **TINY)
+
+
+def test_records_are_plain_and_complete(records):
+    assert [r["scheme"] for r in records] == ["xavier_rnn", "uniform01"]
+    for r in records:
+        assert r["curve"]["step"] == [100, 200] and len(r["curve"]["test"]) == 2
+        assert r["steps_run"] == 200 and r["diverged"] is None
+        assert [d["step"] for d in r["diagnostics"]] == [0, 100, 200]
+        assert len(r["diagnostics"][0]["grad_norms"]) == 8
+        assert r["threshold"] == 0.01 and math.isclose(r["baseline"], 1 / 6)
+        assert r["best_test"] == min(r["curve"]["test"])
+        assert r["versions"]["keras"] and r["wall_seconds"] > 0
+        json.dumps(jsonable(r), allow_nan=False)
+    uniform = records[1]["diagnostics"][0]
+    assert uniform["rnn_saturated_last"] > 0.9  # U[0,1] saturates tanh at init
+
+
+def test_same_seed_same_curves(records):
+    again = compare(["xavier_rnn"], seeds=[0], progress=None, **TINY)[0]
+    assert again["curve"] == records[0]["curve"]
+    assert (
+        again["diagnostics"][0]["grad_norms"]
+        == records[0]["diagnostics"][0]["grad_norms"]
+    )
+
+
+def test_report_files(records, tmp_path):
+    report = write_report(records, tmp_path, command="keras-rnninit compare ...")
+    loaded = json.loads((tmp_path / "report.json").read_text())
+    assert loaded == report and loaded["command"] == "keras-rnninit compare ..."
+    assert [row["scheme"] for row in loaded["summary"]] == ["xavier_rnn", "uniform01"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| `xavier_rnn` |" in markdown and "speed-up vs uniform01" in markdown
+    assert "Regenerate: `keras-rnninit compare ...`" in markdown
+    for name in (
+        "loss_curves",
+        "grad_through_time",
+        "state_variance",
+        "spectral_radius",
+    ):
+        data = (tmp_path / f"{name}.png").read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        assert f"({name}.png)" in markdown
+
+
+def test_speedups_and_never():
+    def row(name, steps):
+        return {"scheme": name, "median_steps": steps}
+
+    rows = [
+        row("xavier_rnn", 1000.0),
+        row("keras_default", 3000.0),
+        row("uniform01", None),
+        row("he", None),
+    ]
+    result = speedups(rows, budget=4000)
+    assert result["xavier_rnn"] == {
+        "keras_default": "3.00x",
+        "uniform01": "> 4.0x (uniform01 never)",
+    }
+    assert result["he"]["keras_default"] == "never"
+
+
+def test_summary_median_counts_never_as_infinite():
+    def record(seed, steps):
+        diag = {
+            "rnn_log10_grad_ratio": -1.0,
+            "rnn_spectral_radius": 1.0,
+            "rnn_saturated_last": 0.0,
+        }
+        return {
+            "scheme": "s",
+            "description": "",
+            "seed": seed,
+            "steps_to_threshold": steps,
+            "best_test": 0.1,
+            "final_test": 0.1,
+            "diagnostics": [diag, diag],
+            "diverged": None,
+            "wall_seconds": 1.0,
+        }
+
+    assert (
+        summarize([record(0, 100), record(1, None), record(2, 300)])[0]["median_steps"]
+        == 300
+    )
+    assert summarize([record(0, None), record(1, 100)])[0]["median_steps"] is None
+
+
+def test_jsonable():
+    assert jsonable({"a": float("-inf"), "b": [float("nan"), 1.5]}) == {
+        "a": "-inf",
+        "b": [None, 1.5],
+    }
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"task": "parity"}, "`task` must be one of adding, chars, copy"),
+        ({"steps": 150}, "`steps` must be a multiple of `eval_every`"),
+        ({"units": 0}, "`units` must be a positive int"),
+        ({"learning_rate": -1.0}, "`learning_rate` must be a positive number"),
+        ({"clipnorm": float("nan")}, "`clipnorm` must be a positive number"),
+    ],
+)
+def test_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CompareConfig(**kwargs)
+
+
+def test_compare_argument_errors():
+    with pytest.raises(ValueError, match="`name` must be one of he, irnn"):
+        compare(["xavier"], progress=None, **TINY)
+    with pytest.raises(ValueError, match="`seeds` must be a non-empty list"):
+        compare(["xavier_rnn"], seeds=[], progress=None, **TINY)
+    with pytest.raises(ValueError, match="`schemes` must name at least one"):
+        compare([], progress=None, **TINY)
+
+
+@pytest.mark.parametrize("task", ["copy", "chars"])
+def test_sequence_tasks_run(task):
+    record = compare(
+        ["orthogonal"], seeds=[0], progress=None, **{**TINY, "task": task, "length": 5}
+    )[0]
+    assert record["metric"].startswith("test cross-entropy")
+    assert all(math.isfinite(v) for v in record["curve"]["test"])
+    assert len(record["diagnostics"][-1]["grad_norms"]) == (25 if task == "copy" else 5)
+
+
+def test_diverging_run_is_recorded_and_others_go_on():
+    from keras_rnninit import SpectralRadius, XavierRNN, schemes
+
+    exploding = schemes.Scheme(
+        "exploding",
+        "SpectralRadius(3) with relu",
+        kernel=lambda u, s: XavierRNN(gain=3.0, seed=s),
+        recurrent=lambda u, s: SpectralRadius(3.0, seed=s),
+        output=lambda u, s: XavierRNN(seed=s),
+        activation="relu",
+    )
+    records = compare(
+        [exploding, "xavier_rnn"],
+        seeds=[0],
+        progress=None,
+        **{**TINY, "length": 60, "learning_rate": 1.0},
+    )
+    bad, good = records
+    assert bad["diverged"] is not None and bad["steps_run"] <= 200
+    assert bad["diverged"]["where"] in {"weight", "state", "loss"}
+    assert good["scheme"] == "xavier_rnn" and len(good["curve"]["test"]) == 2
+    assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3"
