@@ -29,3 +29,25 @@ def test_compare_adding_quick(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert [row["scheme"] for row in report["summary"]] == ["xavier_rnn", "uniform01"]
     assert "| `xavier_rnn` |" in done.stdout
+
+
+def test_callbacks_overhead_quick(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    out = tmp_path / "overhead.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "benchmarks", "callbacks_overhead.py"),
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["overhead_ratio"] > 0 and len(result["fit_seconds_with"]) == 1

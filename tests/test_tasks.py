@@ -136,3 +136,28 @@ def test_task_registry():
         tasks.get("parity")
     with pytest.raises(ValueError, match="`split` must be one of test, train"):
         char_windows(2, 5, split="valid")
+
+
+def test_sample_text_from_a_trained_char_model():
+    import keras
+
+    from keras_rnninit import schemes
+    from keras_rnninit.tasks import sample_text
+
+    task = tasks.get("chars")
+    model = schemes.get("xavier_rnn").build_model(
+        input_dim=task.input_dim,
+        units=16,
+        output_units=task.output_units,
+        return_sequences=True,
+        seed=0,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=task.loss())
+    x, y = task.train_data(64, 20, seed=0)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    vocab = CharVocabulary(load_text())
+    text = sample_text(model, vocab, "The ", length=30, temperature=0.8, seed=1)
+    assert len(text) == 30 and set(text) <= set(vocab.chars)
+    assert text == sample_text(model, vocab, "The ", length=30, temperature=0.8, seed=1)
+    with pytest.raises(ValueError, match="`temperature` must be > 0"):
+        sample_text(model, vocab, "The ", temperature=0)
