@@ -25,7 +25,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/keras-rnninit demo
+	$(BIN)/keras-rnninit demo --force
 
 # Re-pin constraints.txt to what a fresh install of the declared ranges gives.
 constraints:

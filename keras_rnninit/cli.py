@@ -103,22 +103,22 @@ def build_parser():
     commands_parser.required = True
 
     demo = commands_parser.add_parser(
-        "demo", help="train a SimpleRNN with XavierRNN on the adding problem"
+        "demo", help="compare 5 inits on the adding problem, export the best to TFLite"
     )
     demo.add_argument(
         "--steps",
         type=positive_int,
-        default=2000,
-        help="training steps (default: 2000)",
+        default=3000,
+        help="training steps per scheme (default: 3000)",
     )
     demo.add_argument(
         "--length",
         type=positive_int,
-        default=30,
-        help="sequence length T (default: 30)",
+        default=50,
+        help="sequence length T (default: 50)",
     )
     demo.add_argument(
-        "--units", type=positive_int, default=32, help="hidden units (default: 32)"
+        "--units", type=positive_int, default=64, help="hidden units (default: 64)"
     )
     demo.add_argument(
         "--seed",
@@ -127,10 +127,17 @@ def build_parser():
         help="seed of data and weights (default: 0)",
     )
     demo.add_argument(
-        "--quiet",
-        dest="verbose",
-        action="store_false",
-        help="no per-epoch progress lines",
+        "--out",
+        default=os.path.join("runs", "demo"),
+        help="report folder (default: runs/demo)",
+    )
+    demo.add_argument(
+        "--export",
+        default=os.path.join("export", "demo_adding.tflite"),
+        help="exported model (default: export/demo_adding.tflite)",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="replace the outputs of an earlier demo"
     )
     demo.set_defaults(func=commands.demo)
 

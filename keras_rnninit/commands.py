@@ -4,26 +4,50 @@ import os
 
 
 def demo(args):
-    from keras_rnninit.demo import run_demo
+    from keras_rnninit.demo import DEMO_SCHEMES, run_demo
 
+    print(
+        f"keras_rnninit demo: {', '.join(DEMO_SCHEMES)} on the adding problem "
+        f"(T={args.length}, SimpleRNN({args.units}), {args.steps} steps, seed "
+        f"{args.seed}), then export the best model to TFLite"
+    )
     result = run_demo(
+        out=args.out,
+        export_path=args.export,
         steps=args.steps,
         length=args.length,
         units=args.units,
         seed=args.seed,
-        verbose=2 if args.verbose else 0,
+        force=args.force,
     )
-    width = max(len(k) for k in result)
-    print("\nkeras_rnninit demo: SimpleRNN with XavierRNN on the adding problem")
-    for key, value in result.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else value
-        print(f"  {key:<{width}}  {shown}")
-    solved = result["best_test_mse"] < 0.1 * result["baseline_mse"]
+    with open(result["report"]) as file:
+        print("".join(line for line in file if line.startswith("|")), end="")
+    best, exported = result["best"], result["export"]
+    reached = best["steps_to_threshold"]
     print(
-        f"  -> best test MSE {result['best_test_mse']:.4f} vs "
-        f"{result['baseline_mse']:.4f} for always predicting 1.0: "
-        + ("learned the task." if solved else "did not learn the task yet.")
+        f"\nbest: {best['scheme']} (test MSE < {best['threshold']:g} "
+        + (f"at step {reached}" if reached else "never reached")
+        + f", best {best['best_test']:.4f}; always predicting 1.0 scores "
+        f"{best['baseline']:.4f})"
     )
+    speed = exported["latency_ms"]
+    print(
+        f"exported: {exported['path']} ({exported['size_bytes'] / 1024:.1f} KiB, "
+        f"builtins only: {', '.join(exported['ops'])})"
+    )
+    print(
+        f"parity with Keras in LiteRT: max abs error {exported['max_abs_error']:.2g}"
+        f" on {exported['verified_sequences']} sequences"
+    )
+    print(
+        f"latency per sequence (T={args.length}): LiteRT {speed:.3f} ms, Keras eager "
+        f"{result['keras_eager_ms']:.1f} ms ({result['keras_eager_ms'] / speed:.0f}x)"
+    )
+    print(
+        f"\nfiles: {result['report']} (+ report.json, *.png, models/), "
+        f"{exported['path']} (+ {os.path.basename(exported['metadata_path'])})"
+    )
+    print(f"done in {result['seconds']:.0f} s")
     return 0
 
 
@@ -143,7 +167,11 @@ def compare(args):
         prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
     )
     try:
-        records = run_compare(names, seeds=args.seeds, config=config)
+        models = os.path.join(tmp, "models")
+        os.makedirs(models)
+        records = run_compare(names, seeds=args.seeds, config=config, save_dir=models)
+        for record in records:
+            record["model_path"] = os.path.relpath(record["model_path"], tmp)
         write_report(records, tmp, command=command)
         _publish(tmp, out)
     finally:
@@ -152,7 +180,10 @@ def compare(args):
     with open(os.path.join(out, "report.md")) as file:
         table = [line for line in file if line.startswith("|")]
     print("".join(table), end="")
-    print(f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png")
+    print(
+        f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png, "
+        f"trained models: {out}/models/"
+    )
     return 0
 
 

@@ -1,51 +1,108 @@
-"""The main job behind `make demo`: train a SimpleRNN with XavierRNN, offline."""
+"""The main job behind `make demo`: compare, report, export the best, run it."""
 
+import dataclasses
+import math
+import os
+import shutil
+import tempfile
 import time
 
-import keras
 import numpy as np
 
-from keras_rnninit import schemes
-from keras_rnninit.tasks import ADDING_BASELINE_MSE, adding_problem
+from keras_rnninit.compare import CompareConfig, compare
+from keras_rnninit.compare.report import write_report
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_SCHEMES", "best_record", "run_demo"]
 
-STEPS_PER_EPOCH = 100
+DEMO_SCHEMES = ("xavier_rnn", "keras_default", "orthogonal", "he", "uniform01")
 
 
-def run_demo(steps=2000, length=30, units=32, seed=0, batch_size=64, verbose=2):
-    """Train `xavier_rnn` on the adding problem and return a summary dict.
+def best_record(records):
+    """The run that reached the threshold first (ties and never: best test)."""
+    usable = [
+        r for r in records if r["diverged"] is None and r["best_test"] is not None
+    ]
+    if not usable:
+        raise RuntimeError("every run of the comparison diverged; nothing to export")
 
-    The data are generated from `seed` (training set of `STEPS_PER_EPOCH`
-    batches, reshuffled each epoch, and a separate 1024-sequence test set), so
-    two runs with the same arguments print the same numbers.
-    """
-    keras.utils.set_random_seed(seed)
-    x, y = adding_problem(STEPS_PER_EPOCH * batch_size, length, seed=seed)
-    x_test, y_test = adding_problem(1024, length, seed=seed + 1)
-    model = schemes.get("xavier_rnn").build_model(input_dim=2, units=units, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    initial = float(model.evaluate(x_test, y_test, verbose=0))
-    epochs = max(1, steps // STEPS_PER_EPOCH)
-    start = time.perf_counter()
-    history = model.fit(
-        x,
-        y,
-        batch_size=batch_size,
-        epochs=epochs,
-        validation_data=(x_test, y_test),
-        verbose=verbose,
+    def key(r):
+        steps = r["steps_to_threshold"]
+        return (math.inf if steps is None else steps, r["best_test"])
+
+    return min(usable, key=key)
+
+
+def _keras_latency_ms(model, x, repeats=20):
+    model(x)  # warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def run_demo(
+    out="runs/demo",
+    export_path="export/demo_adding.tflite",
+    steps=3000,
+    length=50,
+    units=64,
+    seed=0,
+    force=False,
+    progress=True,
+):
+    """Compare `DEMO_SCHEMES` on the adding problem, write the report to `out`,
+    export the best trained model to `export_path`, verify and time it in
+    LiteRT. Returns a summary dict. Existing outputs need `force=True`."""
+    import keras
+
+    from keras_rnninit.export import export_tflite
+
+    config = CompareConfig(task="adding", length=length, units=units, steps=steps)
+    out, export_path = os.path.abspath(out), os.path.abspath(export_path)
+    for target in (out, export_path):
+        if os.path.exists(target) and not force:
+            raise FileExistsError(f"{target} exists; pass --force to replace it.")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    os.makedirs(os.path.dirname(export_path), exist_ok=True)
+    command = (
+        f"keras-rnninit demo --steps {steps} --length {length} "
+        f"--units {units} --seed {seed} --force"
     )
-    seconds = time.perf_counter() - start
-    test_mse = history.history["val_loss"]
+    start = time.perf_counter()
+    tmp = tempfile.mkdtemp(
+        prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
+    )
+    try:
+        models = os.path.join(tmp, "models")
+        os.makedirs(models)
+        records = compare(
+            DEMO_SCHEMES,
+            seeds=[seed],
+            config=config,
+            progress=progress,
+            save_dir=models,
+        )
+        for record in records:
+            record["model_path"] = os.path.relpath(record["model_path"], tmp)
+        write_report(records, tmp, command=command)
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+    best = best_record(records)
+    model_file = os.path.join(out, best["model_path"])
+    export = export_tflite(model_file, export_path, overwrite=force)
+    x = np.random.default_rng(seed).normal(size=(1, length, 2)).astype("float32")
+    keras_ms = _keras_latency_ms(keras.saving.load_model(model_file), x)
     return {
-        "scheme": "xavier_rnn",
-        "task": f"adding T={length}",
-        "units": units,
-        "steps": epochs * STEPS_PER_EPOCH,
-        "initial_test_mse": initial,
-        "final_test_mse": float(test_mse[-1]),
-        "best_test_mse": float(np.min(test_mse)),
-        "baseline_mse": ADDING_BASELINE_MSE,
-        "train_seconds": seconds,
+        "report": os.path.join(out, "report.md"),
+        "records": records,
+        "best": best,
+        "export": dataclasses.asdict(export),
+        "keras_eager_ms": keras_ms,
+        "seconds": time.perf_counter() - start,
     }

@@ -37,7 +37,10 @@ def test_help_and_version(capsys):
         (["demo", "--steps", "0"], "must be a positive int. Received: '0'"),
         (["demo", "--steps", "ten"], "must be a positive int. Received: 'ten'"),
         (["demo", "--seed", "-1"], "must be an int >= 0. Received: '-1'"),
-        (["demo", "--length", "1"], "`length` must be an int >= 2. Received: length=1"),
+        (
+            ["demo", "--length", "1"],
+            "`length` must be >= 2 for the adding task. Received: length=1",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(capsys, argv, fragment):
@@ -48,13 +51,31 @@ def test_usage_errors_are_one_line_exit_2(capsys, argv, fragment):
     assert fragment in err
 
 
-def test_demo_trains_and_reports(capsys):
-    code, out, err = run_main(
-        capsys, "demo", "--steps", "100", "--length", "6", "--units", "8", "--quiet"
-    )
+def test_demo_compares_exports_and_refuses_rerun(capsys, tmp_path):
+    argv = [
+        "demo",
+        "--steps",
+        "100",
+        "--length",
+        "6",
+        "--units",
+        "4",
+        "--out",
+        str(tmp_path / "demo"),
+        "--export",
+        str(tmp_path / "d.tflite"),
+    ]
+    code, out, err = run_main(capsys, *argv)
     assert code == 0, err
-    assert "scheme            xavier_rnn" in out
-    assert "best_test_mse" in out and "baseline_mse      0.1667" in out
+    for scheme in ("xavier_rnn", "keras_default", "orthogonal", "he", "uniform01"):
+        assert f"| `{scheme}` |" in out
+    assert "best: " in out and "parity with Keras in LiteRT" in out
+    assert (tmp_path / "d.tflite").exists() and (tmp_path / "d.json").exists()
+    assert len(list((tmp_path / "demo" / "models").glob("*.keras"))) == 5
+    code, _, err = run_main(capsys, *argv)
+    assert code == 2 and "pass --force" in err
+    code, _, err = run_main(capsys, *argv, "--force")
+    assert code == 0, err
 
 
 def test_python_dash_m_entry_point():
@@ -186,6 +207,7 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "grad_through_time.png",
         "loss_curves.png",
+        "models",
         "report.json",
         "report.md",
         "spectral_radius.png",

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import os
 import platform
 import sys
 import time
@@ -42,7 +43,7 @@ class CompareConfig:
     probe_size: int = 64
 
     def __post_init__(self):
-        task_registry.get(self.task)
+        task = task_registry.get(self.task)
         for name in (
             "length",
             "units",
@@ -71,6 +72,11 @@ class CompareConfig:
                 raise ValueError(
                     f"`{name}` must be a positive number. Received: {name}={value!r}"
                 )
+        if self.length < task.min_length:
+            raise ValueError(
+                f"`length` must be >= {task.min_length} for the "
+                f"{task.name} task. Received: length={self.length}"
+            )
         if self.steps % self.eval_every:
             raise ValueError(
                 f"`steps` must be a multiple of `eval_every` "
@@ -136,8 +142,12 @@ def versions():
     }
 
 
-def train_one(scheme, seed, config, progress=None):
-    """Train `scheme` with `seed` under `config`; return one plain record."""
+def train_one(scheme, seed, config, progress=None, save_dir=None):
+    """Train `scheme` with `seed` under `config`; return one plain record.
+
+    With `save_dir`, the trained model is saved there as
+    `<scheme>-seed<seed>.keras` and the record's `model_path` names it.
+    """
     scheme = scheme_registry.get(scheme)
     task = task_registry.get(config.task)
     keras.utils.set_random_seed(seed)
@@ -178,6 +188,10 @@ def train_one(scheme, seed, config, progress=None):
         diagnostics.record_now(step=tracker.step)
     test = [float(v) for v in history.history.get("val_loss", [])]
     finite = [v for v in test if math.isfinite(v)]
+    model_path = None
+    if save_dir is not None:
+        model_path = os.path.join(save_dir, f"{scheme.name}-seed{seed}.keras")
+        model.save(model_path)
     return {
         "scheme": scheme.name,
         "description": scheme.description,
@@ -198,12 +212,19 @@ def train_one(scheme, seed, config, progress=None):
         "diverged": guard.diagnosis,
         "diagnostics": [_jsonable_diagnostics(r) for r in diagnostics.records],
         "wall_seconds": seconds,
+        "model_path": model_path,
         "versions": versions(),
     }
 
 
 def compare(
-    schemes, seeds=(0,), config=None, progress=sys.stderr, on_record=None, **overrides
+    schemes,
+    seeds=(0,),
+    config=None,
+    progress=True,
+    on_record=None,
+    save_dir=None,
+    **overrides,
 ):
     """Train the same model under every scheme x seed with equal budgets.
 
@@ -212,8 +233,10 @@ def compare(
         seeds: Int seeds; seed s gives every scheme the same data stream and
             the same test set, and each scheme its own seeded weights.
         config: A `CompareConfig`; keyword `overrides` replace its fields.
-        progress: Stream for the progress bar (None: silent).
+        progress: True for a progress bar on stderr, a stream for one there,
+            or None/False for silence.
         on_record: Called with each record as soon as its run finishes.
+        save_dir: Folder to save each trained model in (see `train_one`).
 
     Returns:
         A list of plain records (see `train_one`), scheme-major.
@@ -234,10 +257,11 @@ def compare(
         raise ValueError(
             f"`seeds` must be a non-empty list of ints >= 0. Received: seeds={seeds!r}"
         )
+    stream = sys.stderr if progress is True else (progress or None)
     records = []
     for scheme in resolved:
         for seed in seeds:
-            record = train_one(scheme, seed, config, progress=progress)
+            record = train_one(scheme, seed, config, progress=stream, save_dir=save_dir)
             records.append(record)
             if on_record is not None:
                 on_record(record)

@@ -39,6 +39,7 @@ class Task:
     baseline: Callable
     threshold: Callable
     metric: str
+    min_length: int = 1
 
     def loss(self):
         if self.classification:
@@ -72,6 +73,7 @@ _TASKS = {
             baseline=lambda length: ADDING_BASELINE_MSE,
             threshold=lambda length: 0.01,
             metric="test MSE",
+            min_length=2,
         ),
         Task(
             "copy",
