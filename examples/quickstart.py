@@ -8,13 +8,13 @@ Writes `<out>/quickstart_simple_rnn.keras` and `<out>/quickstart_cell.keras`
 and after reloading.
 """
 
-import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import parse_args  # noqa: E402
 
 import keras_rnninit  # noqa: E402, F401  (registers the classes for load_model)
 from keras_rnninit import XavierRNN, XavierRNNCell  # noqa: E402
@@ -42,15 +42,11 @@ def build(kind, units, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
-    parser.add_argument("--out", default="runs/examples", help="output folder")
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     length, epochs = (8, 2) if args.quick else (30, 20)
     keras.utils.set_random_seed(0)
     x, y = adding_problem(6400, length, seed=0)
     x_test, y_test = adding_problem(1024, length, seed=1)
-    os.makedirs(args.out, exist_ok=True)
     for kind in ("simple_rnn", "cell"):
         model = build(kind, units=32, seed=0)
         before = model.evaluate(x_test, y_test, verbose=0)

@@ -4,25 +4,54 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+CLAIMS = {
+    "quickstart.py": ["quickstart_simple_rnn.keras", "quickstart_cell.keras"],
+    "char_rnn.py": [
+        "char_rnn/report.md",
+        "char_rnn/loss_curves.png",
+        "char_rnn/models/xavier_rnn-seed0.keras",
+    ],
+    "adding_problem.py": ["adding_grad_through_time.png"],
+    "copy_task.py": ["copy_task/report.md", "copy_task/grad_through_time.png"],
+    "export_to_tflite.py": [
+        "adding.keras",
+        "adding_f32.tflite",
+        "adding_f16.tflite",
+        "adding_f32.json",
+        "export_parity.png",
+    ],
+}
+PRINTS = {
+    "quickstart.py": "reloaded predictions identical: True",
+    "char_rnn.py": "uniform01: test loss",
+    "adding_problem.py": "test MSE < 0.01 first at step",
+    "copy_task.py": "| `irnn` |",
+    "export_to_tflite.py": "adding_f16.tflite",
+}
 
-def run_example(name, out):
+
+@pytest.mark.parametrize("script", sorted(CLAIMS))
+def test_example_quick(script, tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run(
-        [sys.executable, os.path.join(REPO, "examples", name), "--quick", "--out", out],
+        [
+            sys.executable,
+            os.path.join(REPO, "examples", script),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         env=env,
         cwd=REPO,
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
-def test_quickstart(tmp_path):
-    out = run_example("quickstart.py", str(tmp_path))
-    for kind in ("simple_rnn", "cell"):
-        assert os.path.getsize(tmp_path / f"quickstart_{kind}.keras") > 0
-    assert out.count("reloaded predictions identical: True") == 2
+    for claim in CLAIMS[script]:
+        assert (tmp_path / claim).stat().st_size > 0, claim
+    assert PRINTS[script] in done.stdout
