@@ -51,3 +51,41 @@ def test_callbacks_overhead_quick(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["overhead_ratio"] > 0 and len(result["fit_seconds_with"]) == 1
+
+
+def run_quick(script, tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    out = tmp_path / "result.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "benchmarks", script),
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text()), done.stdout
+
+
+def test_step_time_quick(tmp_path):
+    result, stdout = run_quick("step_time.py", tmp_path)
+    assert result["rows"][0]["speed_ratio"] > 0 and "| 10 | 8 |" in stdout
+
+
+def test_export_latency_quick(tmp_path):
+    result, stdout = run_quick("export_latency.py", tmp_path)
+    assert set(result["rows"]) == {
+        "keras_eager",
+        "tf_function",
+        "litert_while",
+        "litert_unrolled",
+        "litert_float16",
+    }
+    assert result["rows"]["litert_while"]["max_abs_error"] <= 1e-5
