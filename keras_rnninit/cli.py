@@ -244,6 +244,11 @@ def build_parser():
     compare.add_argument(
         "--force", action="store_true", help="replace an existing report folder"
     )
+    compare.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted comparison, reusing its finished runs",
+    )
     compare.set_defaults(func=commands.compare)
 
     diagnose = commands_parser.add_parser(

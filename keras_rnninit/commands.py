@@ -132,14 +132,12 @@ def _publish(tmp, out):
 
 
 def compare(args):
-    import shutil
     import sys
-    import tempfile
 
     from keras_rnninit import schemes
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare import compare as run_compare
-    from keras_rnninit.compare.report import write_report
+    from keras_rnninit.compare.store import RunStore
 
     names = [schemes.get(name).name for name in args.schemes]
     config = CompareConfig(
@@ -153,30 +151,39 @@ def compare(args):
         eval_every=args.eval_every,
         threshold=args.threshold,
     )
-    out = _check_out(
+    store = RunStore(
         args.out or os.path.join("runs", f"compare-{args.task}-T{args.length}"),
-        args.force,
+        config,
+        resume=args.resume,
+        force=args.force,
     )
+    out = store.out
     command = "keras-rnninit " + " ".join(args.argv)
+    reused = len(store.completed)
     print(
         f"Comparing {', '.join(names)} on {args.task} T={args.length}, seeds "
-        f"{', '.join(map(str, args.seeds))}, {args.steps} steps each",
+        f"{', '.join(map(str, args.seeds))}, {args.steps} steps each"
+        + (f" ({reused} finished run(s) reused)" if reused else ""),
         file=sys.stderr,
     )
-    tmp = tempfile.mkdtemp(
-        prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
-    )
     try:
-        models = os.path.join(tmp, "models")
-        os.makedirs(models)
-        records = run_compare(names, seeds=args.seeds, config=config, save_dir=models)
-        for record in records:
-            record["model_path"] = os.path.relpath(record["model_path"], tmp)
-        write_report(records, tmp, command=command)
-        _publish(tmp, out)
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
+        records = run_compare(
+            names,
+            seeds=args.seeds,
+            config=config,
+            save_dir=store.models,
+            completed=store.completed,
+            on_record=store.save,
+        )
+    except BaseException:
+        kept = len(os.listdir(os.path.join(store.path, "runs")))
+        print(
+            f"{kept} finished run(s) kept in {store.path}; rerun the same command "
+            "with --resume to continue.",
+            file=sys.stderr,
+        )
+        raise
+    store.finish(records, command=command)
     with open(os.path.join(out, "report.md")) as file:
         table = [line for line in file if line.startswith("|")]
     print("".join(table), end="")

@@ -3,14 +3,12 @@
 import dataclasses
 import math
 import os
-import shutil
-import tempfile
 import time
 
 import numpy as np
 
 from keras_rnninit.compare import CompareConfig, compare
-from keras_rnninit.compare.report import write_report
+from keras_rnninit.compare.store import RunStore
 
 __all__ = ["DEMO_SCHEMES", "best_record", "run_demo"]
 
@@ -60,39 +58,27 @@ def run_demo(
     from keras_rnninit.export import export_tflite
 
     config = CompareConfig(task="adding", length=length, units=units, steps=steps)
-    out, export_path = os.path.abspath(out), os.path.abspath(export_path)
-    for target in (out, export_path):
-        if os.path.exists(target) and not force:
-            raise FileExistsError(f"{target} exists; pass --force to replace it.")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
+    export_path = os.path.abspath(export_path)
+    if os.path.exists(export_path) and not force:
+        raise FileExistsError(f"{export_path} exists; pass --force to replace it.")
     os.makedirs(os.path.dirname(export_path), exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    store = RunStore(out, config, force=force)
     command = (
         f"keras-rnninit demo --steps {steps} --length {length} "
         f"--units {units} --seed {seed} --force"
     )
     start = time.perf_counter()
-    tmp = tempfile.mkdtemp(
-        prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
+    records = compare(
+        DEMO_SCHEMES,
+        seeds=[seed],
+        config=config,
+        progress=progress,
+        save_dir=store.models,
+        on_record=store.save,
     )
-    try:
-        models = os.path.join(tmp, "models")
-        os.makedirs(models)
-        records = compare(
-            DEMO_SCHEMES,
-            seeds=[seed],
-            config=config,
-            progress=progress,
-            save_dir=models,
-        )
-        for record in records:
-            record["model_path"] = os.path.relpath(record["model_path"], tmp)
-        write_report(records, tmp, command=command)
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
+    store.finish(records, command=command)
+    out = store.out
     best = best_record(records)
     model_file = os.path.join(out, best["model_path"])
     export = export_tflite(model_file, export_path, overwrite=force)

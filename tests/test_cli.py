@@ -210,6 +210,7 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
         "models",
         "report.json",
         "report.md",
+        "runs",
         "spectral_radius.png",
         "state_variance.png",
     ]

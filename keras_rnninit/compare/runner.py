@@ -224,6 +224,7 @@ def compare(
     progress=True,
     on_record=None,
     save_dir=None,
+    completed=None,
     **overrides,
 ):
     """Train the same model under every scheme x seed with equal budgets.
@@ -237,6 +238,8 @@ def compare(
             or None/False for silence.
         on_record: Called with each record as soon as its run finishes.
         save_dir: Folder to save each trained model in (see `train_one`).
+        completed: {(scheme name, seed): record} of runs already done (an
+            interrupted comparison's); they are returned as they are.
 
     Returns:
         A list of plain records (see `train_one`), scheme-major.
@@ -259,8 +262,12 @@ def compare(
         )
     stream = sys.stderr if progress is True else (progress or None)
     records = []
+    completed = completed or {}
     for scheme in resolved:
         for seed in seeds:
+            if (scheme.name, seed) in completed:
+                records.append(completed[(scheme.name, seed)])
+                continue
             record = train_one(scheme, seed, config, progress=stream, save_dir=save_dir)
             records.append(record)
             if on_record is not None:
