@@ -41,8 +41,14 @@ class RunStore:
         if os.path.exists(self.path) and not resume:
             shutil.rmtree(self.path)
         self.completed = self._load() if resume else {}
-        os.makedirs(os.path.join(self.path, "runs"), exist_ok=True)
-        os.makedirs(self.models, exist_ok=True)
+        try:
+            os.makedirs(os.path.join(self.path, "runs"), exist_ok=True)
+            os.makedirs(self.models, exist_ok=True)
+        except OSError as error:
+            raise PermissionError(
+                f"`out` must be in a writable folder. Received: out={out!r} "
+                f"({error.strerror})"
+            ) from error
 
     @property
     def models(self):

@@ -97,10 +97,15 @@ def _check_destination(path, overwrite):
         raise FileNotFoundError(
             f"`path` must be in an existing folder. Received: path={path!r}"
         )
-    if not os.access(folder, os.W_OK):
+    try:  # a real probe: as root, os.access says yes even where writes fail
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".keras_rnninit-probe-")
+        os.close(handle)
+        os.remove(probe)
+    except OSError as error:
         raise PermissionError(
-            f"`path` must be in a writable folder. Received: path={path!r}"
-        )
+            f"`path` must be in a writable folder. Received: path={path!r} "
+            f"({error.strerror})"
+        ) from error
     sidecar = path[: -len(".tflite")] + ".json"
     for target in (path, sidecar):
         if os.path.exists(target) and not overwrite:
@@ -108,6 +113,15 @@ def _check_destination(path, overwrite):
                 f"{target} exists; pass overwrite=True (CLI: --force) to replace it."
             )
     return path, sidecar
+
+
+def _recurrent_layers(layer):
+    """Recurrent layers anywhere inside `layer` (nested models included)."""
+    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+        return [layer]
+    return [
+        r for inner in getattr(layer, "layers", []) for r in _recurrent_layers(inner)
+    ]
 
 
 def load_model(source):
@@ -250,6 +264,12 @@ def export_tflite(
             "`model` must be a built Functional or Sequential model "
             "with exactly one input. Received: "
             f"{len(model.inputs or [])} inputs"
+        )
+    if not _recurrent_layers(model):
+        names = ", ".join(f"{x.name} ({type(x).__name__})" for x in model.layers)
+        raise ValueError(
+            "`model` must contain a recurrent layer (RNN, SimpleRNN, LSTM, GRU or "
+            f"Bidirectional). Received: model with layers [{names}]"
         )
     stateful = bool(stateful_layers(model))
     model_batch = model.inputs[0].shape[0]

@@ -1,0 +1,222 @@
+"""What a new user gets for bad input: one line, the right exit code, no files.
+
+Each row: what the user tries, the CLI arguments, the exit code (2 = usage
+error, 1 = failure) and a fragment of the one-line message. The README's
+"Bad input" table summarises these rows.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+from keras_rnninit import schemes
+from keras_rnninit.cli import main
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    good = root / "good.keras"
+    schemes.get("xavier_rnn").build_model(input_dim=2, units=4, seed=0).save(good)
+    (root / "empty.keras").write_bytes(b"")
+    data = good.read_bytes()
+    (root / "truncated.keras").write_bytes(data[: len(data) // 2])
+    (root / "notes.keras").write_text("these are my notes, not a model\n")
+    dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    dense.save(root / "dense.keras")
+    (root / "taken.tflite").write_bytes(b"user data")
+    return root
+
+
+ROWS = [
+    # what the user tries, argv (with {root} and {tmp}), exit code, message
+    (
+        "unknown scheme",
+        ["compare", "--schemes", "xavier", "--out", "{tmp}/o"],
+        2,
+        "`name` must be one of he, irnn, keras_default, orthogonal, pytorch_default, "
+        "uniform01, xavier_rnn. Received: name='xavier'",
+    ),
+    (
+        "unknown task",
+        ["compare", "--task", "parity", "--out", "{tmp}/o"],
+        2,
+        "`task` must be one of adding, chars, copy. Received: task='parity'",
+    ),
+    (
+        "non-numeric steps",
+        ["compare", "--steps", "many", "--out", "{tmp}/o"],
+        2,
+        "argument --steps: must be a positive int. Received: 'many'",
+    ),
+    (
+        "zero units",
+        ["diagnose", "--units", "0"],
+        2,
+        "argument --units: must be a positive int. Received: '0'",
+    ),
+    (
+        "negative learning rate",
+        ["compare", "--lr", "-0.1", "--out", "{tmp}/o"],
+        2,
+        "argument --lr: must be a positive number. Received: '-0.1'",
+    ),
+    (
+        "sequence too short",
+        ["compare", "--length", "1", "--out", "{tmp}/o"],
+        2,
+        "`length` must be >= 2 for the adding task. Received: length=1",
+    ),
+    (
+        "missing model file",
+        ["export", "{root}/none.keras", "-o", "{tmp}/m.tflite"],
+        2,
+        "`model` must be an existing .keras file",
+    ),
+    (
+        "empty model file",
+        ["export", "{root}/empty.keras", "-o", "{tmp}/m.tflite"],
+        1,
+        "could not be loaded as a Keras model",
+    ),
+    (
+        "truncated model file",
+        ["export", "{root}/truncated.keras", "-o", "{tmp}/m.tflite"],
+        1,
+        "could not be loaded as a Keras model",
+    ),
+    (
+        "not a Keras file",
+        ["export", "{root}/notes.keras", "-o", "{tmp}/m.tflite"],
+        1,
+        "could not be loaded as a Keras model",
+    ),
+    (
+        "model without a recurrent layer",
+        ["export", "{root}/dense.keras", "-o", "{tmp}/m.tflite"],
+        2,
+        "`model` must contain a recurrent layer",
+    ),
+    (
+        "int8 without representative data",
+        ["export", "{root}/good.keras", "-o", "{tmp}/m.tflite", "--quantize", "int8"],
+        2,
+        "`representative_data` must be given with quantize='int8'",
+    ),
+    (
+        "output in a missing folder",
+        ["export", "{root}/good.keras", "-o", "{tmp}/missing/m.tflite"],
+        2,
+        "`path` must be in an existing folder",
+    ),
+    (
+        "output in a folder nobody can write (/sys)",
+        ["export", "{root}/good.keras", "-o", "/sys/m.tflite"],
+        2,
+        "`path` must be in a writable folder",
+    ),
+    (
+        "existing output without --force",
+        ["export", "{root}/good.keras", "-o", "{root}/taken.tflite"],
+        2,
+        "taken.tflite exists; pass overwrite=True (CLI: --force) to replace it.",
+    ),
+    (
+        "existing report without --force",
+        ["compare", "--out", "{root}"],
+        2,
+        "exists; pass --force to replace it.",
+    ),
+]
+
+
+@pytest.mark.parametrize("what, argv, code, message", ROWS, ids=[r[0] for r in ROWS])
+def test_bad_input_row(what, argv, code, message, files, tmp_path, capsys):
+    argv = [a.format(root=files, tmp=tmp_path) for a in argv]
+    try:
+        got = main(argv)
+    except SystemExit as exit_:
+        got = exit_.code
+    out, err = capsys.readouterr()
+    assert got == code, err
+    assert message in err and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing half-written
+    assert (files / "taken.tflite").read_bytes() == b"user data"
+
+
+def test_debug_shows_the_traceback(files, tmp_path):
+    with pytest.raises(ValueError, match="`model` must contain a recurrent layer"):
+        main(
+            [
+                "--debug",
+                "export",
+                str(files / "dense.keras"),
+                "-o",
+                str(tmp_path / "m.tflite"),
+            ]
+        )
+
+
+def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
+    out = tmp_path / "cmp"
+    argv = [
+        sys.executable,
+        "-m",
+        "keras_rnninit",
+        "compare",
+        "--length",
+        "6",
+        "--units",
+        "4",
+        "--steps",
+        "200",
+        "--seeds",
+        "0",
+        "--schemes",
+        "xavier_rnn,uniform01,he",
+        "--out",
+        str(out),
+    ]
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    first = out.parent / "cmp.partial" / "runs" / "xavier_rnn-seed0.json"
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not first.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "rerun the same command with --resume" in err
+    assert "Traceback" not in err
+    assert not out.exists() and first.exists()
+    kept = first.read_text()
+    # Without --resume the partial comparison is not silently thrown away.
+    again = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True)
+    assert again.returncode == 2 and "pass --resume" in again.stderr
+    resumed = subprocess.run(
+        argv + ["--resume"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "finished run(s) reused" in resumed.stderr
+    assert (out / "runs" / "xavier_rnn-seed0.json").read_text() == kept
+    assert (out / "report.md").exists() and not (tmp_path / "cmp.partial").exists()
