@@ -245,6 +245,11 @@ def build_parser():
         "--force", action="store_true", help="replace an existing report folder"
     )
     compare.add_argument(
+        "--distribute",
+        choices=["mirrored"],
+        help="train each run with tf.distribute.MirroredStrategy over local devices",
+    )
+    compare.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted comparison, reusing its finished runs",

@@ -174,6 +174,7 @@ def compare(args):
             save_dir=store.models,
             completed=store.completed,
             on_record=store.save,
+            distribute=args.distribute,
         )
     except BaseException:
         kept = len(os.listdir(os.path.join(store.path, "runs")))

@@ -1,5 +1,6 @@
 """Train one architecture under several schemes and seeds; return plain records."""
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -142,26 +143,50 @@ def versions():
     }
 
 
-def train_one(scheme, seed, config, progress=None, save_dir=None):
+def get_strategy(distribute):
+    """None, or a `tf.distribute` strategy for `distribute` ("mirrored": all
+    local devices; a strategy object is returned as is)."""
+    if distribute is None or not isinstance(distribute, str):
+        return distribute
+    if distribute != "mirrored":
+        raise ValueError(
+            f"`distribute` must be one of mirrored. Received: distribute={distribute!r}"
+        )
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "`distribute='mirrored'` needs the tensorflow backend. "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
+
+def train_one(scheme, seed, config, progress=None, save_dir=None, strategy=None):
     """Train `scheme` with `seed` under `config`; return one plain record.
 
     With `save_dir`, the trained model is saved there as
-    `<scheme>-seed<seed>.keras` and the record's `model_path` names it.
+    `<scheme>-seed<seed>.keras` and the record's `model_path` names it. With a
+    `tf.distribute` `strategy`, the model is built and compiled in its scope
+    (each replica gets a slice of every batch).
     """
     scheme = scheme_registry.get(scheme)
     task = task_registry.get(config.task)
     keras.utils.set_random_seed(seed)
     x_test, y_test = task.test_data(config.test_size, config.length, seed=0)
     probe = (x_test[: config.probe_size], y_test[: config.probe_size])
-    model = scheme.build_model(
-        input_dim=task.input_dim,
-        units=config.units,
-        output_units=task.output_units,
-        seed=seed,
-        return_sequences=task.return_sequences,
-    )
-    optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm)
-    model.compile(optimizer=optimizer, loss=task.loss())
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = scheme.build_model(
+            input_dim=task.input_dim,
+            units=config.units,
+            output_units=task.output_units,
+            seed=seed,
+            return_sequences=task.return_sequences,
+        )
+        optimizer = keras.optimizers.Adam(
+            config.learning_rate, clipnorm=config.clipnorm
+        )
+        model.compile(optimizer=optimizer, loss=task.loss())
     threshold = config.resolved_threshold
     diagnostics = RNNDiagnostics(probe, every=config.diagnostics_every)
     tracker = ConvergenceTracker(threshold, monitor="val_loss")
@@ -213,6 +238,7 @@ def train_one(scheme, seed, config, progress=None, save_dir=None):
         "diagnostics": [_jsonable_diagnostics(r) for r in diagnostics.records],
         "wall_seconds": seconds,
         "model_path": model_path,
+        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
         "versions": versions(),
     }
 
@@ -225,6 +251,7 @@ def compare(
     on_record=None,
     save_dir=None,
     completed=None,
+    distribute=None,
     **overrides,
 ):
     """Train the same model under every scheme x seed with equal budgets.
@@ -240,6 +267,8 @@ def compare(
         save_dir: Folder to save each trained model in (see `train_one`).
         completed: {(scheme name, seed): record} of runs already done (an
             interrupted comparison's); they are returned as they are.
+        distribute: None, "mirrored" (`tf.distribute.MirroredStrategy` over
+            the local devices) or a `tf.distribute.Strategy`.
 
     Returns:
         A list of plain records (see `train_one`), scheme-major.
@@ -261,6 +290,7 @@ def compare(
             f"`seeds` must be a non-empty list of ints >= 0. Received: seeds={seeds!r}"
         )
     stream = sys.stderr if progress is True else (progress or None)
+    strategy = get_strategy(distribute)
     records = []
     completed = completed or {}
     for scheme in resolved:
@@ -268,7 +298,14 @@ def compare(
             if (scheme.name, seed) in completed:
                 records.append(completed[(scheme.name, seed)])
                 continue
-            record = train_one(scheme, seed, config, progress=stream, save_dir=save_dir)
+            record = train_one(
+                scheme,
+                seed,
+                config,
+                progress=stream,
+                save_dir=save_dir,
+                strategy=strategy,
+            )
             records.append(record)
             if on_record is not None:
                 on_record(record)
