@@ -21,8 +21,15 @@ $(STAMP): pyproject.toml constraints.txt
 lint: $(STAMP)
 	$(BIN)/ruff check keras_rnninit tests examples benchmarks
 
+# The backend-agnostic part of the suite runs again under JAX (export is
+# TensorFlow-only and says so; tests/test_backends.py checks that).
+JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.py \
+             tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
+             keras_rnninit/initializers
+
 test: lint
 	$(BIN)/python -m pytest
+	KERAS_BACKEND=jax $(BIN)/python -m pytest $(JAX_TESTS)
 
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force

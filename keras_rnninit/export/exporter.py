@@ -237,6 +237,13 @@ def export_tflite(
         ValueError, TypeError: bad arguments. FileExistsError: the file exists
         and `overwrite` is False. ExportError: conversion or parity failed.
     """
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "`export_tflite` needs the tensorflow Keras backend (TFLite conversion "
+            "is TensorFlow-only). Received: backend="
+            f"{keras.backend.backend()!r}. Save the model as .keras and export it "
+            "from a process with KERAS_BACKEND=tensorflow."
+        )
     if quantize is not None and quantize not in QUANTIZE_MODES:
         raise ValueError(
             f"`quantize` must be one of None, {', '.join(QUANTIZE_MODES)}."
