@@ -233,3 +233,17 @@ def test_signal_propagation_reproduces_design_facts():
         < signal_propagation("irnn", units=64, length=100, draws=2)["log10_ratio"]
         < 0.0
     )
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"return_sequences": True}, {"before": True}])
+def test_diagnose_weight_gradients_match_autodiff(kwargs):
+    # diagnose() gets Wxh, Whh, b from the float64 BPTT pass and the head's
+    # weights from its small tape; weight_gradient_norms() differentiates the
+    # whole model with the backend's autodiff.
+    model = head_model(**kwargs)
+    shape = (6, 12, 2) if kwargs.get("return_sequences") else (6, 2)
+    y = RNG.normal(size=shape).astype("float32")
+    fast = diagnose(model, X, y, loss="mse")["weight_grad_norms"]
+    slow = weight_gradient_norms(model, X, y, loss="mse")
+    for name in ("Wxh", "Whh", "b", "Why"):
+        assert math.isclose(fast[name], slow[name], rel_tol=1e-4), name

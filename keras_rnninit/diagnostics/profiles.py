@@ -7,8 +7,10 @@ import numpy as np
 
 from keras_rnninit.diagnostics.recurrent import (
     backprop_through_time,
-    direct_gradient,
+    forward,
+    head_gradients,
     recurrent_parts,
+    recurrent_weight_gradients,
     unroll,
 )
 
@@ -169,8 +171,11 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
 
     Returns a dict: per-step arrays `grad_norms` (||dL/dh_t||), `variance`,
     `mean`, `saturated`; scalars `log10_ratio`, `spectral_radius`,
-    `max_singular_value`; `weight_grad_norms` (dict); `nonfinite` (None or
-    where NaN/Inf first appears).
+    `max_singular_value`; `weight_grad_norms` (Wxh, Whh, b from the BPTT
+    pass, Why and the other weights after the RNN from the head's tape; the
+    layers before the RNN are not included); `nonfinite` (None or where
+    NaN/Inf first appears). One eager call of the small head, no eager call
+    of the whole model: cheap enough to run from a callback.
 
     Example:
 
@@ -185,15 +190,26 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     """
     parts = recurrent_parts(model, layer)
     loss = resolve_loss(model, loss)
-    pre, states = unroll(parts, x)
-    direct = direct_gradient(parts, states, y, loss)
-    norms = gradient_norms_through_time(
-        backprop_through_time(parts, pre, states, direct)
-    )
+    inputs, pre, states = forward(parts, x)
+    direct, head = head_gradients(parts, states, y, loss)
+    grads = backprop_through_time(parts, pre, states, direct)
+    norms = gradient_norms_through_time(grads)
     report = {"grad_norms": norms, "log10_ratio": vanishing_ratio_log10(norms)}
     report.update(state_profile(states, saturation))
     report.update(spectrum(parts.recurrent_kernel))
     names = _aliases(model, parts)
-    report["weight_grad_norms"] = _weight_norms(model, names, x, y, loss)
+    cell = parts.layer.cell
+    recurrent = recurrent_weight_gradients(parts, inputs, pre, states, grads)
+    weight_grads = {
+        cell.kernel.path: recurrent["kernel"],
+        cell.recurrent_kernel.path: recurrent["recurrent_kernel"],
+    }
+    if cell.use_bias:
+        weight_grads[cell.bias.path] = recurrent["bias"]
+    weight_grads.update(head)
+    report["weight_grad_norms"] = {
+        names.get(path, path): float(np.sqrt(np.sum(g**2)))
+        for path, g in weight_grads.items()
+    }
     report["nonfinite"] = _first_nonfinite(model, names, states)
     return report

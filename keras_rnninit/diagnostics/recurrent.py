@@ -21,8 +21,12 @@ import numpy as np
 __all__ = [
     "RecurrentParts",
     "backprop_through_time",
+    "direct_gradient",
     "find_recurrent_layer",
+    "forward",
+    "head_gradients",
     "recurrent_parts",
+    "recurrent_weight_gradients",
     "unroll",
 ]
 
@@ -109,14 +113,15 @@ def recurrent_parts(model, layer=None):
     )
 
 
-def unroll(parts, x):
-    """Pre-activations a and states h, float64 arrays of shape (N, T, H).
+def forward(parts, x):
+    """The RNN's inputs x_t (from the layers before it), pre-activations a_t
+    and states h_t: float64 arrays (N, T, D), (N, T, H), (N, T, H).
 
     `x` is the model input; the layers before the RNN run in the backend, the
     recurrence in float64 numpy from zero initial state.
     """
     inputs = np.asarray(keras.ops.convert_to_numpy(parts.before(x)), dtype="float64")
-    forward, _ = _ACTIVATIONS[parts.activation]
+    activation, _ = _ACTIVATIONS[parts.activation]
     n, steps, _ = inputs.shape
     projected = inputs @ parts.kernel + parts.bias  # all x_t Wxh + b at once
     pre = np.empty((n, steps, parts.kernel.shape[1]))
@@ -125,46 +130,64 @@ def unroll(parts, x):
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
             pre[:, t] = projected[:, t] + h @ parts.recurrent_kernel
-            h = states[:, t] = forward(pre[:, t])
+            h = states[:, t] = activation(pre[:, t])
+    return inputs, pre, states
+
+
+def unroll(parts, x):
+    """Pre-activations a and states h, float64 arrays of shape (N, T, H)."""
+    _, pre, states = forward(parts, x)
     return pre, states
 
 
-def direct_gradient(parts, states, y, loss):
-    """dL/dh from the layers after the RNN: (N, T, H) with zeros before T
-    unless the layer returns sequences. L = mean over the batch of `loss`."""
+def head_gradients(parts, states, y, loss):
+    """Gradients from the layers after the RNN, L = mean over the batch of
+    `loss`: dL/dh as (N, T, H) (zeros before T unless the layer returns
+    sequences) and {variable path: dL/dW} for those layers' weights."""
     output = states if parts.return_sequences else states[:, -1]
     h = keras.ops.convert_to_tensor(output.astype("float32"))
     y = keras.ops.convert_to_tensor(np.asarray(y))
-
-    def objective(hidden):
-        prediction = parts.after(hidden)
-        return keras.ops.mean(loss(y, prediction))
-
-    grad = _gradient(objective, h)
-    if parts.return_sequences:
-        return grad
-    direct = np.zeros_like(states)
-    direct[:, -1] = grad
-    return direct
-
-
-def _gradient(objective, x):
+    variables = parts.after.trainable_variables
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            tape.watch(x)
-            value = objective(x)
-        return np.asarray(tape.gradient(value, x), dtype="float64")
-    if backend == "jax":
+            tape.watch(h)
+            value = keras.ops.mean(loss(y, parts.after(h)))
+        grad_h, *grad_w = tape.gradient(value, [h, *variables])
+    elif backend == "jax":
         import jax
 
-        return np.asarray(jax.grad(objective)(x), dtype="float64")
-    raise ValueError(
-        "the diagnostics need the tensorflow or jax backend. "
-        f"Received: backend={backend!r}"
-    )
+        fixed = [v.value for v in parts.after.non_trainable_variables]
+
+        def objective(hidden, trainable):
+            prediction, _ = parts.after.stateless_call(trainable, fixed, hidden)
+            return keras.ops.mean(loss(y, prediction))
+
+        grad_h, grad_w = jax.grad(objective, argnums=(0, 1))(
+            h, [v.value for v in variables]
+        )
+    else:
+        raise ValueError(
+            "the diagnostics need the tensorflow or jax backend. "
+            f"Received: backend={backend!r}"
+        )
+    grad_h = np.asarray(grad_h, dtype="float64")
+    weights = {
+        v.path: np.asarray(g, dtype="float64")
+        for v, g in zip(variables, grad_w, strict=True)
+    }
+    if parts.return_sequences:
+        return grad_h, weights
+    direct = np.zeros_like(states)
+    direct[:, -1] = grad_h
+    return direct, weights
+
+
+def direct_gradient(parts, states, y, loss):
+    """dL/dh from the layers after the RNN, (N, T, H); see `head_gradients`."""
+    return head_gradients(parts, states, y, loss)[0]
 
 
 def backprop_through_time(parts, pre, states, direct):
@@ -179,3 +202,20 @@ def backprop_through_time(parts, pre, states, direct):
                 delta = g * derivative(pre[:, t], states[:, t])
                 g = direct[:, t - 1] + delta @ parts.recurrent_kernel.T
     return grads
+
+
+def recurrent_weight_gradients(parts, inputs, pre, states, grads):
+    """dL/dWxh, dL/dWhh, dL/db from the total gradients g_t (float64):
+
+    with delta_t = g_t * act'(a_t), dL/dWxh = sum_t x_tᵀ delta_t,
+    dL/dWhh = sum_t h_{t-1}ᵀ delta_t (h_0 = 0), dL/db = sum_t delta_t.
+    """
+    _, derivative = _ACTIVATIONS[parts.activation]
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        delta = grads * derivative(pre, states)
+        previous = np.concatenate([np.zeros_like(states[:, :1]), states[:, :-1]], 1)
+        return {
+            "kernel": np.einsum("ntd,nth->dh", inputs, delta),
+            "recurrent_kernel": np.einsum("ntk,nth->kh", previous, delta),
+            "bias": delta.sum(axis=(0, 1)),
+        }
