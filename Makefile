@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup test demo lint constraints clean
+.PHONY: setup test demo docs lint constraints clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force
+
+# The README's images, from the committed benchmark results (see benchmarks/).
+docs: $(STAMP)
+	$(BIN)/python benchmarks/make_docs.py
 
 # Re-pin constraints.txt to what a fresh install of the declared ranges gives.
 constraints:

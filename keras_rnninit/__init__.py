@@ -15,9 +15,11 @@ from keras_rnninit.initializers import (
     Uniform01,
     XavierRNN,
 )
+from keras_rnninit.layers import FastSimpleRNN
 from keras_rnninit.version import __version__
 
 __all__ = [
+    "FastSimpleRNN",
     "HeRNN",
     "ScaledIdentity",
     "ScaledOrthogonal",

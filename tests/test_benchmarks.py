@@ -76,7 +76,14 @@ def run_quick(script, tmp_path):
 
 def test_step_time_quick(tmp_path):
     result, stdout = run_quick("step_time.py", tmp_path)
-    assert result["rows"][0]["speed_ratio"] > 0 and "| 10 | 8 |" in stdout
+    row = result["rows"][0]
+    assert set(row["speedup_median"]) == {
+        "SimpleRNN",
+        "XavierRNNCell",
+        "FastSimpleRNN",
+        "FastSimpleRNN+XLA",
+    }
+    assert row["speedup_median"]["SimpleRNN"] == 1.0 and "| 10 | 8 |" in stdout
 
 
 def test_export_latency_quick(tmp_path):

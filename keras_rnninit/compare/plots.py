@@ -36,13 +36,13 @@ def _styles(records):
     )
 
 
-def _save(fig, out_dir, name):
+def _save(fig, out_dir, name, dpi):
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name), dpi=110)
+    fig.savefig(os.path.join(out_dir, name), dpi=dpi)
     _pyplot().close(fig)
 
 
-def _loss_curves(records, out_dir, colour, dash):
+def _loss_curves(records, out_dir, colour, dash, dpi):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for r in records:
@@ -64,10 +64,10 @@ def _loss_curves(records, out_dir, colour, dash):
         f"{config['task']} T={config['length']}: {r['metric']} during training"
     )
     ax.legend(fontsize=7, ncol=2)
-    _save(fig, out_dir, "loss_curves.png")
+    _save(fig, out_dir, "loss_curves.png", dpi)
 
 
-def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log):
+def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log, dpi):
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     for ax, which, when in (
@@ -92,10 +92,10 @@ def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log):
         ax.legend(fontsize=7)
     axes[0].set_ylabel(ylabel)
     fig.suptitle(title)
-    _save(fig, out_dir, name)
+    _save(fig, out_dir, name, dpi)
 
 
-def _spectral_radius(records, out_dir, colour, dash):
+def _spectral_radius(records, out_dir, colour, dash, dpi):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for r in records:
@@ -116,14 +116,14 @@ def _spectral_radius(records, out_dir, colour, dash):
     ax.set_ylabel("spectral radius of Whh (max |eig|)")
     ax.set_title("Spectral radius of the recurrent kernel during training")
     ax.legend(fontsize=7, ncol=2)
-    _save(fig, out_dir, "spectral_radius.png")
+    _save(fig, out_dir, "spectral_radius.png", dpi)
 
 
-def write_plots(records, out_dir):
+def write_plots(records, out_dir, dpi=110):
     """loss_curves.png, grad_through_time.png, state_variance.png and
     spectral_radius.png for JSON-ready `records`."""
     colour, dash = _styles(records)
-    _loss_curves(records, out_dir, colour, dash)
+    _loss_curves(records, out_dir, colour, dash, dpi)
     _profile_plot(
         records,
         out_dir,
@@ -133,6 +133,7 @@ def write_plots(records, out_dir):
         "||dL/dh_t|| on the probe batch",
         "Gradient norm through time, ||dL/dh_t||",
         log=True,
+        dpi=dpi,
     )
     _profile_plot(
         records,
@@ -143,8 +144,9 @@ def write_plots(records, out_dir):
         "Var(h_t) over batch and units",
         "Hidden-state variance per step",
         log=False,
+        dpi=dpi,
     )
-    _spectral_radius(records, out_dir, colour, dash)
+    _spectral_radius(records, out_dir, colour, dash, dpi)
 
 
 def write_signal_plot(reports, path):

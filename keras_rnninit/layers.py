@@ -1,0 +1,90 @@
+"""`FastSimpleRNN`: a SimpleRNN that hoists the input projection out of the loop."""
+
+import keras
+from keras import ops
+
+from keras_rnninit.cells import XavierRNNCell
+from keras_rnninit.initializers import XavierRNN
+from keras_rnninit.initializers.base import derive_seed
+
+__all__ = ["FastSimpleRNN"]
+
+
+class _ProjectedCell(XavierRNNCell):
+    """XavierRNNCell whose step gets p_t = x_t Wxh + b already computed:
+    h_t = act(p_t + h_{t-1} Whh). Used only inside `FastSimpleRNN`."""
+
+    def call(self, sequence, states, training=False):
+        previous = states[0] if isinstance(states, (list, tuple)) else states
+        output = sequence + ops.matmul(previous, self.recurrent_kernel)
+        if self.activation is not None:
+            output = self.activation(output)
+        new_state = [output] if isinstance(states, (list, tuple)) else output
+        return output, new_state
+
+
+@keras.saving.register_keras_serializable(package="keras_rnninit")
+class FastSimpleRNN(keras.layers.SimpleRNN):
+    """`keras.layers.SimpleRNN` with the input projection hoisted out of the loop.
+
+    h_t = act(x_t Wxh + b + h_{t-1} Whh), exactly as SimpleRNN, but all the
+    x_t Wxh + b are computed as one (B·T, D) x (D, H) matmul before the time
+    loop, so each step does one small matmul instead of two. Same weights,
+    same `get_config` as SimpleRNN, kernels defaulting to `XavierRNN`; saves
+    to `.keras` and exports to builtins-only TFLite. Dropout on the inputs or
+    the state is not supported (use `SimpleRNN` or `RNN(XavierRNNCell)`).
+
+    Example:
+
+    >>> import keras
+    >>> from keras_rnninit.layers import FastSimpleRNN
+    >>> layer = FastSimpleRNN(16, seed=0)
+    >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
+    (2, 16)
+
+    Args:
+        units: Positive int, size of the state.
+        kernel_initializer, recurrent_initializer: default `XavierRNN`.
+        seed: When an int, seeds the default initializers.
+        **kwargs: Any other `keras.layers.SimpleRNN` argument except dropout.
+    """
+
+    def __init__(
+        self,
+        units,
+        kernel_initializer=None,
+        recurrent_initializer=None,
+        seed=None,
+        **kwargs,
+    ):
+        for name in ("dropout", "recurrent_dropout"):
+            if kwargs.get(name):
+                raise ValueError(
+                    f"`{name}` must be 0 for FastSimpleRNN (use SimpleRNN or "
+                    f"RNN(XavierRNNCell) for dropout). Received: {name}={kwargs[name]}"
+                )
+        int_seed = isinstance(seed, int) and not isinstance(seed, bool)
+        if kernel_initializer is None:
+            kernel_initializer = XavierRNN(
+                seed=derive_seed(seed, 0) if int_seed else None
+            )
+        if recurrent_initializer is None:
+            recurrent_initializer = XavierRNN(
+                seed=derive_seed(seed, 1) if int_seed else None
+            )
+        super().__init__(
+            units,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            seed=seed,
+            **kwargs,
+        )
+        config = self.cell.get_config()
+        config.pop("name", None)
+        self.cell = _ProjectedCell(**config, name=self.cell.name)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        projected = ops.matmul(sequences, self.cell.kernel)
+        if self.cell.use_bias:
+            projected = projected + self.cell.bias
+        return super().inner_loop(projected, initial_state, mask, training=training)
