@@ -245,6 +245,11 @@ def build_parser():
         "--force", action="store_true", help="replace an existing report folder"
     )
     compare.add_argument(
+        "--sequential",
+        action="store_true",
+        help="train one model per run instead of fusing the schemes of a seed",
+    )
+    compare.add_argument(
         "--distribute",
         choices=["mirrored"],
         help="train each run with tf.distribute.MirroredStrategy over local devices",

@@ -175,6 +175,7 @@ def compare(args):
             completed=store.completed,
             on_record=store.save,
             distribute=args.distribute,
+            fused=not args.sequential,
         )
     except BaseException:
         kept = len(os.listdir(os.path.join(store.path, "runs")))

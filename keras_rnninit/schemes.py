@@ -87,6 +87,41 @@ class Scheme:
             *(f(units, derive_seed(seed, i)) for i, f in enumerate(factories))
         )
 
+    def apply(
+        self,
+        inputs,
+        units,
+        output_units=1,
+        *,
+        seed=0,
+        return_sequences=False,
+        output_activation=None,
+        rnn_name="rnn",
+        output_name="output",
+    ):
+        """`SimpleRNN -> Dense` initialized by this scheme, applied to `inputs`.
+
+        Returns the output tensor; `build_model` wraps it in a model, the fused
+        comparison applies several schemes to one input.
+        """
+        inits = self.initializers(units, seed)
+        hidden = keras.layers.SimpleRNN(
+            units,
+            activation=self.activation,
+            kernel_initializer=inits.kernel,
+            recurrent_initializer=inits.recurrent,
+            bias_initializer=inits.bias,
+            return_sequences=return_sequences,
+            name=rnn_name,
+        )(inputs)
+        return keras.layers.Dense(
+            output_units,
+            activation=output_activation,
+            kernel_initializer=inits.output_kernel,
+            bias_initializer=inits.output_bias,
+            name=output_name,
+        )(hidden)
+
     def build_model(
         self,
         input_dim,
@@ -105,26 +140,17 @@ class Scheme:
         exported TFLite signature), the recurrent layer ``"rnn"`` and the output
         layer ``"output"``. The model is not compiled.
         """
-        inits = self.initializers(units, seed)
         inputs = keras.Input(
             shape=(seq_len, input_dim), batch_size=batch_size, name="sequence"
         )
-        hidden = keras.layers.SimpleRNN(
+        outputs = self.apply(
+            inputs,
             units,
-            activation=self.activation,
-            kernel_initializer=inits.kernel,
-            recurrent_initializer=inits.recurrent,
-            bias_initializer=inits.bias,
-            return_sequences=return_sequences,
-            name="rnn",
-        )(inputs)
-        outputs = keras.layers.Dense(
             output_units,
-            activation=output_activation,
-            kernel_initializer=inits.output_kernel,
-            bias_initializer=inits.output_bias,
-            name="output",
-        )(hidden)
+            seed=seed,
+            return_sequences=return_sequences,
+            output_activation=output_activation,
+        )
         return keras.Model(inputs, outputs, name=f"{self.name}_rnn")
 
 

@@ -179,13 +179,15 @@ def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
         "--steps",
         "200",
         "--seeds",
-        "0",
+        "0,1",
         "--schemes",
         "xavier_rnn,uniform01,he",
         "--out",
         str(out),
     ]
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    # Fused (the default): seed 0's three runs finish together, then Ctrl-C
+    # lands while seed 1 trains.
     first = out.parent / "cmp.partial" / "runs" / "xavier_rnn-seed0.json"
     process = subprocess.Popen(
         argv,

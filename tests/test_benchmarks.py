@@ -96,3 +96,9 @@ def test_export_latency_quick(tmp_path):
         "litert_float16",
     }
     assert result["rows"]["litert_while"]["max_abs_error"] <= 1e-5
+
+
+def test_fused_compare_quick(tmp_path):
+    result, stdout = run_quick("fused_compare.py", tmp_path)
+    assert result["fused_vs_one"] > 0 and len(result["schemes"]) == 6
+    assert "6 schemes fused" in stdout

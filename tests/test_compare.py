@@ -4,6 +4,7 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 
 from keras_rnninit.compare import CompareConfig, compare
@@ -176,3 +177,43 @@ def test_diverging_run_is_recorded_and_others_go_on():
     assert bad["diverged"]["where"] in {"weight", "state", "loss"}
     assert good["scheme"] == "xavier_rnn" and len(good["curve"]["test"]) == 2
     assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3"
+
+
+def test_fused_gives_the_same_curves_as_sequential_runs():
+    names = ["xavier_rnn", "uniform01", "irnn"]
+    fused = compare(names, seeds=[0], progress=None, **TINY)
+    sequential = compare(names, seeds=[0], progress=None, fused=False, **TINY)
+    for a, b in zip(fused, sequential, strict=True):
+        assert a["scheme"] == b["scheme"] and a["fused_with"] == names
+        assert "fused_with" not in b
+        np.testing.assert_allclose(a["curve"]["test"], b["curve"]["test"], rtol=1e-5)
+        np.testing.assert_allclose(a["curve"]["train"], b["curve"]["train"], rtol=1e-5)
+        np.testing.assert_allclose(
+            a["diagnostics"][0]["grad_norms"],
+            b["diagnostics"][0]["grad_norms"],
+            rtol=1e-6,
+        )
+
+
+def test_fused_diverging_branch_cannot_poison_the_others():
+    from keras_rnninit import SpectralRadius, XavierRNN, schemes
+
+    exploding = schemes.Scheme(
+        "exploding_fused",
+        "SpectralRadius(3) with relu",
+        kernel=lambda u, s: XavierRNN(gain=3.0, seed=s),
+        recurrent=lambda u, s: SpectralRadius(3.0, seed=s),
+        output=lambda u, s: XavierRNN(seed=s),
+        activation="relu",
+    )
+    settings = {**TINY, "length": 60, "learning_rate": 1.0, "clipnorm": 1.0}
+    bad, good = compare([exploding, "xavier_rnn"], seeds=[0], progress=None, **settings)
+    alone = compare(["xavier_rnn"], seeds=[0], progress=None, **settings)[0]
+    assert bad["diverged"] is not None and bad["diverged"]["step"] <= 200
+    assert good["diverged"] is None
+    np.testing.assert_allclose(good["curve"]["test"], alone["curve"]["test"], rtol=1e-5)
+
+
+def test_repeated_scheme_names_are_refused():
+    with pytest.raises(ValueError, match="`schemes` must not repeat a name"):
+        compare(["he", "he"], progress=None, **TINY)
