@@ -80,8 +80,8 @@ def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log, dpi):
             values = np.array([_number(v) for v in r["diagnostics"][which][key]])
             label = r["scheme"]
             if log:
-                if not np.any(values > 0):
-                    label += " (exactly 0)"
+                if np.any(values == 0):
+                    label += " (exactly 0 where not drawn)"
                 values = np.where(values > 0, values, np.nan)
             t = np.arange(1, len(values) + 1)
             ax.plot(t, values, color=colour[r["scheme"]], label=label)
@@ -157,7 +157,9 @@ def write_signal_plot(reports, path):
         t = np.arange(1, len(r["variance"]) + 1)
         left.plot(t, [_number(v) for v in r["variance"]], label=r["scheme"])
         logs = np.array([_number(v) for v in r["log10_grad_norms"]])
-        label = r["scheme"] + (" (exactly 0)" if np.all(np.isneginf(logs)) else "")
+        label = r["scheme"] + (
+            " (exactly 0 where not drawn)" if np.any(np.isneginf(logs)) else ""
+        )
         right.plot(t, np.where(np.isfinite(logs), 10.0**logs, np.nan), label=label)
     left.set(xlabel="time step t", ylabel="Var(h_t)", title="Hidden-state variance")
     right.set(
