@@ -5,7 +5,20 @@ import keras
 from keras_rnninit.initializers import XavierRNN
 from keras_rnninit.initializers.base import derive_seed
 
-__all__ = ["XavierRNNCell"]
+__all__ = ["XavierRNNCell", "xavier_defaults"]
+
+
+def xavier_defaults(kernel_initializer, recurrent_initializer, seed):
+    """Fill a missing Wxh / Whh initializer with `XavierRNN`, seeded from an int
+    `seed` (one derived seed per kernel) so the weights repeat in every process."""
+    int_seed = isinstance(seed, int) and not isinstance(seed, bool)
+    if kernel_initializer is None:
+        kernel_initializer = XavierRNN(seed=derive_seed(seed, 0) if int_seed else None)
+    if recurrent_initializer is None:
+        recurrent_initializer = XavierRNN(
+            seed=derive_seed(seed, 1) if int_seed else None
+        )
+    return kernel_initializer, recurrent_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")
@@ -46,15 +59,9 @@ class XavierRNNCell(keras.layers.SimpleRNNCell):
         seed=None,
         **kwargs,
     ):
-        int_seed = isinstance(seed, int) and not isinstance(seed, bool)
-        if kernel_initializer is None:
-            kernel_initializer = XavierRNN(
-                seed=derive_seed(seed, 0) if int_seed else None
-            )
-        if recurrent_initializer is None:
-            recurrent_initializer = XavierRNN(
-                seed=derive_seed(seed, 1) if int_seed else None
-            )
+        kernel_initializer, recurrent_initializer = xavier_defaults(
+            kernel_initializer, recurrent_initializer, seed
+        )
         super().__init__(
             units,
             kernel_initializer=kernel_initializer,

@@ -108,8 +108,8 @@ def build_parser():
     demo.add_argument(
         "--steps",
         type=positive_int,
-        default=3000,
-        help="training steps per scheme (default: 3000)",
+        default=4000,
+        help="training steps per scheme (default: 4000)",
     )
     demo.add_argument(
         "--length",

@@ -43,7 +43,7 @@ def _keras_latency_ms(model, x, repeats=20):
 def run_demo(
     out="runs/demo",
     export_path="export/demo_adding.tflite",
-    steps=3000,
+    steps=4000,
     length=50,
     units=64,
     seed=0,

@@ -3,9 +3,7 @@
 import keras
 from keras import ops
 
-from keras_rnninit.cells import XavierRNNCell
-from keras_rnninit.initializers import XavierRNN
-from keras_rnninit.initializers.base import derive_seed
+from keras_rnninit.cells import XavierRNNCell, xavier_defaults
 
 __all__ = ["FastSimpleRNN"]
 
@@ -63,15 +61,9 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
                     f"`{name}` must be 0 for FastSimpleRNN (use SimpleRNN or "
                     f"RNN(XavierRNNCell) for dropout). Received: {name}={kwargs[name]}"
                 )
-        int_seed = isinstance(seed, int) and not isinstance(seed, bool)
-        if kernel_initializer is None:
-            kernel_initializer = XavierRNN(
-                seed=derive_seed(seed, 0) if int_seed else None
-            )
-        if recurrent_initializer is None:
-            recurrent_initializer = XavierRNN(
-                seed=derive_seed(seed, 1) if int_seed else None
-            )
+        kernel_initializer, recurrent_initializer = xavier_defaults(
+            kernel_initializer, recurrent_initializer, seed
+        )
         super().__init__(
             units,
             kernel_initializer=kernel_initializer,

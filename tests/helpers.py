@@ -2,6 +2,9 @@
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -65,3 +68,23 @@ def run_serialization_test(obj):
     assert type(again) is type(obj)
     assert again.get_config() == config
     return again
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def python_env(**extra):
+    """The environment of a fresh Python process that imports this checkout."""
+    return dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", **extra)
+
+
+def run_python(*args, cwd=REPO, timeout=600, **extra_env):
+    """Run `python *args` in a fresh process; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        env=python_env(**extra_env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

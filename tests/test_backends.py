@@ -1,10 +1,6 @@
 """Backend boundaries: export is TensorFlow-only and says so under JAX."""
 
-import os
-import subprocess
-import sys
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import run_python
 
 SCRIPT = """
 import keras
@@ -20,17 +16,7 @@ except ValueError as error:
 
 
 def test_export_under_jax_says_it_is_tensorflow_only(tmp_path):
-    env = dict(
-        os.environ, PYTHONPATH=REPO, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_python("-c", SCRIPT, cwd=tmp_path, timeout=300, KERAS_BACKEND="jax")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "`export_tflite` needs the tensorflow Keras backend" in done.stdout
     assert "Received: backend='jax'" in done.stdout

@@ -5,7 +5,6 @@ error, 1 = failure) and a fragment of the one-line message. The README's
 "Bad input" table summarises these rows.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,8 +15,7 @@ import pytest
 
 from keras_rnninit import schemes
 from keras_rnninit.cli import main
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import REPO, python_env
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +183,7 @@ def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
         "--out",
         str(out),
     ]
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    env = python_env()
     # Fused (the default): seed 0's three runs finish together, then Ctrl-C
     # lands while seed 1 trains.
     first = out.parent / "cmp.partial" / "runs" / "xavier_rnn-seed0.json"

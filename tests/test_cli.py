@@ -1,16 +1,12 @@
 import json
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from keras_rnninit import __version__
 from keras_rnninit.cli import main
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import run_python
 
 
 def run_main(capsys, *argv):
@@ -79,14 +75,7 @@ def test_demo_compares_exports_and_refuses_rerun(capsys, tmp_path):
 
 
 def test_python_dash_m_entry_point():
-    env = dict(os.environ, PYTHONPATH=REPO)
-    done = subprocess.run(
-        [sys.executable, "-m", "keras_rnninit", "--version"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    done = run_python("-m", "keras_rnninit", "--version", timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == __version__
 
 

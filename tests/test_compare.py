@@ -148,10 +148,15 @@ def test_compare_argument_errors():
 @pytest.mark.parametrize("task", ["copy", "chars"])
 def test_sequence_tasks_run(task):
     record = compare(
-        ["orthogonal"], seeds=[0], progress=None, **{**TINY, "task": task, "length": 5}
+        ["orthogonal", "xavier_rnn"],
+        seeds=[0],
+        progress=None,
+        **{**TINY, "task": task, "length": 5},
     )[0]
+    assert record["fused_with"] == ["orthogonal", "xavier_rnn"]  # fused path
     assert record["metric"].startswith("test cross-entropy")
     assert all(math.isfinite(v) for v in record["curve"]["test"])
+    assert math.isfinite(record["diagnostics"][-1]["rnn_log10_grad_ratio"])
     assert len(record["diagnostics"][-1]["grad_norms"]) == (25 if task == "copy" else 5)
 
 

@@ -2,9 +2,6 @@
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -21,9 +18,7 @@ from keras_rnninit import (
     schemes,
 )
 from keras_rnninit.compare import compare
-from tests.helpers import Z, run_serialization_test, to_numpy
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import Z, run_python, run_serialization_test, to_numpy
 
 PROBE = """
 import sys, numpy as np
@@ -38,15 +33,8 @@ np.savez(sys.argv[1], **weights)
 
 
 def test_initial_weights_bit_identical_across_processes(tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     for run in ("a", "b"):
-        done = subprocess.run(
-            [sys.executable, "-c", PROBE, str(tmp_path / run)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_python("-c", PROBE, str(tmp_path / run), timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
     assert sorted(a.files) == sorted(b.files) and len(a.files) == 35
@@ -60,31 +48,23 @@ def test_initial_weights_bit_identical_across_processes(tmp_path):
 
 def test_comparison_records_identical_across_processes(tmp_path):
     out = tmp_path / "cmp"
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_rnninit",
-            "compare",
-            "--length",
-            "6",
-            "--units",
-            "4",
-            "--steps",
-            "200",
-            "--seeds",
-            "3",
-            "--schemes",
-            "he",
-            "--out",
-            str(out),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    done = run_python(
+        "-m",
+        "keras_rnninit",
+        "compare",
+        "--length",
+        "6",
+        "--units",
+        "4",
+        "--steps",
+        "200",
+        "--seeds",
+        "3",
+        "--schemes",
+        "he",
+        "--out",
+        str(out),
         timeout=300,
-        cwd=REPO,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     theirs = json.loads((out / "report.json").read_text())["records"][0]

@@ -1,11 +1,7 @@
 """tf.distribute.MirroredStrategy over two logical CPU devices, in a subprocess
 (logical devices must be configured before TensorFlow initializes)."""
 
-import os
-import subprocess
-import sys
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import run_python
 
 SCRIPT = r"""
 import tensorflow as tf
@@ -59,46 +55,30 @@ print("distributed ok")
 
 
 def test_mirrored_strategy_two_logical_cpus():
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_python("-c", SCRIPT, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "distributed ok" in done.stdout
 
 
 def test_cli_distribute_flag(tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_rnninit",
-            "compare",
-            "--length",
-            "6",
-            "--units",
-            "4",
-            "--steps",
-            "100",
-            "--seeds",
-            "0",
-            "--schemes",
-            "xavier_rnn",
-            "--distribute",
-            "mirrored",
-            "--out",
-            str(tmp_path / "d"),
-        ],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = run_python(
+        "-m",
+        "keras_rnninit",
+        "compare",
+        "--length",
+        "6",
+        "--units",
+        "4",
+        "--steps",
+        "100",
+        "--seeds",
+        "0",
+        "--schemes",
+        "xavier_rnn",
+        "--distribute",
+        "mirrored",
+        "--out",
+        str(tmp_path / "d"),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,12 +1,10 @@
 """Smoke test: every example runs in --quick mode and writes what it claims."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import REPO, run_python
 
 CLAIMS = {
     "quickstart.py": ["quickstart_simple_rnn.keras", "quickstart_cell.keras"],
@@ -36,20 +34,8 @@ PRINTS = {
 
 @pytest.mark.parametrize("script", sorted(CLAIMS))
 def test_example_quick(script, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(REPO, "examples", script),
-            "--quick",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=600,
+    done = run_python(
+        os.path.join(REPO, "examples", script), "--quick", "--out", tmp_path
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for claim in CLAIMS[script]:

@@ -1,7 +1,3 @@
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -9,9 +5,8 @@ import pytest
 from keras_rnninit import XavierRNN
 from keras_rnninit.export import TFLiteRunner, export_tflite, non_builtin_ops
 from keras_rnninit.layers import FastSimpleRNN
-from tests.helpers import assert_variance
+from tests.helpers import assert_variance, run_python
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 9, 3)).astype("float32")
 
@@ -115,19 +110,12 @@ def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
         "assert np.array_equal(m.predict(np.load(sys.argv[2]), verbose=0), "
         "np.load(sys.argv[3]))\n"
     )
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            script,
-            str(path),
-            str(tmp_path / "x.npy"),
-            str(tmp_path / "y.npy"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    done = run_python(
+        "-c",
+        script,
+        str(path),
+        str(tmp_path / "x.npy"),
+        str(tmp_path / "y.npy"),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]

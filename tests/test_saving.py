@@ -1,9 +1,6 @@
 """`.keras` round-trips, loaded in a fresh Python process with no custom_objects."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -17,8 +14,7 @@ from keras_rnninit import (
     schemes,
 )
 from keras_rnninit.tasks import adding_problem
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import run_python
 
 LOADER = textwrap.dedent("""
     import json, sys
@@ -64,15 +60,7 @@ def save_with_reference(model, tmp_path, name):
 
 
 def load_in_fresh_process(model_path, ref_path):
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [sys.executable, "-c", LOADER, model_path, ref_path],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-    )
+    done = run_python("-c", LOADER, model_path, ref_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

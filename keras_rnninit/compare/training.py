@@ -88,7 +88,11 @@ class _Branch(keras.callbacks.Callback):
         super().__init__()
         self.scheme, self.branch_model, self.key = scheme, branch_model, key
         self.probe_x = probe[0]
-        self.diagnostics = RNNDiagnostics(probe, every=config.diagnostics_every)
+        # The task's loss, given explicitly: a fused branch is never compiled.
+        loss = task_registry.get(config.task).loss()
+        self.diagnostics = RNNDiagnostics(
+            probe, every=config.diagnostics_every, loss=loss
+        )
         self.tracker = ConvergenceTracker(config.resolved_threshold)
         self.inner = (self.diagnostics, self.tracker)
         self.history = {"loss": [], "val_loss": []}
