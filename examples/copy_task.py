@@ -16,6 +16,7 @@ import shutil
 
 from _common import parse_args  # noqa: E402
 
+from keras_rnninit.commands import print_table  # noqa: E402
 from keras_rnninit.compare import compare  # noqa: E402
 from keras_rnninit.compare.report import write_report  # noqa: E402
 
@@ -36,8 +37,7 @@ def main():
         test_size=256,
     )
     write_report(records, out, command="python examples/copy_task.py")
-    with open(os.path.join(out, "report.md")) as file:
-        print("".join(line for line in file if line.startswith("|")), end="")
+    print_table(os.path.join(out, "report.md"))
     print(
         f"memoryless baseline: {records[0]['baseline']:.4f} nats/step; "
         f"plots: {out}/*.png"

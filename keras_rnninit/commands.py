@@ -3,6 +3,12 @@
 import os
 
 
+def print_table(report_md):
+    """Print the Markdown table rows of a comparison report."""
+    with open(report_md) as file:
+        print("".join(line for line in file if line.startswith("|")), end="")
+
+
 def demo(args):
     from keras_rnninit.demo import DEMO_SCHEMES, run_demo
 
@@ -20,8 +26,7 @@ def demo(args):
         seed=args.seed,
         force=args.force,
     )
-    with open(result["report"]) as file:
-        print("".join(line for line in file if line.startswith("|")), end="")
+    print_table(result["report"])
     best, exported = result["best"], result["export"]
     reached = best["steps_to_threshold"]
     print(
@@ -186,9 +191,7 @@ def compare(args):
         )
         raise
     store.finish(records, command=command)
-    with open(os.path.join(out, "report.md")) as file:
-        table = [line for line in file if line.startswith("|")]
-    print("".join(table), end="")
+    print_table(os.path.join(out, "report.md"))
     print(
         f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png, "
         f"trained models: {out}/models/"
