@@ -259,3 +259,19 @@ def test_diagnose_prints_and_writes(capsys, tmp_path):
     assert [r["scheme"] for r in reports] == ["xavier_rnn", "uniform01"]
     assert reports[1]["log10_ratio"] == "-inf"
     assert (out / "diagnose.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_help_and_usage_errors_do_not_import_tensorflow():
+    script = (
+        "import sys, keras_rnninit_cli\n"
+        "for argv in (['--help'], ['--version'], ['compare', '--steps', 'x']):\n"
+        "    try:\n"
+        "        keras_rnninit_cli.main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in ('keras', 'keras_rnninit', 'tensorflow')\n"
+        "             if m in sys.modules))\n"
+    )
+    done = run_python("-c", script)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
