@@ -88,3 +88,25 @@ def run_python(*args, cwd=REPO, timeout=600, **extra_env):
         text=True,
         timeout=timeout,
     )
+
+
+def tiny_compare_argv(out, schemes, seeds, steps=200, *extra):
+    """Arguments of a seconds-long `python -m keras_rnninit compare` run."""
+    return [
+        "-m",
+        "keras_rnninit",
+        "compare",
+        "--length",
+        "6",
+        "--units",
+        "4",
+        "--steps",
+        str(steps),
+        "--seeds",
+        seeds,
+        "--schemes",
+        schemes,
+        "--out",
+        str(out),
+        *extra,
+    ]

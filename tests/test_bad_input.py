@@ -15,7 +15,7 @@ import pytest
 
 from keras_rnninit import schemes
 from keras_rnninit.cli import main
-from tests.helpers import REPO, python_env
+from tests.helpers import REPO, python_env, tiny_compare_argv
 
 
 @pytest.fixture(scope="module")
@@ -165,24 +165,7 @@ def test_debug_shows_the_traceback(files, tmp_path):
 
 def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
     out = tmp_path / "cmp"
-    argv = [
-        sys.executable,
-        "-m",
-        "keras_rnninit",
-        "compare",
-        "--length",
-        "6",
-        "--units",
-        "4",
-        "--steps",
-        "200",
-        "--seeds",
-        "0,1",
-        "--schemes",
-        "xavier_rnn,uniform01,he",
-        "--out",
-        str(out),
-    ]
+    argv = [sys.executable, *tiny_compare_argv(out, "xavier_rnn,uniform01,he", "0,1")]
     env = python_env()
     # Fused (the default): seed 0's three runs finish together, then Ctrl-C
     # lands while seed 1 trains.

@@ -18,7 +18,13 @@ from keras_rnninit import (
     schemes,
 )
 from keras_rnninit.compare import compare
-from tests.helpers import Z, run_python, run_serialization_test, to_numpy
+from tests.helpers import (
+    Z,
+    run_python,
+    run_serialization_test,
+    tiny_compare_argv,
+    to_numpy,
+)
 
 PROBE = """
 import sys, numpy as np
@@ -48,24 +54,7 @@ def test_initial_weights_bit_identical_across_processes(tmp_path):
 
 def test_comparison_records_identical_across_processes(tmp_path):
     out = tmp_path / "cmp"
-    done = run_python(
-        "-m",
-        "keras_rnninit",
-        "compare",
-        "--length",
-        "6",
-        "--units",
-        "4",
-        "--steps",
-        "200",
-        "--seeds",
-        "3",
-        "--schemes",
-        "he",
-        "--out",
-        str(out),
-        timeout=300,
-    )
+    done = run_python(*tiny_compare_argv(out, "he", "3"), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     theirs = json.loads((out / "report.json").read_text())["records"][0]
     ours = compare(["he"], seeds=[3], progress=None, length=6, units=4, steps=200)[0]

@@ -1,7 +1,7 @@
 """tf.distribute.MirroredStrategy over two logical CPU devices, in a subprocess
 (logical devices must be configured before TensorFlow initializes)."""
 
-from tests.helpers import run_python
+from tests.helpers import run_python, tiny_compare_argv
 
 SCRIPT = r"""
 import tensorflow as tf
@@ -62,23 +62,9 @@ def test_mirrored_strategy_two_logical_cpus():
 
 def test_cli_distribute_flag(tmp_path):
     done = run_python(
-        "-m",
-        "keras_rnninit",
-        "compare",
-        "--length",
-        "6",
-        "--units",
-        "4",
-        "--steps",
-        "100",
-        "--seeds",
-        "0",
-        "--schemes",
-        "xavier_rnn",
-        "--distribute",
-        "mirrored",
-        "--out",
-        str(tmp_path / "d"),
+        *tiny_compare_argv(
+            tmp_path / "d", "xavier_rnn", "0", 100, "--distribute", "mirrored"
+        ),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
