@@ -1,9 +1,11 @@
-"""`FastSimpleRNN`: a SimpleRNN that hoists the input projection out of the loop."""
+"""`FastSimpleRNN`: a SimpleRNN with the input projection hoisted out of the
+loop and a hand-written backward pass (`keras_rnninit.recurrence`)."""
 
 import keras
 from keras import ops
 
 from keras_rnninit.cells import XavierRNNCell, xavier_defaults
+from keras_rnninit.recurrence import project, recurrence, supported
 
 __all__ = ["FastSimpleRNN"]
 
@@ -76,7 +78,24 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
         self.cell = _ProjectedCell(**config, name=self.cell.name)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        projected = ops.matmul(sequences, self.cell.kernel)
-        if self.cell.use_bias:
-            projected = projected + self.cell.bias
-        return super().inner_loop(projected, initial_state, mask, training=training)
+        cell = self.cell
+        if mask is not None or self.unroll or not supported(cell.activation):
+            # Keras' own loop (autodiff), still with the projection hoisted.
+            return super().inner_loop(
+                project(sequences, cell.kernel, cell.bias),
+                initial_state,
+                mask,
+                training=training,
+            )
+        time_major = ops.transpose(sequences, (1, 0, 2))
+        if self.go_backwards:
+            time_major = ops.flip(time_major, axis=0)
+        outputs = recurrence(
+            project(time_major, cell.kernel, cell.bias),
+            initial_state[0],
+            cell.recurrent_kernel,
+            cell.activation,
+            compile=training is True,
+        )
+        last = outputs[-1]
+        return last, ops.transpose(outputs, (1, 0, 2)), [last]

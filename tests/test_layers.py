@@ -125,3 +125,43 @@ def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
     np.testing.assert_allclose(
         TFLiteRunner(report.path)(X), model.predict(X, verbose=0), atol=1e-5
     )
+
+
+def _gradients(layer, x, training):
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x, training=training)
+        # A loss that weighs every output differently, so that no gradient
+        # term can hide behind a symmetric sum.
+        weights = tf.reshape(
+            tf.range(tf.size(out), dtype=out.dtype) / tf.cast(tf.size(out), out.dtype),
+            tf.shape(out),
+        )
+        loss = tf.reduce_sum(tf.sin(out) * weights)
+    return tape.gradient(loss, [x, *layer.trainable_variables])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"return_sequences": True},
+        {"go_backwards": True, "return_sequences": True},
+        {"activation": "relu"},
+        {"activation": "sigmoid", "return_sequences": True},
+        {"activation": "linear"},
+        {"activation": "gelu"},  # no hand-written backward: Keras' loop
+        {"use_bias": False},
+    ],
+)
+def test_same_gradients_as_simple_rnn(kwargs, training):
+    # training=True runs the XLA-compiled loops, False the plain ones.
+    fast, slow = twins(**kwargs)
+    got, expected = _gradients(fast, X, training), _gradients(slow, X, training)
+    for a, b in zip(got, expected, strict=True):
+        scale = float(np.max(np.abs(b))) or 1.0
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * scale)
