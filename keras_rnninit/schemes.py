@@ -98,14 +98,17 @@ class Scheme:
         output_activation=None,
         rnn_name="rnn",
         output_name="output",
+        rnn_layer=None,
     ):
         """`SimpleRNN -> Dense` initialized by this scheme, applied to `inputs`.
 
         Returns the output tensor; `build_model` wraps it in a model, the fused
-        comparison applies several schemes to one input.
+        comparison applies several schemes to one input. `rnn_layer` is the
+        recurrent layer class (default `keras.layers.SimpleRNN`; the comparison
+        runner passes `FastSimpleRNN`: same weights and numbers, faster).
         """
         inits = self.initializers(units, seed)
-        hidden = keras.layers.SimpleRNN(
+        hidden = (rnn_layer or keras.layers.SimpleRNN)(
             units,
             activation=self.activation,
             kernel_initializer=inits.kernel,
@@ -133,6 +136,7 @@ class Scheme:
         batch_size=None,
         return_sequences=False,
         output_activation=None,
+        rnn_layer=None,
     ):
         """A fresh `Input -> SimpleRNN -> Dense` model initialized by this scheme.
 
@@ -150,6 +154,7 @@ class Scheme:
             seed=seed,
             return_sequences=return_sequences,
             output_activation=output_activation,
+            rnn_layer=rnn_layer,
         )
         return keras.Model(inputs, outputs, name=f"{self.name}_rnn")
 

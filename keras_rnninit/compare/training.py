@@ -22,6 +22,7 @@ from keras_rnninit import tasks as task_registry
 from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import first_nonfinite
 from keras_rnninit.initializers.base import derive_seed
+from keras_rnninit.layers import FastSimpleRNN
 from keras_rnninit.version import __version__
 
 __all__ = ["train_fused", "train_one", "versions"]
@@ -225,6 +226,7 @@ def train_one(scheme, seed, config, progress=None, save_dir=None, strategy=None)
             output_units=task.output_units,
             seed=seed,
             return_sequences=task.return_sequences,
+            rnn_layer=FastSimpleRNN,
         )
         model.compile(optimizer=_optimizer(config), loss=task.loss())
     branch = _Branch(scheme, model, probe, config)
@@ -273,6 +275,7 @@ def train_fused(schemes, seed, config, progress=None, save_dir=None, strategy=No
                 return_sequences=task.return_sequences,
                 rnn_name=f"{s.name}_rnn",
                 output_name=s.name,
+                rnn_layer=FastSimpleRNN,
             )
             for s in schemes
         ]
