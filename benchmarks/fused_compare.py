@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/fused_compare.py           # ~3 minutes
     .venv/bin/python benchmarks/fused_compare.py --quick   # for the tests
 
-Adding problem T=50, SimpleRNN(64), batch 64, 1000 steps, evaluation every 100
-steps, seed 0. Times, in one run and alternating: one model (xavier_rnn), the
-6 schemes fused, and (once) the 6 schemes one after another. Target (issue 7):
-fused 6 schemes <= 2x the wall time of one model. Writes
+Adding problem T=50, 64 units (FastSimpleRNN, as every comparison run), batch
+64, 1000 steps, evaluation every 100 steps, seed 0. Times, in one run and
+alternating: one model (xavier_rnn), the 6 schemes fused, and (once) the 6
+schemes one after another. Target (issue 7): fused 6 schemes <= 2x the wall
+time of one model. Writes
 benchmarks/results/fused_compare.json.
 """
 

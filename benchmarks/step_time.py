@@ -9,9 +9,11 @@ variant, in rotating order. Figures are ratios of seconds per step (SimpleRNN /
 variant: > 1.0 means the variant is faster) from the medians and from the
 minima over rounds (the minimum is the least disturbed run on a shared
 machine). Variants: RNN(XavierRNNCell), the same computation as SimpleRNN
-(target, issue 5: >= 1.0x); FastSimpleRNN, input projection hoisted out of the
-loop (target, issue 7: >= 1.5x at T=150 and never slower); FastSimpleRNN
-compiled with XLA (`jit_compile=True`). Writes benchmarks/results/step_time.json.
+(target, issue 5: >= 1.0x); FastSimpleRNN, input projection hoisted and a
+hand-written backward pass with XLA-compiled time loops (target, issue 7:
+>= 1.5x at T=150 and never slower); SimpleRNN and FastSimpleRNN with the whole
+train step compiled by XLA (`jit_compile=True`). Writes
+benchmarks/results/step_time.json.
 """
 
 import argparse
@@ -28,14 +30,20 @@ from keras_rnninit import FastSimpleRNN, XavierRNN, XavierRNNCell  # noqa: E402
 from keras_rnninit.tasks import adding_problem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KINDS = ("SimpleRNN", "XavierRNNCell", "FastSimpleRNN", "FastSimpleRNN+XLA")
+KINDS = (
+    "SimpleRNN",
+    "XavierRNNCell",
+    "FastSimpleRNN",
+    "SimpleRNN+XLA",
+    "FastSimpleRNN+XLA",
+)
 
 
 def build(kind, units):
     inputs = keras.Input((None, 2))
     if kind.startswith("FastSimpleRNN"):
         layer = FastSimpleRNN(units, seed=0)
-    elif kind == "SimpleRNN":
+    elif kind.startswith("SimpleRNN"):
         layer = keras.layers.SimpleRNN(
             units,
             kernel_initializer=XavierRNN(seed=0),
