@@ -33,6 +33,7 @@ def test_step_time_quick(tmp_path):
         "SimpleRNN",
         "XavierRNNCell",
         "FastSimpleRNN",
+        "SimpleRNN+XLA",
         "FastSimpleRNN+XLA",
     }
     assert row["speedup_median"]["SimpleRNN"] == 1.0 and "| 10 | 8 |" in stdout
