@@ -14,7 +14,7 @@ def demo(args):
 
     print(
         f"keras_rnninit demo: {', '.join(DEMO_SCHEMES)} on the adding problem "
-        f"(T={args.length}, SimpleRNN({args.units}), {args.steps} steps, seed "
+        f"(T={args.length}, FastSimpleRNN({args.units}), {args.steps} steps, seed "
         f"{args.seed}), then export the best model to TFLite"
     )
     result = run_demo(
