@@ -5,8 +5,9 @@
         --clipnorm 1
     .venv/bin/python benchmarks/compare_adding.py --quick  # tiny, for the tests
 
-SimpleRNN(64), Adam 1e-3, batch 64, test MSE every 100 steps, seeds 0 and 1
-(DESIGN.md, "Convergence facts"). Writes the full comparison report (JSON,
+SimpleRNN(64) (as FastSimpleRNN, like every comparison run), Adam 1e-3,
+batch 64, test MSE every 100 steps, seeds 0 and 1 (DESIGN.md, "Convergence
+facts"). Writes the full comparison report (JSON,
 Markdown, plots) to benchmarks/results/adding_T<length>/ and prints its table.
 Target (issue 3): xavier_rnn reaches test MSE < 0.01 at T=50 while uniform01
 stays near 0.17. Run on demand; not part of the unit tests.

@@ -8,8 +8,10 @@ step and computes dW += h_{t-1}^T dz_t inside the backward loop, one small
 matmul per step. Here the forward loop keeps only h_t; the backward loop does
 dz_t = (dL/dh_t + dh) * act'(h_t), dh = dz_t W^T; and dW = H_prev^T dZ is one
 large matmul after it. act' is read from h_t itself, so only activations whose
-derivative is a function of their output qualify (`DERIVATIVES`); any other,
-and every backend but TensorFlow, runs Keras' own loop (autodiff).
+derivative is a function of their output qualify (`DERIVATIVES`; see
+`supported`). `recurrence` refuses anything else; `FastSimpleRNN` then runs
+Keras' own loop (autodiff), as it does for masks, `unroll` and every backend
+but TensorFlow.
 
 With `compile=True` both loops run XLA-compiled (one compilation per input
 shape and activation, shared by every layer that uses it).
