@@ -24,6 +24,7 @@ lint: $(STAMP)
 # The backend-agnostic part of the suite runs again under JAX (export is
 # TensorFlow-only and says so; tests/test_backends.py checks that).
 JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.py \
+             tests/test_layers.py tests/test_recurrence.py \
              tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
              keras_rnninit/initializers
 

@@ -1,77 +1,266 @@
+"""FastSimpleRNN against keras.layers.SimpleRNN with the same weights: every
+constructor argument Keras accepts, forward and gradients, masks, dropout,
+state, saving and export. Runs on every backend (on JAX FastSimpleRNN is
+Keras' loop; the gradient checks that need a tape are TensorFlow's)."""
+
+import math
+
 import keras
 import numpy as np
 import pytest
 
 from keras_rnninit import XavierRNN
-from keras_rnninit.export import TFLiteRunner, export_tflite, non_builtin_ops
 from keras_rnninit.layers import FastSimpleRNN
-from tests.helpers import assert_variance, run_python
+from tests.helpers import Z, assert_variance, run_python
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 9, 3)).astype("float32")
+TF = keras.backend.backend() == "tensorflow"
+tf_only = pytest.mark.skipif(not TF, reason="GradientTape / TFLite: TensorFlow only")
 
 
-def twins(**kwargs):
-    """A FastSimpleRNN and a keras SimpleRNN with the same weights."""
-    fast = FastSimpleRNN(6, seed=0, **kwargs)
-    slow = keras.layers.SimpleRNN(6, **kwargs)
+def twins(units=6, jit_compile="auto", **kwargs):
+    """A FastSimpleRNN and a keras SimpleRNN with the same weights and the same
+    dropout seed (so, in training, the same dropout masks)."""
+    fast = FastSimpleRNN(units, seed=0, jit_compile=jit_compile, **kwargs)
+    slow = keras.layers.SimpleRNN(units, seed=0, **kwargs)
     fast.build(X.shape)
     slow.build(X.shape)
     slow.set_weights(fast.get_weights())
     return fast, slow
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {},
-        {"return_sequences": True},
-        {"go_backwards": True},
-        {"activation": "relu"},
-        {"use_bias": False},
-        {"return_sequences": True, "return_state": True},
-    ],
-)
-def test_same_numbers_as_simple_rnn(kwargs):
+def assert_close(got, expected, rtol=1e-5):
+    """Every leaf equal to within rtol of the reference's largest entry."""
+    got, expected = keras.tree.flatten(got), keras.tree.flatten(expected)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        a, b = (np.asarray(keras.ops.convert_to_numpy(v)) for v in (a, b))
+        scale = float(np.max(np.abs(b))) or 1.0
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale)
+
+
+CONFIGS = [
+    {},
+    {"return_sequences": True},
+    {"go_backwards": True},
+    {"go_backwards": True, "return_sequences": True},
+    {"activation": "relu"},
+    {"activation": "sigmoid", "return_sequences": True},
+    {"activation": "linear"},
+    {"activation": "gelu"},  # no hand-written backward: Keras' loop
+    {"use_bias": False},
+    {"return_sequences": True, "return_state": True},
+    {"unroll": True},
+    {"dropout": 0.4, "recurrent_dropout": 0.3, "return_sequences": True},
+    {"recurrent_dropout": 0.5, "go_backwards": True},
+]
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("kwargs", CONFIGS)
+def test_same_numbers_as_simple_rnn(kwargs, training):
     fast, slow = twins(**kwargs)
-    got, expected = fast(X), slow(X)
-    for a, b in zip(keras.tree.flatten(got), keras.tree.flatten(expected), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert_close(fast(X, training=training), slow(X, training=training))
 
 
-def test_masking_matches_simple_rnn():
-    x = X.copy()
-    x[0, 5:] = 0.0
+def _gradients(layer, inputs, training, **call_kwargs):
+    import tensorflow as tf
+
+    inputs = tf.convert_to_tensor(inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        out = keras.tree.flatten(layer(inputs, training=training, **call_kwargs))
+        loss = sum(_weighted_sum(o) for o in out)
+    return out, tape.gradient(loss, [inputs, *layer.trainable_variables])
+
+
+def _weighted_sum(out):
+    """A loss that weighs every output differently, so that no gradient term
+    can hide behind a symmetric sum."""
+    import tensorflow as tf
+
+    weights = tf.reshape(
+        tf.range(tf.size(out), dtype=out.dtype) / tf.cast(tf.size(out), out.dtype),
+        tf.shape(out),
+    )
+    return tf.reduce_sum(tf.sin(out) * weights)
+
+
+@tf_only
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("kwargs", CONFIGS)
+def test_same_gradients_as_simple_rnn(kwargs, training):
+    # training=True runs the XLA-compiled loops, False the plain ones.
+    fast, slow = twins(**kwargs)
+    assert_close(_gradients(fast, X, training), _gradients(slow, X, training))
+
+
+def test_the_cell_is_simple_rnns_and_the_only_one():
+    fast, slow = twins()
+    assert type(fast.cell) is keras.layers.SimpleRNNCell
+    # Wrapping the cell in RNN computes the SimpleRNN function.
+    assert_close(keras.layers.RNN(fast.cell)(X), slow(X))
+    cells = [
+        layer
+        for layer in fast._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.SimpleRNNCell)
+    ]
+    assert cells == [fast.cell] and fast.cell.built
+    assert len(fast.weights) == 3
+
+
+def padded(left):
+    """Token batches padded with 0 on the left or the right."""
+    tokens = RNG.integers(1, 20, size=(4, 9))
+    for row, length in enumerate((9, 6, 3, 1)):
+        if left:
+            tokens[row, : 9 - length] = 0
+        else:
+            tokens[row, length:] = 0
+    return tokens
+
+
+def masked_twins(left, **kwargs):
+    """Embedding(mask_zero=True) -> FastSimpleRNN / SimpleRNN, same weights."""
+    models = []
+    for layer in twins(**kwargs):
+        inputs = keras.Input((None,), dtype="int32")
+        embedded = keras.layers.Embedding(20, 3, mask_zero=True)(inputs)
+        outputs = layer(embedded)
+        models.append(keras.Model(inputs, outputs))
+    models[1].layers[1].set_weights(models[0].layers[1].get_weights())
+    return models
+
+
+MASK_CONFIGS = [
+    {},
+    {"return_sequences": True},
+    {"go_backwards": True, "return_sequences": True},
+    {"activation": "relu", "return_sequences": True, "return_state": True},
+    {"activation": "linear"},
+    {"dropout": 0.3, "recurrent_dropout": 0.3, "return_sequences": True},
+]
+
+
+@pytest.mark.parametrize("left", [True, False], ids=["left-padded", "right-padded"])
+@pytest.mark.parametrize("kwargs", MASK_CONFIGS)
+def test_masks_match_simple_rnn(kwargs, left):
+    fast, slow = masked_twins(left, **kwargs)
+    tokens = padded(left)
+    assert_close(fast(tokens, training=True), slow(tokens, training=True))
+    if TF:
+        grads = []
+        for model in (fast, slow):
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                out = keras.tree.flatten(model(tokens, training=True))
+                loss = sum(_weighted_sum(o) for o in out)
+            grads.append(tape.gradient(loss, model.trainable_variables))
+        assert_close(*grads)
+
+
+@pytest.mark.parametrize("left", [True, False], ids=["left-padded", "right-padded"])
+def test_zero_output_for_mask_inside_bidirectional(left):
+    # Bidirectional sets zero_output_for_mask = return_sequences.
     models = []
     for layer in twins(return_sequences=True):
-        inputs = keras.Input((None, 3))
-        models.append(keras.Model(inputs, layer(keras.layers.Masking()(inputs))))
-    np.testing.assert_allclose(models[0](x), models[1](x), atol=1e-5)
+        inputs = keras.Input((None,), dtype="int32")
+        embedded = keras.layers.Embedding(20, 3, mask_zero=True)(inputs)
+        models.append(keras.Model(inputs, keras.layers.Bidirectional(layer)(embedded)))
+    models[1].set_weights(models[0].get_weights())
+    tokens = padded(left)
+    out = np.asarray(models[0](tokens))
+    assert_close(out, models[1](tokens))
+    assert np.all(out[tokens == 0] == 0.0)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_initial_state_and_masking_layer(training):
+    x = X.copy()
+    x[1, 6:] = 0.0
+    x[2, :4] = 0.0
+    h0 = RNG.normal(size=(4, 6)).astype("float32")
+    outputs = []
+    for layer in twins(return_sequences=True, return_state=True):
+        inputs = keras.Input((9, 3))
+        state = keras.Input((6,))
+        y = layer(keras.layers.Masking()(inputs), initial_state=state)
+        outputs.append(keras.Model([inputs, state], y)([x, h0], training=training))
+    assert_close(*outputs)
+
+
+def test_stateful_matches_simple_rnn_across_calls():
+    fast, slow = twins(stateful=True, return_sequences=True)
+    for _ in range(3):
+        assert_close(fast(X, training=True), slow(X, training=True))
+    assert_close(fast.states, slow.states)
+    first = np.asarray(fast(X))
+    fast.reset_states()
+    slow.reset_states()
+    assert_close(fast(X), slow(X))
+    assert not np.allclose(fast(X), first)
+
+
+def _output_statistic(layer, n, training, seed):
+    """One scalar per sequence (independent across sequences): the final
+    output projected on a fixed direction."""
+    x = np.random.default_rng(seed).normal(size=(n, 12, 3)).astype("float32")
+    out = np.asarray(layer(x, training=training), "float64")
+    return out @ np.linspace(-1.0, 1.0, out.shape[-1])
+
+
+def _variance_and_se(samples):
+    """Sample variance and its standard error sqrt((mu4 - var^2) / n)."""
+    centred = samples - samples.mean()
+    var = float(np.mean(centred**2))
+    return var, math.sqrt((float(np.mean(centred**4)) - var**2) / samples.size)
+
+
+def test_dropout_output_variance_matches_simple_rnn_within_sampling_error():
+    # Different dropout seeds: the two variances are independent estimates of
+    # the same quantity when FastSimpleRNN applies Keras' dropout semantics.
+    n = 4096
+    rates = {"dropout": 0.5, "recurrent_dropout": 0.5}
+    fast = FastSimpleRNN(16, seed=0, **rates)
+    slow = keras.layers.SimpleRNN(16, seed=123, **rates)
+    fast.build((None, 12, 3))
+    slow.build((None, 12, 3))
+    slow.set_weights(fast.get_weights())
+    v_fast, se_fast = _variance_and_se(_output_statistic(fast, n, True, 1))
+    v_slow, se_slow = _variance_and_se(_output_statistic(slow, n, True, 2))
+    assert abs(v_fast - v_slow) < Z * math.hypot(se_fast, se_slow)
+    # ... and dropout really acts: inference (no dropout) differs by far more.
+    v_off, se_off = _variance_and_se(_output_statistic(fast, n, False, 3))
+    assert abs(v_fast - v_off) > Z * math.hypot(se_fast, se_off)
 
 
 def test_same_training_step_as_simple_rnn():
     results = []
-    for layer in twins():
+    for layer in twins(dropout=0.2, recurrent_dropout=0.2):
         model = keras.Sequential([keras.Input((None, 3)), layer, keras.layers.Dense(1)])
         model.layers[-1].set_weights(
             [np.ones((6, 1), "float32"), np.zeros(1, "float32")]
         )
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        model.fit(X, np.ones((4, 1), "float32"), batch_size=4, epochs=3, verbose=0)
+        y = np.ones((4, 1), "float32")
+        model.fit(X, y, batch_size=4, epochs=3, shuffle=False, verbose=0)
         results.append(model.get_weights())
-    for a, b in zip(*results, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert_close(*results)
 
 
 def test_defaults_to_xavier_rnn_and_keeps_simple_rnn_config():
-    fast = FastSimpleRNN(256, seed=1)
+    fast = FastSimpleRNN(256, seed=1, dropout=0.25, recurrent_dropout=0.5)
     fast.build((None, None, 256))
     assert isinstance(fast.cell.kernel_initializer, XavierRNN)
     assert_variance(
         np.asarray(fast.cell.recurrent_kernel, "float64"), 1 / 256, 3 / 256**2
     )
     config = fast.get_config()
-    assert set(config) == set(keras.layers.SimpleRNN(4).get_config())
+    assert set(config) == set(keras.layers.SimpleRNN(4).get_config()) | {"jit_compile"}
+    assert (config["dropout"], config["recurrent_dropout"]) == (0.25, 0.5)
+    assert config["jit_compile"] == "auto"
     rebuilt = FastSimpleRNN.from_config(config)
     assert rebuilt.get_config() == config
     assert (
@@ -79,26 +268,22 @@ def test_defaults_to_xavier_rnn_and_keeps_simple_rnn_config():
     )
 
 
-def test_stateful():
-    inputs = keras.Input(batch_shape=(4, 9, 3))
-    layer = FastSimpleRNN(5, stateful=True, seed=0)
-    model = keras.Model(inputs, layer(inputs))
-    first, second = np.asarray(model(X)), np.asarray(model(X))
-    assert not np.allclose(first, second)
-    layer.reset_states()
-    np.testing.assert_allclose(model(X), first, atol=1e-6)
+@pytest.mark.parametrize("value", ["yes", None, 1, "AUTO"])
+def test_jit_compile_must_be_auto_or_a_bool(value):
+    with pytest.raises(ValueError, match="`jit_compile` must be one of 'auto', Fa"):
+        FastSimpleRNN(4, jit_compile=value)
 
 
-def test_dropout_is_refused():
-    with pytest.raises(ValueError, match="`dropout` must be 0 for FastSimpleRNN"):
-        FastSimpleRNN(4, dropout=0.2)
-    with pytest.raises(ValueError, match="`recurrent_dropout` must be 0"):
-        FastSimpleRNN(4, recurrent_dropout=0.2)
-
-
+@tf_only
 def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
+    from keras_rnninit.export import TFLiteRunner, export_tflite, non_builtin_ops
+
     inputs = keras.Input((None, 3), name="sequence")
-    model = keras.Model(inputs, keras.layers.Dense(1)(FastSimpleRNN(6, seed=0)(inputs)))
+    rates = {"dropout": 0.3, "recurrent_dropout": 0.3}
+    rnn = FastSimpleRNN(6, seed=0, jit_compile=False, **rates)
+    model = keras.Model(inputs, keras.layers.Dense(1)(rnn(inputs)))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, np.ones((4, 1), "float32"), epochs=2, verbose=0)
     path = tmp_path / "fast.keras"
     model.save(path)
     np.save(tmp_path / "x.npy", X)
@@ -106,7 +291,11 @@ def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
     script = (
         "import sys, numpy as np, keras, keras_rnninit\n"
         "m = keras.saving.load_model(sys.argv[1])\n"
-        "assert type(m.layers[1]).__name__ == 'FastSimpleRNN'\n"
+        "layer = m.layers[1]\n"
+        "assert type(layer).__name__ == 'FastSimpleRNN'\n"
+        "assert layer.jit_compile is False and layer.dropout == 0.3\n"
+        "assert [type(c).__name__ for c in layer._flatten_layers(include_self=False)]"
+        " == ['SimpleRNNCell']\n"
         "assert np.array_equal(m.predict(np.load(sys.argv[2]), verbose=0), "
         "np.load(sys.argv[3]))\n"
     )
@@ -119,49 +308,26 @@ def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    # Trained with dropout, exported with dropout off: Keras' inference numbers.
     report = export_tflite(path, tmp_path / "fast.tflite")
     assert non_builtin_ops(report.ops) == [] and "WHILE" in report.ops
-    assert report.max_abs_error <= 1e-5
     np.testing.assert_allclose(
         TFLiteRunner(report.path)(X), model.predict(X, verbose=0), atol=1e-5
     )
 
 
-def _gradients(layer, x, training):
-    import tensorflow as tf
+@tf_only
+def test_masked_model_exports(tmp_path):
+    from keras_rnninit.export import TFLiteRunner, export_tflite
 
-    x = tf.convert_to_tensor(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        out = layer(x, training=training)
-        # A loss that weighs every output differently, so that no gradient
-        # term can hide behind a symmetric sum.
-        weights = tf.reshape(
-            tf.range(tf.size(out), dtype=out.dtype) / tf.cast(tf.size(out), out.dtype),
-            tf.shape(out),
-        )
-        loss = tf.reduce_sum(tf.sin(out) * weights)
-    return tape.gradient(loss, [x, *layer.trainable_variables])
-
-
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {},
-        {"return_sequences": True},
-        {"go_backwards": True, "return_sequences": True},
-        {"activation": "relu"},
-        {"activation": "sigmoid", "return_sequences": True},
-        {"activation": "linear"},
-        {"activation": "gelu"},  # no hand-written backward: Keras' loop
-        {"use_bias": False},
-    ],
-)
-def test_same_gradients_as_simple_rnn(kwargs, training):
-    # training=True runs the XLA-compiled loops, False the plain ones.
-    fast, slow = twins(**kwargs)
-    got, expected = _gradients(fast, X, training), _gradients(slow, X, training)
-    for a, b in zip(got, expected, strict=True):
-        scale = float(np.max(np.abs(b))) or 1.0
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * scale)
+    inputs = keras.Input((None, 3), name="sequence")
+    masked = keras.layers.Masking()(inputs)
+    model = keras.Model(inputs, FastSimpleRNN(6, seed=0)(masked))
+    path = tmp_path / "masked.keras"
+    model.save(path)
+    x = X.copy()
+    x[1, 5:] = 0.0
+    report = export_tflite(path, tmp_path / "masked.tflite")
+    np.testing.assert_allclose(
+        TFLiteRunner(report.path)(x), model.predict(x, verbose=0), atol=1e-5
+    )
