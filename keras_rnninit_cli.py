@@ -191,6 +191,12 @@ def build_parser():
     export.add_argument(
         "--force", action="store_true", help="replace an existing output file"
     )
+    export.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="load MODEL with Keras safe mode off (lets Lambda layers load); "
+        "only for your own files",
+    )
     export.set_defaults(command="export")
 
     compare = commands_parser.add_parser(

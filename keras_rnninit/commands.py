@@ -73,16 +73,22 @@ def export(args):
                 "`--representative` must be a .npy file of shape (n, T, features). "
                 f"Received: {args.representative!r} ({error})"
             ) from error
-    report = export_tflite(
-        args.model,
-        output,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        unroll=True if args.unroll else None,
-        quantize=args.quantize,
-        representative_data=representative,
-        overwrite=args.force,
-    )
+    try:
+        report = export_tflite(
+            args.model,
+            output,
+            batch_size=args.batch_size,
+            seq_len=args.seq_len,
+            unroll=True if args.unroll else None,
+            quantize=args.quantize,
+            representative_data=representative,
+            overwrite=args.force,
+            safe_mode=not args.trust_model,
+        )
+    except FileExistsError as error:  # the API says overwrite=True
+        raise FileExistsError(
+            f"{error.destination} exists; pass --force to replace it."
+        ) from error
     builtins = (
         "builtins only"
         if not any(op.startswith("Flex") for op in report.ops)
@@ -242,13 +248,11 @@ def diagnose(args):
         )
     if out:
         import shutil
-        import tempfile
 
         from keras_rnninit.compare.plots import write_signal_plot
+        from keras_rnninit.export.files import temp_dir
 
-        tmp = tempfile.mkdtemp(
-            prefix=f".{os.path.basename(out)}.", dir=os.path.dirname(out)
-        )
+        tmp = temp_dir(out)  # the user's umask, not mkdtemp's 0700
         try:
             with open(os.path.join(tmp, "diagnose.json"), "w") as file:
                 json.dump(jsonable(reports), file, indent=1, allow_nan=False)

@@ -27,8 +27,26 @@ class ExportError(RuntimeError):
     """The model cannot be exported or verified as asked; nothing was written."""
 
 
+def walk_layers(layer):
+    """The layers inside `layer`, nested models (and their layers) included."""
+    for inner in getattr(layer, "layers", None) or []:
+        yield inner
+        yield from walk_layers(inner)
+
+
 def stateful_layers(model):
-    return [layer for layer in model.layers if getattr(layer, "stateful", False)]
+    """The outermost stateful layers anywhere in `model` (nested models too)."""
+    found = []
+
+    def visit(layer):
+        for inner in getattr(layer, "layers", None) or []:
+            if getattr(inner, "stateful", False) and hasattr(inner, "reset_state"):
+                found.append(inner)
+            else:
+                visit(inner)
+
+    visit(model)
+    return found
 
 
 def unrolled_copy(model, seq_len):

@@ -4,12 +4,10 @@ import dataclasses
 import json
 import os
 import platform
-import tempfile
 import time
 from importlib import metadata
 
 import keras
-import numpy as np
 
 from keras_rnninit.export.convert import (
     QUANTIZE_MODES,
@@ -20,10 +18,14 @@ from keras_rnninit.export.convert import (
     stateful_layers,
     unrolled_copy,
 )
+from keras_rnninit.export.files import publish, write_temp
 from keras_rnninit.export.flatbuffer import non_builtin_ops, tflite_ops
 from keras_rnninit.export.inputs import (
     check_destination,
+    check_finite_weights,
     check_optional_positive_int,
+    check_sequences,
+    check_source,
     load_model,
     recurrent_layers,
 )
@@ -110,6 +112,7 @@ def export_tflite(
     rtol=None,
     allow_select_tf_ops=False,
     overwrite=False,
+    safe_mode=True,
 ):
     """Export a Keras RNN model to a builtins-only `.tflite` file, verified in LiteRT.
 
@@ -125,11 +128,13 @@ def export_tflite(
       model kills the process).
 
     The file is converted, checked against `model` in the LiteRT interpreter
-    on `verify_data` (default: seeded random sequences of two lengths), and
-    only then moved into place, with a `<name>.json` metadata sidecar. Nothing
-    is written when any step fails, and an existing file is replaced only
-    with `overwrite=True`. A stateful model gets a second signature, `reset`,
-    that zeroes its state.
+    on `verify_data` (default: seeded random sequences of two lengths), every
+    output, and only then moved into place together with a `<name>.json`
+    metadata sidecar: both files appear, or neither. A non-finite weight, or a
+    non-finite value in the Keras or LiteRT outputs, fails the export. Files
+    get the mode a normal write gives (the user's umask). An existing file is
+    replaced only with `overwrite=True`. A stateful model (also one nested in
+    another model) gets a second signature, `reset`, that zeroes its state.
 
     Example:
 
@@ -137,26 +142,32 @@ def export_tflite(
         print(report.ops, report.size_bytes, report.max_abs_error)
 
     Args:
-        model: A built `keras.Model` with one sequence input, or a `.keras` path.
+        model: A built `keras.Model` with one sequence input (any number of
+            outputs), or a `.keras` path.
         path: Destination, ending in `.tflite`, in an existing folder.
         batch_size: Fixed batch of the file (default 1; dynamic when unrolled).
         seq_len: Fixed sequence length (required by `unroll` and int8).
         unroll: Unroll the recurrence (default: only for int8).
         quantize: None, `"dynamic"`, `"float16"` or `"int8"`.
-        representative_data: Array (n, T, ...) of typical inputs for int8.
+        representative_data: Array (n, T, ...) of typical inputs for int8,
+            shaped (and typed: token ids for an `Embedding`) like the input.
         verify: Run the parity check (default True). Never skip it lightly.
         verify_data: Array or list of arrays (n, T, ...) for the parity check.
         atol, rtol: Parity tolerances (defaults in `DEFAULT_TOLERANCES`).
         allow_select_tf_ops: Allow Flex (Select TF) ops; such a file needs the
             Flex delegate, which LiteRT's Python interpreter lacks.
         overwrite: Replace an existing file (and its sidecar).
+        safe_mode: Keras' safe mode when loading a `.keras` path; False lets
+            `Lambda` layers load. Only for files you trust.
 
     Returns:
         An `ExportReport`.
 
     Raises:
-        ValueError, TypeError: bad arguments. FileExistsError: the file exists
-        and `overwrite` is False. ExportError: conversion or parity failed.
+        ValueError, TypeError: bad arguments. FileNotFoundError: no such model
+        file or destination folder. FileExistsError: the file exists and
+        `overwrite` is False. ExportError: the model could not be loaded, has
+        non-finite weights, or conversion or parity failed.
     """
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -185,8 +196,9 @@ def export_tflite(
             "`representative_data` must be given with quantize='int8' "
             "(typical inputs to calibrate on). Received: None"
         )
+    check_source(model)  # a missing input is named before the destination
     path, sidecar = check_destination(path, overwrite)
-    model, source_sha256 = load_model(model)
+    model, source_sha256 = load_model(model, safe_mode=safe_mode)
     if len(model.inputs or []) != 1:
         raise ValueError(
             "`model` must be a built Functional or Sequential model "
@@ -199,6 +211,7 @@ def export_tflite(
             "`model` must contain a recurrent layer (RNN, SimpleRNN, LSTM, GRU or "
             f"Bidirectional). Received: model with layers [{names}]"
         )
+    check_finite_weights(model)
     stateful = bool(stateful_layers(model))
     model_batch = model.inputs[0].shape[0]
     if stateful and unroll:
@@ -213,11 +226,15 @@ def export_tflite(
                 f"{model_batch}. Received: batch_size={batch_size}"
             )
         batch_size = model_batch
+    if representative_data is not None:
+        representative_data = check_sequences(
+            "representative_data", representative_data, model, seq_len
+        )
     if unroll and seq_len is None:
         # The model's own fixed T, else the length of the calibration data.
         seq_len = model.inputs[0].shape[1]
         if seq_len is None and representative_data is not None:
-            seq_len = int(np.asarray(representative_data).shape[1])
+            seq_len = int(representative_data.shape[1])
         if seq_len is None:
             raise ValueError(
                 "`seq_len` must be given when unrolling (quantize='int8' "
@@ -238,13 +255,35 @@ def export_tflite(
     else:
         if not isinstance(verify_data, (list, tuple)):
             verify_data = [verify_data]
-        batches = [np.asarray(x) for x in verify_data]
+        batches = [
+            check_sequences("verify_data", x, model, seq_len if unroll else None)
+            for x in verify_data
+        ]
     calibration = representative_data if representative_data is not None else batches[0]
+    input_dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
 
     def representative():
-        for sample in np.asarray(calibration):
-            yield [sample[None].astype("float32")]
+        for sample in calibration:  # each input keeps its dtype (token ids: int)
+            yield [sample[None].astype(input_dtype)]
 
+    try:
+        return _export_checked(
+            model, path, sidecar, unroll=unroll, seq_len=seq_len,
+            batch_size=batch_size, quantize=quantize, representative=representative,
+            allow_select_tf_ops=allow_select_tf_ops, verify=verify, batches=batches,
+            atol=atol, rtol=rtol, source_sha256=source_sha256,
+        )  # fmt: skip
+    except (ValueError, TypeError) as error:
+        # The arguments were checked above: what fails from here on is the
+        # export, not the call (exit 1 in the CLI, not a usage error).
+        raise ExportError(f"{type(error).__name__}: {error}") from error
+
+
+def _export_checked(
+    model, path, sidecar, *, unroll, seq_len, batch_size, quantize, representative,
+    allow_select_tf_ops, verify, batches, atol, rtol, source_sha256,
+):  # fmt: skip
+    """Convert, verify and write, for arguments `export_tflite` has checked."""
     source = unrolled_copy(model, seq_len) if unroll else model
     start = time.perf_counter()
     content = convert(
@@ -274,7 +313,7 @@ def export_tflite(
     folder = os.path.dirname(path)
     temps = []
     try:
-        tmp_model = _write_temp(folder, path, content, temps)
+        tmp_model = write_temp(folder, path, content, temps)
         errors = (None, None, 0, None, None)
         if verify:
             errors = verify_file(tmp_model, model, batches, atol, rtol)
@@ -311,24 +350,13 @@ def export_tflite(
             reset_signature=RESET if RESET in runner.signatures else None,
             serve_signature=SERVE,
         )
-        tmp_meta = _write_temp(
+        tmp_meta = write_temp(
             folder, sidecar, (json.dumps(meta, indent=2) + "\n").encode(), temps
         )
-        os.replace(tmp_meta, sidecar)
-        os.replace(tmp_model, path)
+        publish([(tmp_model, path), (tmp_meta, sidecar)])
         temps.clear()
     finally:
         for leftover in temps:
             if os.path.exists(leftover):
                 os.remove(leftover)
     return report
-
-
-def _write_temp(folder, final, content, temps):
-    handle, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(final)}.", suffix=".tmp"
-    )
-    temps.append(tmp)
-    with os.fdopen(handle, "wb") as file:
-        file.write(content)
-    return tmp

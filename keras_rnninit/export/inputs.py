@@ -9,11 +9,14 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_rnninit.export.convert import ExportError
+from keras_rnninit.export.convert import ExportError, walk_layers
 
 __all__ = [
     "check_destination",
+    "check_finite_weights",
     "check_optional_positive_int",
+    "check_sequences",
+    "check_source",
     "load_model",
     "recurrent_layers",
 ]
@@ -54,24 +57,48 @@ def check_destination(path, overwrite):
         ) from error
     sidecar = path[: -len(".tflite")] + ".json"
     for target in (path, sidecar):
-        if os.path.exists(target) and not overwrite:
-            raise FileExistsError(
-                f"{target} exists; pass overwrite=True (CLI: --force) to replace it."
+        if os.path.isdir(target):
+            raise ValueError(
+                "`path` must name a file, and it and its .json sidecar must not "
+                f"be folders. Received: path={path!r} ({target} is a folder)"
             )
+        if os.path.lexists(target) and not overwrite:
+            error = FileExistsError(
+                f"{target} exists; pass overwrite=True to replace it."
+            )
+            error.destination = target  # the CLI words it as --force
+            raise error
     return path, sidecar
 
 
-def recurrent_layers(layer):
-    """Recurrent layers anywhere inside `layer` (nested models included)."""
-    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
-        return [layer]
-    return [
-        r for inner in getattr(layer, "layers", []) for r in recurrent_layers(inner)
-    ]
+def recurrent_layers(model):
+    """Recurrent layers anywhere inside `model` (nested models included)."""
+    kinds = (keras.layers.RNN, keras.layers.Bidirectional)
+    return [layer for layer in walk_layers(model) if isinstance(layer, kinds)]
 
 
-def load_model(source):
-    """A Keras model from a model object or a `.keras` path, and its sha256."""
+def check_source(source):
+    """Refuse a `model` that is neither a keras.Model nor an existing file."""
+    if isinstance(source, keras.Model):
+        return
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"`model` must be a keras.Model or a .keras path. "
+            f"Received: model of type {type(source).__name__}"
+        )
+    if not os.path.isfile(source):
+        raise FileNotFoundError(
+            "`model` must be an existing .keras file. "
+            f"Received: model={os.fspath(source)!r}"
+        )
+
+
+def load_model(source, safe_mode=True):
+    """A Keras model from a model object or a `.keras` path, and its sha256.
+
+    `safe_mode=False` lets Keras deserialize Python lambdas (`Lambda` layers):
+    only for files the user trusts."""
+    check_source(source)
     if isinstance(source, keras.Model):
         digest = hashlib.sha256(
             json.dumps(source.get_config(), sort_keys=True, default=str).encode()
@@ -79,24 +106,63 @@ def load_model(source):
         for weight in source.get_weights():
             digest.update(np.ascontiguousarray(weight).tobytes())
         return source, digest.hexdigest()
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
-            f"`model` must be a keras.Model or a .keras path. "
-            f"Received: model of type {type(source).__name__}"
-        )
     path = os.fspath(source)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"`model` must be an existing .keras file. Received: model={path!r}"
-        )
     with open(path, "rb") as file:
         digest = hashlib.sha256(file.read()).hexdigest()
     try:
-        model = keras.saving.load_model(path)
+        model = keras.saving.load_model(path, safe_mode=safe_mode)
     except Exception as error:
-        detail = str(error).strip().splitlines()
+        detail = " ".join(str(error).split())
+        hint = ""
+        if safe_mode and "safe_mode=False" in detail:
+            hint = (
+                " To load a file you trust anyway: safe_mode=False "
+                "(CLI: --trust-model)."
+            )
         raise ExportError(
             f"{path} could not be loaded as a Keras model "
-            f"({type(error).__name__}: {detail[0][:200] if detail else ''})"
+            f"({type(error).__name__}: {detail}).{hint}"
         ) from error
     return model, digest
+
+
+def check_finite_weights(model):
+    """Refuse a model with a NaN or infinite weight before converting it."""
+    for weight in model.weights:
+        value = np.asarray(keras.ops.convert_to_numpy(weight))
+        bad = np.argwhere(~np.isfinite(value))
+        if bad.size:
+            where = tuple(int(i) for i in bad[0])
+            raise ExportError(
+                f"weight {weight.path!r} holds {value[where]} at index {where} "
+                f"({len(bad)} non-finite value(s)); a model with non-finite "
+                "weights has no meaningful export"
+            )
+
+
+def check_sequences(name, x, model, seq_len=None):
+    """`x` as an array shaped like a batch of the model's input, or a
+    ValueError that says the expected shape."""
+    tensor = model.inputs[0]
+    features = tuple(int(d) for d in tensor.shape[2:])
+    length = seq_len or tensor.shape[1]
+    expected = ("n", "T" if length is None else int(length), *features)
+    x = np.asarray(x)
+    if (
+        x.ndim != len(expected)
+        or x.shape[0] == 0
+        or x.shape[2:] != features
+        or (length is not None and x.shape[1] != length)
+        or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool)
+    ):
+        raise ValueError(
+            f"`{name}` must be a numeric array of shape "
+            f"({', '.join(map(str, expected))}) for this model. "
+            f"Received: {name} of shape {x.shape} and dtype {x.dtype}"
+        )
+    if np.issubdtype(x.dtype, np.inexact) and not np.all(np.isfinite(x)):
+        raise ValueError(
+            f"`{name}` must hold finite values only. Received: {name} with "
+            f"{int(np.sum(~np.isfinite(x)))} non-finite value(s)"
+        )
+    return x

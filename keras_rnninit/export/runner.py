@@ -104,6 +104,13 @@ class TFLiteRunner:
         return [outputs[name] for name in self.output_names]
 
     def __call__(self, x):
+        results = self.outputs(x)
+        if len(results) == 1:
+            return next(iter(results.values()))
+        return results
+
+    def outputs(self, x):
+        """Every output of the file on `x`, as a dict name -> array."""
         x = self._check(x)
         batch = self.batch_size
         if batch is None or x.shape[0] == batch:
@@ -118,8 +125,6 @@ class TFLiteRunner:
                     chunk = np.concatenate([chunk, pad])
                 chunks.append([y[:rows] for y in self._invoke(chunk)])
             results = [np.concatenate(parts) for parts in zip(*chunks, strict=True)]
-        if len(results) == 1:
-            return results[0]
         return dict(zip(self.output_names, results, strict=True))
 
     def reset(self):

@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 
-from keras_rnninit.export.convert import ExportError, stateful_layers
+from keras_rnninit.export.convert import ExportError, stateful_layers, walk_layers
 from keras_rnninit.export.runner import TFLiteRunner
 
-__all__ = ["default_verify_data", "keras_reference", "verify"]
+__all__ = ["default_verify_data", "keras_outputs", "verify"]
 
 
 def default_verify_data(model, batch, lengths, seed=0):
@@ -19,7 +19,7 @@ def default_verify_data(model, batch, lengths, seed=0):
     vocab = next(
         (
             layer.input_dim
-            for layer in model.layers
+            for layer in walk_layers(model)
             if isinstance(layer, keras.layers.Embedding)
         ),
         10,
@@ -36,31 +36,64 @@ def default_verify_data(model, batch, lengths, seed=0):
     return batches
 
 
-def keras_reference(model, x, stateful):
+def keras_outputs(model, x, stateful):
+    """The model's outputs on `x` under the names the exported file gives them:
+    the keys of a dict output, else `output_0`, `output_1`, ... in order."""
     if stateful:
         for layer in stateful_layers(model):
             layer.reset_state()
-    return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
+    y = model(x, training=False)
+    if isinstance(y, dict):
+        items = y.items()
+    else:
+        items = ((f"output_{i}", t) for i, t in enumerate(keras.tree.flatten(y)))
+    return {name: np.asarray(keras.ops.convert_to_numpy(t)) for name, t in items}
+
+
+def _check_finite(side, name, y, index, x):
+    bad = np.argwhere(~np.isfinite(y))
+    if bad.size:
+        where = tuple(int(i) for i in bad[0])
+        raise ExportError(
+            f"{side} output {name!r} holds {y[where]} at index {where} "
+            f"({len(bad)} non-finite value(s)) on verify batch {index} of input "
+            f"shape {x.shape}; an export is only checked on finite outputs"
+        )
 
 
 def verify(path, model, batches, atol, rtol):
+    """Run every batch through the file and the model; compare every output.
+
+    Returns (max abs error, max relative error over the outputs, sequences,
+    latency ms, runner) or raises ExportError on a non-finite value, a shape
+    mismatch or an output whose error exceeds `atol + rtol * max|y_keras|`."""
     runner = TFLiteRunner(path)
     stateful = runner.stateful
-    max_abs, scale, count = 0.0, 0.0, 0
-    for x in batches:
+    errors = dict.fromkeys(runner.output_names, 0.0)  # max |y_tflite - y_keras|
+    scales = dict.fromkeys(runner.output_names, 0.0)  # max |y_keras|
+    count = 0
+    for index, x in enumerate(batches):
         if stateful:
             runner.reset()
-        got = runner(x)
-        if isinstance(got, dict):
-            got = got[runner.output_names[0]]
-        ref = keras_reference(model, x, stateful)
-        if got.shape != ref.shape:
+        got = runner.outputs(x)
+        ref = keras_outputs(model, x, stateful)
+        if sorted(got) != sorted(ref):
             raise ExportError(
-                f"LiteRT returned shape {got.shape} where Keras "
-                f"returns {ref.shape} for input shape {x.shape}"
+                f"the file's outputs {sorted(got)} do not match the model's "
+                f"outputs {sorted(ref)}"
             )
-        max_abs = max(max_abs, float(np.max(np.abs(got - ref))))
-        scale = max(scale, float(np.max(np.abs(ref))))
+        for name in runner.output_names:
+            _check_finite("Keras", name, ref[name], index, x)
+            _check_finite("LiteRT", name, got[name], index, x)
+            if got[name].shape != ref[name].shape:
+                raise ExportError(
+                    f"LiteRT returned shape {got[name].shape} for output {name!r} "
+                    f"where Keras returns {ref[name].shape} for input shape {x.shape}"
+                )
+            diff = np.abs(got[name].astype("float64") - ref[name].astype("float64"))
+            errors[name] = max(errors[name], float(np.max(diff, initial=0.0)))
+            scale = float(np.max(np.abs(ref[name]), initial=0.0))
+            scales[name] = max(scales[name], scale)
         count += x.shape[0]
     if stateful:
         runner.reset()
@@ -69,10 +102,15 @@ def verify(path, model, batches, atol, rtol):
     latency = runner.latency_ms(batches[0])
     if stateful:
         runner.reset()
-    rel = max_abs / scale if scale > 0 else 0.0
-    if not max_abs <= atol + rtol * scale:
-        raise ExportError(
-            f"parity check failed: max abs error {max_abs:.3g} (relative "
-            f"{rel:.3g}) exceeds atol {atol:g} + rtol {rtol:g} x max|y| {scale:.3g}"
-        )
+    for name in runner.output_names:
+        error, scale = errors[name], scales[name]
+        if not error <= atol + rtol * scale:
+            raise ExportError(
+                f"parity check failed on output {name!r}: max abs error {error:.3g} "
+                f"exceeds atol {atol:g} + rtol {rtol:g} x max|y| {scale:.3g}"
+            )
+    max_abs = max(errors.values())
+    rel = max(
+        (errors[n] / scales[n] if scales[n] > 0 else 0.0) for n in runner.output_names
+    )
     return max_abs, rel, count, latency, runner
