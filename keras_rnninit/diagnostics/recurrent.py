@@ -100,14 +100,8 @@ def find_recurrent_layer(model, layer=None):
 
 def _call_tensors(layer):
     """The symbolic sequence, mask (or None) and initial state (or None) the
-    layer was called with in the model."""
-    nodes = layer._inbound_nodes
-    if len(nodes) != 1:
-        raise ValueError(
-            f"`layer` must be called exactly once in the model for the "
-            f"diagnostics. Received: layer={layer.name!r} called {len(nodes)} times"
-        )
-    arguments = nodes[0].arguments
+    layer was first called with (when the model was built)."""
+    arguments = layer._inbound_nodes[0].arguments
     args, kwargs = list(arguments.args), dict(arguments.kwargs)
     sequence = args.pop(0) if args else kwargs.pop("sequences")
     initial = args.pop(0) if args else kwargs.get("initial_state")
