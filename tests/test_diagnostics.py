@@ -322,3 +322,28 @@ def test_diagnose_weight_gradients_match_autodiff(kwargs):
     slow = weight_gradient_norms(model, X, y, loss="mse")
     for name in ("Wxh", "Whh", "b", "Why"):
         assert math.isclose(fast[name], slow[name], rel_tol=1e-4), name
+
+
+def test_names_layer_refuses_bidirectional_and_builds_submodels_once():
+    inputs = keras.Input((None, 3))
+    h = keras.layers.SimpleRNN(5, return_sequences=True, name="low")(inputs)
+    h = keras.layers.SimpleRNN(4, name="high")(h)
+    head = keras.layers.Dense(1, name="head")
+    model = keras.Model(inputs, head(h))
+    assert diagnose(model, X, Y1)["layer"] == "low"
+    assert diagnose(model, X, Y1, layer="high")["layer"] == "high"
+    nodes = len(head._inbound_nodes)
+    for _ in range(3):  # a callback diagnoses every epoch: no new graph nodes
+        diagnose(model, X, Y1, layer="high")
+    assert len(head._inbound_nodes) == nodes
+    bi = keras.Model(
+        inputs,
+        keras.layers.Dense(1)(
+            keras.layers.Bidirectional(keras.layers.SimpleRNN(3), name="bi")(inputs)
+        ),
+    )
+    with pytest.raises(ValueError, match="Bidirectional wrapper apart.*layer='bi'"):
+        diagnose(bi, X, Y1)
+    with pytest.raises(ValueError, match="`return_state` of 'rs' must be False"):
+        rs = keras.layers.SimpleRNN(3, return_state=True, name="rs")
+        diagnose(keras.Model(inputs, keras.layers.Dense(1)(rs(inputs)[0])), X, Y1)

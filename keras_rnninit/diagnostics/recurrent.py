@@ -22,6 +22,7 @@ is saturated to float precision). Only d comes from the backend's autodiff.
 """
 
 import dataclasses
+import weakref
 
 import keras
 import numpy as np
@@ -149,15 +150,13 @@ def recurrent_parts(model, layer=None):
             f"`return_state` of {layer.name!r} must be False for the diagnostics. "
             "Received: return_state=True"
         )
-    sequence, mask, initial = _call_tensors(layer)
-    outputs = [sequence, *([mask] if mask is not None else []), *(initial or [])]
-    inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+    before, after, has_mask, has_initial = _split(model, layer)
     kernel = _float64(cell.kernel)
     bias = getattr(cell, "bias", None)
     return RecurrentParts(
         layer=layer,
-        before=keras.Model(inputs, outputs),
-        after=keras.Model(layer.output, model.outputs[0]),
+        before=before,
+        after=after,
         kernel=kernel,
         recurrent_kernel=_float64(cell.recurrent_kernel),
         bias=_float64(bias) if bias is not None else np.zeros(kernel.shape[1]),
@@ -165,9 +164,30 @@ def recurrent_parts(model, layer=None):
         return_sequences=bool(layer.return_sequences),
         go_backwards=bool(layer.go_backwards),
         zero_output_for_mask=bool(layer.zero_output_for_mask),
-        has_mask=mask is not None,
-        has_initial_state=initial is not None,
+        has_mask=has_mask,
+        has_initial_state=has_initial,
     )
+
+
+# model -> {layer: split}: building the sub-models adds a node to every layer
+# after the RNN, so a callback diagnosing every epoch builds them once.
+_SPLITS = weakref.WeakKeyDictionary()
+
+
+def _split(model, layer):
+    """(before, after, has_mask, has_initial_state) of `layer` in `model`."""
+    splits = _SPLITS.setdefault(model, {})
+    if layer not in splits:
+        sequence, mask, initial = _call_tensors(layer)
+        outputs = [sequence, *([mask] if mask is not None else []), *(initial or [])]
+        inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+        splits[layer] = (
+            keras.Model(inputs, outputs),
+            keras.Model(layer.output, model.outputs[0]),
+            mask is not None,
+            initial is not None,
+        )
+    return splits[layer]
 
 
 @dataclasses.dataclass
