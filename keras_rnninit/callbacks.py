@@ -3,8 +3,10 @@
 Keras callbacks never see gradients, so `RNNDiagnostics` computes its own on a
 fixed probe batch, outside the training step, and writes scalars into `logs`
 (so `History`, `CSVLogger` and `TensorBoard` record them; list it before
-those callbacks). Batch-level hooks are only installed when asked for, since
-overriding `on_train_batch_end` disables Keras' asynchronous dispatch.
+those callbacks). Their batch hooks only count batches and are marked
+`async_safe` (an overridden `on_train_batch_end` would otherwise disable
+Keras' asynchronous dispatch); `RNNDiagnostics(every_n_batches=...)` gives
+that up.
 """
 
 import math
@@ -14,7 +16,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_rnninit.diagnostics import diagnose, first_nonfinite
+from keras_rnninit.diagnostics import diagnose, first_nonfinite, recurrent_layers
 
 __all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
 
@@ -42,19 +44,42 @@ def _check_every(name, value):
 
 
 class _StepCounter(keras.callbacks.Callback):
-    """Counts optimizer steps across epochs and across several `fit` calls."""
+    """Counts real training batches across epochs and several `fit` calls.
+
+    The batch hook only stores the batch index Keras passes (the real count,
+    also for a dataset of unknown length, where `params["steps"]` is None and
+    the optimizer's `iterations` runs one ahead at each epoch end on
+    TensorFlow). It touches neither the model nor the logs, so it is marked
+    `async_safe` and keeps Keras' asynchronous batch dispatch. When only the
+    epoch hooks are forwarded (a wrapper callback), an epoch counts
+    `params["steps"]`, and an unknown length is refused.
+    """
+
+    async_safe = True
 
     def __init__(self):
         super().__init__()
         self.step = 0
         self._epoch_start = 0
+        self._batches = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = self.step
+        self._epoch_start, self._batches = self.step, None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches = batch + 1
 
     def _end_of_epoch_step(self):
-        steps = (self.params or {}).get("steps")
-        self.step = self._epoch_start + (steps or 1)
+        batches = self._batches
+        if batches is None:
+            batches = (self.params or {}).get("steps")
+        if batches is None:
+            raise ValueError(
+                f"{type(self).__name__} saw no batch this epoch and "
+                "`steps_per_epoch` is unknown, so it cannot count steps. "
+                "Received: params['steps']=None"
+            )
+        self.step = self._epoch_start + batches
         return self.step
 
 
@@ -69,7 +94,14 @@ class RNNDiagnostics(_StepCounter):
       `{prefix}max_singular_value`, `{prefix}state_var_last`,
       `{prefix}saturated_last`, `{prefix}grad_norm_wxh`, `_whh`, `_why`;
     - appends a full record to `self.records` (per-step `grad_norms`,
-      `variance`, `saturated`, and `epoch`, `step`, `fit`).
+      `log10_grad_norms`, `variance`, `saturated`, and `layer` (the
+      diagnosed layer's name), `epoch`, `step`, `fit`).
+
+    The prefix says which layer was diagnosed when it could be ambiguous: it
+    is `rnn_` when the model has one recurrent layer and `{layer name}_`
+    when it has several (stacked, or next to a Bidirectional or LSTM), unless
+    `prefix` is given. `step` counts the optimizer's real steps, also for a
+    dataset of unknown length.
 
     A record at initialization (step 0) is taken at the start of the first
     `fit`. Records accumulate across `fit` calls (steps keep counting);
@@ -88,11 +120,11 @@ class RNNDiagnostics(_StepCounter):
         every_n_batches: Also diagnose every this many batches (default off).
         layer: The recurrent layer (or its name); default the first one.
         loss: Loss for the gradients; default the model's compiled loss.
-        prefix: Prefix of the keys written into `logs`.
+        prefix: Prefix of the keys written into `logs` (default: see above).
     """
 
     def __init__(
-        self, probe, every=1, every_n_batches=None, layer=None, loss=None, prefix="rnn_"
+        self, probe, every=1, every_n_batches=None, layer=None, loss=None, prefix=None
     ):
         super().__init__()
         self.x, self.y = _probe(probe)
@@ -101,8 +133,8 @@ class RNNDiagnostics(_StepCounter):
         self.layer, self.loss, self.prefix = layer, loss, prefix
         self.records = []
         self._fits = 0
-        if self.every_n_batches:
-            self.on_train_batch_end = self._on_batch  # only now: keeps async dispatch
+        if self.every_n_batches:  # only now: a diagnosis is not async-safe
+            self.async_safe = False
 
     def reset(self):
         self.records, self._fits, self.step = [], 0, 0
@@ -124,8 +156,9 @@ class RNNDiagnostics(_StepCounter):
             if logs is not None:
                 logs.update(scalars)
 
-    def _on_batch(self, batch, logs=None):
-        if (batch + 1) % self.every_n_batches == 0:
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        if self.every_n_batches and (batch + 1) % self.every_n_batches == 0:
             scalars = self._record(epoch=None, step=self._epoch_start + batch + 1)
             if logs is not None:
                 logs.update(scalars)
@@ -134,6 +167,9 @@ class RNNDiagnostics(_StepCounter):
         report = diagnose(self.model, self.x, self.y, loss=self.loss, layer=self.layer)
         norms = report["weight_grad_norms"]
         p = self.prefix
+        if p is None:
+            several = len(recurrent_layers(self.model)) > 1
+            p = f"{report['layer']}_" if several else "rnn_"
         scalars = {
             f"{p}log10_grad_ratio": report["log10_ratio"],
             f"{p}spectral_radius": report["spectral_radius"],
@@ -146,11 +182,13 @@ class RNNDiagnostics(_StepCounter):
         }
         self.records.append(
             {
+                "layer": report["layer"],
                 "epoch": epoch,
                 "step": step,
                 "fit": self._fits,
                 **scalars,
                 "grad_norms": report["grad_norms"],
+                "log10_grad_norms": report["log10_grad_norms"],
                 "variance": report["variance"],
                 "saturated": report["saturated"],
                 "nonfinite": report["nonfinite"],

@@ -71,11 +71,17 @@ def test_tf_data_every_n_epochs_and_reuse_across_fits():
     assert [r["step"] for r in diag.records] == [0]
 
 
-def test_batch_hook_only_when_asked():
+def test_async_dispatch_kept_unless_batch_diagnostics():
     plain = RNNDiagnostics((XV, YV))
     batchy = RNNDiagnostics((XV, YV), every=100, every_n_batches=4)
-    assert "on_train_batch_end" not in vars(plain)
     m = model()
+    # Keras dispatches batch ends asynchronously where the backend is thread
+    # safe (JAX; not TensorFlow): the counting hooks must not turn that off.
+    baseline = keras.callbacks.CallbackList([keras.callbacks.Callback()], model=m)
+    counting = keras.callbacks.CallbackList([plain, ConvergenceTracker(1.0)], model=m)
+    assert counting._async_train == baseline._async_train
+    assert plain.async_safe and not batchy.async_safe
+    assert not keras.callbacks.CallbackList([batchy], model=m)._async_train
     m.fit(X, Y, batch_size=32, epochs=1, callbacks=[batchy], verbose=0)
     assert [r["step"] for r in batchy.records] == [0, 4, 8]
 
@@ -141,3 +147,60 @@ def test_bad_arguments(kwargs, match):
         RNNDiagnostics(42)
     with pytest.raises(ValueError, match="`mode` must be one of max, min"):
         ConvergenceTracker(0.1, mode="lowest")
+
+
+def test_steps_count_real_batches_of_unknown_length_dataset():
+    # filter() hides the length: params["steps"] is None. 256 samples keep
+    # the ones with y > 1 and batch by 16; count the real batches directly.
+    data = (
+        tf.data.Dataset.from_tensor_slices((X, Y))
+        .filter(lambda x, y: y[0] > 1.0)
+        .batch(16)
+    )
+    assert data.cardinality() == tf.data.UNKNOWN_CARDINALITY
+    batches = sum(1 for _ in data)
+    assert batches > 1
+    m = model()
+    diag = RNNDiagnostics((XV, YV))
+    tracker = ConvergenceTracker(threshold=10.0, monitor="loss")
+    m.fit(data, epochs=3, callbacks=[diag, tracker], verbose=0)
+    m.fit(data, epochs=1, callbacks=[diag, tracker], verbose=0)
+    assert [r["step"] for r in diag.records] == [
+        0,
+        *(batches * k for k in (1, 2, 3, 4)),
+    ]
+    assert tracker.crossed_step == batches
+    assert [s for s, _ in tracker.values] == [batches * k for k in (1, 2, 3, 4)]
+
+
+def stacked():
+    inputs = keras.Input((None, 2))
+    h = keras.layers.SimpleRNN(8, return_sequences=True, name="first")(inputs)
+    h = keras.layers.SimpleRNN(6, name="second")(h)
+    m = keras.Model(inputs, keras.layers.Dense(1)(h))
+    m.compile(optimizer="sgd", loss="mse")
+    return m
+
+
+def test_stacked_layers_named_in_records_and_logs():
+    m = stacked()
+    second = RNNDiagnostics((XV, YV), layer="second")
+    default = RNNDiagnostics((XV, YV))
+    fixed = RNNDiagnostics((XV, YV), layer="second", prefix="deep_")
+    history = m.fit(
+        X, Y, batch_size=64, epochs=1, callbacks=[second, default, fixed], verbose=0
+    )
+    assert {f"second_{k[4:]}" for k in KEYS} <= set(history.history)
+    assert {f"first_{k[4:]}" for k in KEYS} <= set(history.history)
+    assert {f"deep_{k[4:]}" for k in KEYS} <= set(history.history)
+    assert not KEYS & set(history.history)
+    assert {r["layer"] for r in second.records} == {"second"}
+    assert {r["layer"] for r in default.records} == {"first"}
+    # The logged values are the diagnostics of that layer (6 vs 8 units).
+    for name, diag in (("second", second), ("first", default)):
+        expected = diagnose(m, XV, YV, layer=name)
+        assert expected["layer"] == name
+        assert history.history[f"{name}_grad_norm_whh"][-1] == pytest.approx(
+            expected["weight_grad_norms"]["Whh"], rel=1e-9
+        )
+        assert diag.records[-1]["grad_norms"].shape == (10,)

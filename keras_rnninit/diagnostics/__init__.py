@@ -1,8 +1,10 @@
 """Diagnostics of SimpleRNN-style layers: pure functions, arrays in, numpy out.
 
 Per-step hidden-state statistics, the gradient norm through time
-||dL/dh_t|| (exact, float64), the spectrum of Whh, per-weight gradient norms,
-non-finite detection, and the signal-propagation report at initialization.
+||dL/dh_t|| (float64, no underflow), the spectrum of Whh, per-weight gradient
+norms, non-finite detection, and the signal-propagation report at
+initialization. The replay follows go_backwards, masks, initial_state and a
+stateful layer's state.
 """
 
 from keras_rnninit.diagnostics.profiles import (
@@ -10,6 +12,8 @@ from keras_rnninit.diagnostics.profiles import (
     diagnose,
     first_nonfinite,
     gradient_norms_through_time,
+    kept_states,
+    norm,
     resolve_loss,
     spectrum,
     state_profile,
@@ -18,6 +22,8 @@ from keras_rnninit.diagnostics.profiles import (
 )
 from keras_rnninit.diagnostics.recurrent import (
     find_recurrent_layer,
+    forward,
+    recurrent_layers,
     recurrent_parts,
     unroll,
 )
@@ -28,7 +34,11 @@ __all__ = [
     "diagnose",
     "find_recurrent_layer",
     "first_nonfinite",
+    "forward",
     "gradient_norms_through_time",
+    "kept_states",
+    "norm",
+    "recurrent_layers",
     "recurrent_parts",
     "resolve_loss",
     "signal_propagation",

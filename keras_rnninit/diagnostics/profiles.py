@@ -1,5 +1,6 @@
 """Diagnostics of a recurrent model on a probe batch: arrays in, numpy out."""
 
+import contextlib
 import math
 
 import keras
@@ -9,9 +10,9 @@ from keras_rnninit.diagnostics.recurrent import (
     backprop_through_time,
     forward,
     head_gradients,
+    recurrent_layers,
     recurrent_parts,
     recurrent_weight_gradients,
-    unroll,
 )
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "diagnose",
     "first_nonfinite",
     "gradient_norms_through_time",
+    "kept_states",
+    "norm",
     "resolve_loss",
     "spectrum",
     "state_profile",
@@ -49,10 +52,16 @@ def state_profile(states, saturation=SATURATION):
     }
 
 
+def norm(values):
+    """Euclidean norm of all entries, scaled like `numpy.linalg.norm` (no
+    underflow of the squares): 0 only when every entry is exactly 0."""
+    return float(np.linalg.norm(np.asarray(values, dtype="float64").ravel()))
+
+
 def gradient_norms_through_time(grads):
-    """||dL/dh_t|| over batch and units for t = 1..T, float64 (T,)."""
+    """||dL/dh_t|| over batch and units for t = 1..T, float64 (T,) (scaled)."""
     grads = np.asarray(grads, dtype="float64")
-    return np.sqrt(np.einsum("ntd,ntd->t", grads, grads))
+    return np.array([norm(grads[:, t]) for t in range(grads.shape[1])])
 
 
 def vanishing_ratio_log10(norms):
@@ -60,12 +69,16 @@ def vanishing_ratio_log10(norms):
 
     -inf when the gradient at step 1 is exactly zero, NaN when it is not finite.
     """
-    first, last = float(norms[0]), float(norms[-1])
-    if not (math.isfinite(first) and math.isfinite(last)) or last == 0.0:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _log10_ratio(np.log10(np.asarray(norms, dtype="float64")))
+
+
+def _log10_ratio(log_norms):
+    """`vanishing_ratio_log10` from log10 norms (no underflow)."""
+    first, last = float(log_norms[0]), float(log_norms[-1])
+    if math.isnan(first) or not math.isfinite(last) or first == math.inf:
         return float("nan")
-    if first == 0.0:
-        return float("-inf")
-    return math.log10(first) - math.log10(last)
+    return first - last
 
 
 def spectrum(matrix):
@@ -83,7 +96,7 @@ def _aliases(model, parts):
     """Variable path -> short name: Wxh, Whh, b of the RNN, Why after it."""
     cell = parts.layer.cell
     names = {cell.kernel.path: "Wxh", cell.recurrent_kernel.path: "Whh"}
-    if cell.use_bias:
+    if getattr(cell, "bias", None) is not None:
         names[cell.bias.path] = "b"
     layers = model.layers
     for later in layers[layers.index(parts.layer) + 1 :]:
@@ -128,25 +141,37 @@ def weight_gradient_norms(model, x, y, loss=None, layer=None):
     it), and the variable path for any other weight.
     """
     names = _aliases(model, recurrent_parts(model, layer))
-    return _weight_norms(model, names, x, y, resolve_loss(model, loss))
+    with kept_states(model):
+        variables, grads = _weight_gradients(model, x, y, resolve_loss(model, loss))
+    return {
+        names.get(v.path, v.path): norm(keras.ops.convert_to_numpy(g))
+        for v, g in zip(variables, grads, strict=True)
+    }
 
 
-def _weight_norms(model, names, x, y, loss):
-    variables, grads = _weight_gradients(model, x, y, loss)
-    norms = {}
-    for variable, grad in zip(variables, grads, strict=True):
-        value = np.asarray(keras.ops.convert_to_numpy(grad), dtype="float64")
-        norms[names.get(variable.path, variable.path)] = float(
-            np.sqrt(np.sum(value**2))
-        )
-    return norms
+@contextlib.contextmanager
+def kept_states(model):
+    """Restore the state variables of the model's stateful RNN layers on
+    exit, so that a diagnosis does not advance the state that training sees."""
+    saved = [
+        (v, keras.ops.convert_to_numpy(v))
+        for layer in recurrent_layers(model)
+        if getattr(layer, "stateful", False) and layer.states is not None
+        for v in layer.states
+    ]
+    try:
+        yield
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
 
 
 def first_nonfinite(model, x=None, layer=None):
     """Where NaN/Inf first appears, or None: weights in model order, then the
     states step by step on `x`. Returns {"where", "name", "step"}."""
     parts = recurrent_parts(model, layer)
-    states = unroll(parts, x)[1] if x is not None else None
+    with kept_states(model):
+        states = forward(parts, x).states if x is not None else None
     return _first_nonfinite(model, _aliases(model, parts), states)
 
 
@@ -169,13 +194,23 @@ def _first_nonfinite(model, names, states):
 def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     """Everything about the recurrent layer of `model` on the probe batch (x, y).
 
-    Returns a dict: per-step arrays `grad_norms` (||dL/dh_t||), `variance`,
-    `mean`, `saturated`; scalars `log10_ratio`, `spectral_radius`,
-    `max_singular_value`; `weight_grad_norms` (Wxh, Whh, b from the BPTT
-    pass, Why and the other weights after the RNN from the head's tape; the
-    layers before the RNN are not included); `nonfinite` (None or where
-    NaN/Inf first appears). One eager call of the small head, no eager call
-    of the whole model: cheap enough to run from a callback.
+    The replay is the network that trains (in inference mode, no dropout):
+    `go_backwards`, a mask (e.g. from `Embedding(mask_zero=True)` or
+    `Masking`), an `initial_state` tensor and a stateful layer's current
+    state are followed exactly; a stateful layer's state is left as it was.
+    Time steps t = 1..T count in processing order (with `go_backwards`, t = 1
+    is the last input step).
+
+    Returns a dict: `layer` (the diagnosed layer's name); per-step arrays
+    `grad_norms` (||dL/ds_t||; 0.0 where below float64's range),
+    `log10_grad_norms` (exact, no underflow: -inf only when every entry of
+    dL/ds_t is exactly 0), `variance`, `mean`, `saturated` (of the states);
+    scalars `log10_ratio`, `spectral_radius`, `max_singular_value`;
+    `weight_grad_norms` (Wxh, Whh, b from the BPTT pass, Why and the other
+    weights after the RNN from the head's tape; the layers before the RNN are
+    not included); `nonfinite` (None or where NaN/Inf first appears). One
+    eager call of the small head, no eager call of the whole model: cheap
+    enough to run from a callback.
 
     Example:
 
@@ -190,26 +225,31 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     """
     parts = recurrent_parts(model, layer)
     loss = resolve_loss(model, loss)
-    inputs, pre, states = forward(parts, x)
-    direct, head = head_gradients(parts, states, y, loss)
-    grads = backprop_through_time(parts, pre, states, direct)
-    norms = gradient_norms_through_time(grads)
-    report = {"grad_norms": norms, "log10_ratio": vanishing_ratio_log10(norms)}
-    report.update(state_profile(states, saturation))
+    with kept_states(model):
+        trace = forward(parts, x)
+    direct, head = head_gradients(parts, trace, y, loss)
+    grads = backprop_through_time(parts, trace, direct)
+    log_norms = grads.log10_norms()
+    report = {
+        "layer": parts.layer.name,
+        "grad_norms": grads.norms(),
+        "log10_grad_norms": log_norms,
+        "log10_ratio": _log10_ratio(log_norms),
+    }
+    report.update(state_profile(trace.states, saturation))
     report.update(spectrum(parts.recurrent_kernel))
     names = _aliases(model, parts)
     cell = parts.layer.cell
-    recurrent = recurrent_weight_gradients(parts, inputs, pre, states, grads)
+    recurrent = recurrent_weight_gradients(parts, trace, grads)
     weight_grads = {
         cell.kernel.path: recurrent["kernel"],
         cell.recurrent_kernel.path: recurrent["recurrent_kernel"],
     }
-    if cell.use_bias:
+    if getattr(cell, "bias", None) is not None:
         weight_grads[cell.bias.path] = recurrent["bias"]
     weight_grads.update(head)
     report["weight_grad_norms"] = {
-        names.get(path, path): float(np.sqrt(np.sum(g**2)))
-        for path, g in weight_grads.items()
+        names.get(path, path): norm(g) for path, g in weight_grads.items()
     }
-    report["nonfinite"] = _first_nonfinite(model, names, states)
+    report["nonfinite"] = _first_nonfinite(model, names, trace.states)
     return report

@@ -1,30 +1,42 @@
 """Hidden states and gradients through time of a SimpleRNN-style layer.
 
-For h_t = act(a_t), a_t = x_t Wxh + h_{t-1} Whh + b (Keras' row convention),
-the Jacobian is dh_t/dh_{t-1} = Whh diag(act'(a_t)) applied on the right, so
+The replay follows Keras' loop exactly. In processing order (reversed inputs
+when `go_backwards`), from the initial state s_0 (zeros, the `initial_state`
+passed to the layer, or a stateful layer's current state):
 
-    g_{t-1} = d_{t-1} + (g_t * act'(a_t)) Whhᵀ,   g_T = d_T,
+    a_t = x_t Wxh + b + s_{t-1} Whh,   h_t = act(a_t),
+    s_t = m_t h_t + (1 - m_t) s_{t-1}              (masked steps carry s),
+    o_t = m_t h_t + (1 - m_t) o_{t-1}  (o_0 = 0; 0 with zero_output_for_mask),
 
-where g_t = dL/dh_t is the total gradient and d_t the direct one (from the
-layers after the RNN; nonzero only at t = T unless it returns sequences).
-Everything here runs in float64 numpy from the layer's weights and the stored
-states, so ||g_t|| is exact down to 1e-300 (float32 squares underflow near
-1e-20), and tanh'(a) is exactly 0 where tanh is saturated to float precision.
-Only the direct gradient d comes from the backend's autodiff.
+with m_t = 1 where the step is not masked. Backwards, with g_t = dL/ds_t the
+total gradient and d_t the direct one (from the layers after the RNN, routed
+through the outputs o):
+
+    g_{t-1} = d_{t-1} + (1 - m_t) g_t + (m_t g_t * act'(a_t)) Whhᵀ,   g_T = d_T.
+
+Everything runs in float64 numpy from the layer's weights. The gradients are
+kept as a mantissa per step times 2**exponent (one exponent per step), so
+they never underflow: ||g_t|| is right far below 1e-308, and it is 0 only
+when every entry is exactly 0 (e.g. tanh'(a) = 1 - h² is exactly 0 where tanh
+is saturated to float precision). Only d comes from the backend's autodiff.
 """
 
 import dataclasses
+import weakref
 
 import keras
 import numpy as np
 
 __all__ = [
+    "Gradients",
     "RecurrentParts",
+    "Trace",
     "backprop_through_time",
     "direct_gradient",
     "find_recurrent_layer",
     "forward",
     "head_gradients",
+    "recurrent_layers",
     "recurrent_parts",
     "recurrent_weight_gradients",
     "unroll",
@@ -40,16 +52,34 @@ _ACTIVATIONS = {
 
 
 def _is_simple_rnn(layer):
-    return isinstance(layer, keras.layers.RNN) and isinstance(
-        layer.cell, keras.layers.SimpleRNNCell
+    return isinstance(layer, keras.layers.SimpleRNN) or (
+        isinstance(layer, keras.layers.RNN)
+        and isinstance(layer.cell, keras.layers.SimpleRNNCell)
+    )
+
+
+def recurrent_layers(model):
+    """The model's recurrent layers (any `keras.layers.RNN` or `Bidirectional`)."""
+    kinds = (keras.layers.RNN, keras.layers.Bidirectional)
+    return [layer for layer in model.layers if isinstance(layer, kinds)]
+
+
+def _refuse_bidirectional(found):
+    raise ValueError(
+        "`layer` must be a keras.layers.SimpleRNN or an RNN of a SimpleRNNCell; "
+        "the diagnostics do not take a Bidirectional wrapper apart (its two "
+        "directions feed one merged output). Received: "
+        f"layer={found.name!r} (Bidirectional)"
     )
 
 
 def find_recurrent_layer(model, layer=None):
     """The SimpleRNN-style layer to diagnose: `layer` (a layer or its name) or
-    the first `SimpleRNN` / `RNN(SimpleRNNCell)` of the model."""
+    the model's first recurrent layer, which must be SimpleRNN-style."""
     if layer is not None:
         found = model.get_layer(layer) if isinstance(layer, str) else layer
+        if isinstance(found, keras.layers.Bidirectional):
+            _refuse_bidirectional(found)
         if not _is_simple_rnn(found):
             raise ValueError(
                 "`layer` must be a keras.layers.SimpleRNN or an RNN of a "
@@ -57,7 +87,9 @@ def find_recurrent_layer(model, layer=None):
                 f"({type(found).__name__})"
             )
         return found
-    for candidate in model.layers:
+    for candidate in recurrent_layers(model):
+        if isinstance(candidate, keras.layers.Bidirectional):
+            _refuse_bidirectional(candidate)
         if _is_simple_rnn(candidate):
             return candidate
     names = ", ".join(f"{x.name} ({type(x).__name__})" for x in model.layers)
@@ -67,18 +99,39 @@ def find_recurrent_layer(model, layer=None):
     )
 
 
+def _call_tensors(layer):
+    """The symbolic sequence, mask (or None) and initial state (or None) the
+    layer was first called with (when the model was built)."""
+    arguments = layer._inbound_nodes[0].arguments
+    args, kwargs = list(arguments.args), dict(arguments.kwargs)
+    sequence = args.pop(0) if args else kwargs.pop("sequences")
+    initial = args.pop(0) if args else kwargs.get("initial_state")
+    mask = args.pop(0) if args else kwargs.get("mask")
+    if initial is not None and not isinstance(initial, (list, tuple)):
+        initial = [initial]
+    return sequence, mask, initial
+
+
 @dataclasses.dataclass
 class RecurrentParts:
     """A model split around its recurrent layer, with the layer's weights."""
 
     layer: keras.layers.Layer
-    before: keras.Model  # model inputs -> the RNN layer's input
+    before: keras.Model  # model inputs -> [sequence, mask?, initial state?]
     after: keras.Model  # the RNN layer's output -> model output
     kernel: np.ndarray  # Wxh (D, H), float64
     recurrent_kernel: np.ndarray  # Whh (H, H), float64
     bias: np.ndarray  # b (H,), zeros when the cell has none
     activation: str
     return_sequences: bool
+    go_backwards: bool = False
+    zero_output_for_mask: bool = False
+    has_mask: bool = False
+    has_initial_state: bool = False
+
+
+def _float64(value):
+    return np.asarray(keras.ops.convert_to_numpy(value), dtype="float64")
 
 
 def recurrent_parts(model, layer=None):
@@ -92,59 +145,125 @@ def recurrent_parts(model, layer=None):
             f"{', '.join(sorted(_ACTIVATIONS))} for the diagnostics. "
             f"Received: activation={name!r}"
         )
-    kernel = np.asarray(keras.ops.convert_to_numpy(cell.kernel), dtype="float64")
-    units = kernel.shape[1]
-    bias = (
-        np.asarray(keras.ops.convert_to_numpy(cell.bias), dtype="float64")
-        if cell.use_bias
-        else np.zeros(units)
-    )
+    if layer.return_state:
+        raise ValueError(
+            f"`return_state` of {layer.name!r} must be False for the diagnostics. "
+            "Received: return_state=True"
+        )
+    before, after, has_mask, has_initial = _split(model, layer)
+    kernel = _float64(cell.kernel)
+    bias = getattr(cell, "bias", None)
     return RecurrentParts(
         layer=layer,
-        before=keras.Model(model.inputs[0], layer.input),
-        after=keras.Model(layer.output, model.outputs[0]),
+        before=before,
+        after=after,
         kernel=kernel,
-        recurrent_kernel=np.asarray(
-            keras.ops.convert_to_numpy(cell.recurrent_kernel), dtype="float64"
-        ),
-        bias=bias,
+        recurrent_kernel=_float64(cell.recurrent_kernel),
+        bias=_float64(bias) if bias is not None else np.zeros(kernel.shape[1]),
         activation=name,
         return_sequences=bool(layer.return_sequences),
+        go_backwards=bool(layer.go_backwards),
+        zero_output_for_mask=bool(layer.zero_output_for_mask),
+        has_mask=has_mask,
+        has_initial_state=has_initial,
     )
+
+
+# model -> {layer: split}: building the sub-models adds a node to every layer
+# after the RNN, so a callback diagnosing every epoch builds them once.
+_SPLITS = weakref.WeakKeyDictionary()
+
+
+def _split(model, layer):
+    """(before, after, has_mask, has_initial_state) of `layer` in `model`."""
+    splits = _SPLITS.setdefault(model, {})
+    if layer not in splits:
+        sequence, mask, initial = _call_tensors(layer)
+        outputs = [sequence, *([mask] if mask is not None else []), *(initial or [])]
+        inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+        splits[layer] = (
+            keras.Model(inputs, outputs),
+            keras.Model(layer.output, model.outputs[0]),
+            mask is not None,
+            initial is not None,
+        )
+    return splits[layer]
+
+
+@dataclasses.dataclass
+class Trace:
+    """One replay, float64, time axis in processing order (reversed inputs
+    when `go_backwards`): inputs x (N, T, D); mask m (N, T, 1) of 0/1; initial
+    state s_0 (N, H); pre-activations a, activations h, states s and layer
+    outputs o, each (N, T, H)."""
+
+    inputs: np.ndarray
+    mask: np.ndarray
+    initial: np.ndarray
+    pre: np.ndarray
+    activations: np.ndarray
+    states: np.ndarray
+    outputs: np.ndarray
+
+
+def _initial_state(parts, batch, extra):
+    units = parts.kernel.shape[1]
+    if parts.has_initial_state:
+        value = _float64(extra[0])
+    elif parts.layer.stateful:
+        value = _float64(parts.layer.states[0])
+        if value.shape[0] != batch:
+            raise ValueError(
+                f"`x` must have the batch size of the stateful layer "
+                f"{parts.layer.name!r} ({value.shape[0]}). Received: batch {batch}"
+            )
+    else:
+        value = np.zeros((batch, units))
+    return np.broadcast_to(value, (batch, units)).copy()
 
 
 def forward(parts, x):
-    """The RNN's inputs x_t (from the layers before it), pre-activations a_t
-    and states h_t: float64 arrays (N, T, D), (N, T, H), (N, T, H).
-
-    `x` is the model input; the layers before the RNN run in the backend, the
-    recurrence in float64 numpy from zero initial state.
-    """
-    inputs = np.asarray(keras.ops.convert_to_numpy(parts.before(x)), dtype="float64")
-    activation, _ = _ACTIVATIONS[parts.activation]
+    """Replay the layer on the model input `x` (the layers before the RNN run
+    in the backend, the recurrence in float64 numpy): a `Trace`."""
+    found = parts.before(x)
+    found = list(found) if isinstance(found, (list, tuple)) else [found]
+    inputs = _float64(found.pop(0))
     n, steps, _ = inputs.shape
+    if parts.has_mask:
+        mask = _float64(found.pop(0)).reshape(n, steps, 1)
+    else:
+        mask = np.ones((n, steps, 1))
+    initial = _initial_state(parts, n, found)
+    if parts.go_backwards:
+        inputs, mask = inputs[:, ::-1], mask[:, ::-1]
+    activation, _ = _ACTIVATIONS[parts.activation]
     projected = inputs @ parts.kernel + parts.bias  # all x_t Wxh + b at once
     pre = np.empty((n, steps, parts.kernel.shape[1]))
-    states = np.empty_like(pre)
-    h = np.zeros((n, parts.kernel.shape[1]))
+    act, states, outputs = (np.empty_like(pre) for _ in range(3))
+    s, o = initial, np.zeros_like(initial)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            pre[:, t] = projected[:, t] + h @ parts.recurrent_kernel
-            h = states[:, t] = activation(pre[:, t])
-    return inputs, pre, states
+            pre[:, t] = projected[:, t] + s @ parts.recurrent_kernel
+            h = act[:, t] = activation(pre[:, t])
+            m = mask[:, t]
+            s = states[:, t] = np.where(m > 0, h, s)
+            carried = 0.0 if parts.zero_output_for_mask else o
+            o = outputs[:, t] = np.where(m > 0, h, carried)
+    return Trace(inputs, mask, initial, pre, act, states, outputs)
 
 
 def unroll(parts, x):
-    """Pre-activations a and states h, float64 arrays of shape (N, T, H)."""
-    _, pre, states = forward(parts, x)
-    return pre, states
+    """Pre-activations a and states s, float64 arrays of shape (N, T, H)."""
+    trace = forward(parts, x)
+    return trace.pre, trace.states
 
 
-def head_gradients(parts, states, y, loss):
+def head_gradients(parts, trace, y, loss):
     """Gradients from the layers after the RNN, L = mean over the batch of
-    `loss`: dL/dh as (N, T, H) (zeros before T unless the layer returns
-    sequences) and {variable path: dL/dW} for those layers' weights."""
-    output = states if parts.return_sequences else states[:, -1]
+    `loss`: dL/ds_t as (N, T, H) (through the outputs o; zeros before T unless
+    the layer returns sequences or masks) and {variable path: dL/dW} for those
+    layers' weights."""
+    output = trace.outputs if parts.return_sequences else trace.outputs[:, -1]
     h = keras.ops.convert_to_tensor(output.astype("float32"))
     y = keras.ops.convert_to_tensor(np.asarray(y))
     variables = parts.after.trainable_variables
@@ -178,44 +297,115 @@ def head_gradients(parts, states, y, loss):
         v.path: np.asarray(g, dtype="float64")
         for v, g in zip(variables, grad_w, strict=True)
     }
+    on_outputs = np.zeros_like(trace.states)
     if parts.return_sequences:
-        return grad_h, weights
-    direct = np.zeros_like(states)
-    direct[:, -1] = grad_h
-    return direct, weights
+        on_outputs[:] = grad_h
+    else:
+        on_outputs[:, -1] = grad_h
+    return _through_outputs(parts, trace.mask, on_outputs), weights
 
 
-def direct_gradient(parts, states, y, loss):
-    """dL/dh from the layers after the RNN, (N, T, H); see `head_gradients`."""
-    return head_gradients(parts, states, y, loss)[0]
+def _through_outputs(parts, mask, on_outputs):
+    """dL/do_t -> the direct gradient on s_t (o_t = h_t = s_t where m_t = 1;
+    a masked o_t repeats o_{t-1}, or is 0 with zero_output_for_mask)."""
+    if not parts.has_mask:
+        return on_outputs
+    direct = np.empty_like(on_outputs)
+    carried = np.zeros_like(on_outputs[:, 0])
+    for t in range(on_outputs.shape[1] - 1, -1, -1):
+        total = on_outputs[:, t] + carried
+        direct[:, t] = mask[:, t] * total
+        carried = 0.0 if parts.zero_output_for_mask else (1 - mask[:, t]) * total
+    return direct
 
 
-def backprop_through_time(parts, pre, states, direct):
-    """Total gradients g_t = dL/dh_t, float64 (N, T, H), by the recursion above."""
+def direct_gradient(parts, trace, y, loss):
+    """dL/ds from the layers after the RNN, (N, T, H); see `head_gradients`."""
+    return head_gradients(parts, trace, y, loss)[0]
+
+
+@dataclasses.dataclass
+class Gradients:
+    """Total gradients g_t = dL/ds_t = mantissa[:, t] * 2**exponent[t]."""
+
+    mantissa: np.ndarray  # (N, T, H), float64, max |entry| in [0.5, 1) or 0
+    exponent: np.ndarray  # (T,), int
+
+    def values(self):
+        """The gradients as float64 (N, T, H); entries below 1e-308 flush."""
+        with np.errstate(under="ignore"):
+            return np.ldexp(self.mantissa, self.exponent[None, :, None])
+
+    def _mantissa_norms(self):
+        return np.array([np.linalg.norm(m) for m in self.mantissa.swapaxes(0, 1)])
+
+    def norms(self):
+        """||g_t|| over batch and units, float64 (T,); 0.0 below 5e-324."""
+        with np.errstate(under="ignore"):
+            return np.ldexp(self._mantissa_norms(), self.exponent)
+
+    def log10_norms(self):
+        """log10 ||g_t|| over batch and units, (T,): -inf only when every entry
+        of g_t is exactly 0; no underflow."""
+        with np.errstate(divide="ignore"):
+            return np.log10(self._mantissa_norms()) + self.exponent * np.log10(2.0)
+
+
+def _normalize(mantissa, exponent):
+    peak = np.max(np.abs(mantissa)) if mantissa.size else 0.0
+    if peak == 0.0 or not np.isfinite(peak):
+        return mantissa, exponent
+    shift = int(np.frexp(peak)[1])
+    return np.ldexp(mantissa, -shift), exponent + shift
+
+
+def _add(mantissa, exponent, direct):
+    """(mantissa * 2**exponent + direct) as a normalized (mantissa, exponent)."""
+    if not np.any(direct):
+        return mantissa, exponent
+    if not np.any(mantissa):
+        return _normalize(direct, 0)
+    top = max(exponent, int(np.frexp(np.max(np.abs(direct)))[1]))
+    total = np.ldexp(mantissa, exponent - top) + np.ldexp(direct, -top)
+    return _normalize(total, top)
+
+
+def backprop_through_time(parts, trace, direct):
+    """Total gradients g_t = dL/ds_t by the recursion above, as `Gradients`."""
     _, derivative = _ACTIVATIONS[parts.activation]
-    grads = np.empty_like(states)
-    g = direct[:, -1]
+    n, steps, units = trace.states.shape
+    mantissa = np.empty((n, steps, units))
+    exponents = np.zeros(steps, dtype=np.int64)
+    g, exponent = np.zeros((n, units)), 0
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        for t in range(states.shape[1] - 1, -1, -1):
-            grads[:, t] = g
+        for t in range(steps - 1, -1, -1):
+            g, exponent = _add(g, exponent, direct[:, t])
+            mantissa[:, t], exponents[t] = g, exponent
             if t > 0:
-                delta = g * derivative(pre[:, t], states[:, t])
-                g = direct[:, t - 1] + delta @ parts.recurrent_kernel.T
-    return grads
+                m = trace.mask[:, t]
+                delta = m * g * derivative(trace.pre[:, t], trace.activations[:, t])
+                g = (1 - m) * g + delta @ parts.recurrent_kernel.T
+                g, exponent = _normalize(g, exponent)
+    return Gradients(mantissa, exponents)
 
 
-def recurrent_weight_gradients(parts, inputs, pre, states, grads):
+def recurrent_weight_gradients(parts, trace, grads):
     """dL/dWxh, dL/dWhh, dL/db from the total gradients g_t (float64):
 
-    with delta_t = g_t * act'(a_t), dL/dWxh = sum_t x_tᵀ delta_t,
-    dL/dWhh = sum_t h_{t-1}ᵀ delta_t (h_0 = 0), dL/db = sum_t delta_t.
+    with delta_t = m_t g_t * act'(a_t), dL/dWxh = sum_t x_tᵀ delta_t,
+    dL/dWhh = sum_t s_{t-1}ᵀ delta_t, dL/db = sum_t delta_t. The steps are
+    summed at the largest step's scale (smaller ones are negligible next to it).
     """
     _, derivative = _ACTIVATIONS[parts.activation]
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        delta = grads * derivative(pre, states)
-        previous = np.concatenate([np.zeros_like(states[:, :1]), states[:, :-1]], 1)
-        return {
-            "kernel": np.einsum("ntd,nth->dh", inputs, delta),
+        delta = trace.mask * grads.mantissa * derivative(trace.pre, trace.activations)
+        live = delta.any(axis=(0, 2))
+        top = int(grads.exponent[live].max()) if live.any() else 0
+        delta = np.ldexp(delta, (grads.exponent - top)[None, :, None])
+        previous = np.concatenate([trace.initial[:, None], trace.states[:, :-1]], 1)
+        sums = {
+            "kernel": np.einsum("ntd,nth->dh", trace.inputs, delta),
             "recurrent_kernel": np.einsum("ntk,nth->kh", previous, delta),
             "bias": delta.sum(axis=(0, 1)),
         }
+        return {key: np.ldexp(value, top) for key, value in sums.items()}

@@ -4,16 +4,15 @@ import numpy as np
 
 from keras_rnninit import schemes
 from keras_rnninit.diagnostics.profiles import (
-    gradient_norms_through_time,
+    _log10_ratio,
     spectrum,
     state_profile,
-    vanishing_ratio_log10,
 )
 from keras_rnninit.diagnostics.recurrent import (
     backprop_through_time,
     direct_gradient,
+    forward,
     recurrent_parts,
-    unroll,
 )
 
 __all__ = ["signal_propagation"]
@@ -27,8 +26,9 @@ def signal_propagation(
     For each of `draws` seeded models `scheme.build_model(input_dim, units)`,
     feeds N(0, 1) sequences (batch, length, input_dim) with N(0, 1) targets
     under MSE, and averages over the draws: per-step state variance, mean and
-    saturated fraction, and log10 ||dL/dh_t|| (geometric mean of the norms;
-    -inf where a draw's gradient is exactly 0), the vanishing ratio, the
+    saturated fraction, and log10 ||dL/dh_t|| (geometric mean of the norms,
+    exact far below 1e-308; -inf only where every entry of a draw's gradient
+    is exactly 0), the vanishing ratio, the
     spectral radius and the largest singular value of Whh.
 
     Example:
@@ -51,18 +51,14 @@ def signal_propagation(
         x = rng.normal(size=(batch, length, input_dim)).astype("float32")
         y = rng.normal(size=(batch, 1)).astype("float32")
         parts = recurrent_parts(model)
-        pre, states = unroll(parts, x)
-        direct = direct_gradient(parts, states, y, _mse)
-        norms = gradient_norms_through_time(
-            backprop_through_time(parts, pre, states, direct)
-        )
-        with np.errstate(divide="ignore"):
-            log_norms = np.log10(norms)
+        trace = forward(parts, x)
+        direct = direct_gradient(parts, trace, y, _mse)
+        log_norms = backprop_through_time(parts, trace, direct).log10_norms()
         runs.append(
             {
-                **state_profile(states),
+                **state_profile(trace.states),
                 "log10_grad_norms": log_norms,
-                "log10_ratio": vanishing_ratio_log10(norms),
+                "log10_ratio": _log10_ratio(log_norms),
                 **spectrum(parts.recurrent_kernel),
             }
         )
