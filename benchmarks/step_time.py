@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/step_time.py           # a few minutes
     .venv/bin/python benchmarks/step_time.py --quick   # for the tests
+    .venv/bin/python benchmarks/step_time.py --padded --cases 100x128 \
+        --out benchmarks/results/step_time_padded.json   # padded char batches
 
 Same model (Input -> recurrent layer -> Dense(1)), same weights, adding
 problem, batch 64; each round times `fit` over the same 100 batches for every
@@ -14,6 +16,12 @@ hand-written backward pass with XLA-compiled time loops (target, issue 7:
 >= 1.5x at T=150 and never slower); SimpleRNN and FastSimpleRNN with the whole
 train step compiled by XLA (`jit_compile=True`). Writes
 benchmarks/results/step_time.json.
+
+`--padded`: a character model instead (Embedding(96, 32, mask_zero=True) ->
+layer(return_sequences) -> Dense(96), sparse cross-entropy) on right-padded
+batches whose lengths are uniform in [T/2, T], SimpleRNN vs FastSimpleRNN,
+each also with dropout = recurrent_dropout = 0.1: masks and dropout on the
+fast path against Keras' loop.
 """
 
 import argparse
@@ -37,6 +45,13 @@ KINDS = (
     "SimpleRNN+XLA",
     "FastSimpleRNN+XLA",
 )
+PADDED_KINDS = (
+    "SimpleRNN",
+    "FastSimpleRNN",
+    "SimpleRNN+dropout",
+    "FastSimpleRNN+dropout",
+)
+VOCAB = 96
 
 
 def build(kind, units):
@@ -60,22 +75,52 @@ def build(kind, units):
     return model
 
 
+def build_padded(kind, units):
+    """A character model on padded batches (see the module docstring)."""
+    inputs = keras.Input((None,), dtype="int32")
+    embedded = keras.layers.Embedding(VOCAB, 32, mask_zero=True)(inputs)
+    rates = {"dropout": 0.1, "recurrent_dropout": 0.1} if "dropout" in kind else {}
+    layer_type = FastSimpleRNN if kind.startswith("Fast") else keras.layers.SimpleRNN
+    hidden = layer_type(units, seed=0, return_sequences=True, **rates)(embedded)
+    model = keras.Model(inputs, keras.layers.Dense(VOCAB)(hidden))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+def padded_batches(count, length, seed=0):
+    """Token sequences right-padded with 0, lengths uniform in [T/2, T]; the
+    target is the next token."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, VOCAB, size=(count, length + 1))
+    lengths = rng.integers(length // 2, length + 1, size=count)
+    tokens[np.arange(length + 1)[None, :] >= lengths[:, None]] = 0
+    return tokens[:, :-1].astype("int32"), tokens[:, 1:].astype("int32")
+
+
 def seconds_per_step(model, x, y, batches):
     start = time.perf_counter()
     model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
     return (time.perf_counter() - start) / batches
 
 
-def measure(length, units, rounds, batches):
-    x, y = adding_problem(batches * 64, length, seed=0)
-    models = {kind: build(kind, units) for kind in KINDS}
-    for kind in KINDS[1:]:
+def measure(length, units, rounds, batches, padded=False):
+    if padded:
+        kinds, make = PADDED_KINDS, build_padded
+        x, y = padded_batches(batches * 64, length)
+    else:
+        kinds, make = KINDS, build
+        x, y = adding_problem(batches * 64, length, seed=0)
+    models = {kind: make(kind, units) for kind in kinds}
+    for kind in kinds[1:]:
         models[kind].set_weights(models["SimpleRNN"].get_weights())
     for model in models.values():  # compile and warm up
         seconds_per_step(model, x[:128], y[:128], 2)
-    times = {kind: [] for kind in KINDS}
+    times = {kind: [] for kind in kinds}
     for r in range(rounds):
-        for kind in KINDS[r % len(KINDS) :] + KINDS[: r % len(KINDS)]:
+        for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:
             times[kind].append(seconds_per_step(models[kind], x, y, batches))
     median = {k: float(np.median(t)) for k, t in times.items()}
     best = {k: float(np.min(t)) for k, t in times.items()}
@@ -97,6 +142,7 @@ def main(argv=None):
     parser.add_argument(
         "--cases", default="150x64,50x64,20x64,50x512", help="comma-separated TxUNITS"
     )
+    parser.add_argument("--padded", action="store_true", help="padded char model")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--out", default=os.path.join(HERE, "results", "step_time.json")
@@ -104,12 +150,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.batches, args.cases = 1, 5, "10x8"
+    kinds = PADDED_KINDS if args.padded else KINDS
     rows = []
     for case in args.cases.split(","):
         length, units = (int(v) for v in case.split("x"))
-        rows.append(measure(length, units, args.rounds, args.batches))
+        rows.append(measure(length, units, args.rounds, args.batches, args.padded))
     result = {
-        "benchmark": "step_time",
+        "benchmark": "step_time_padded" if args.padded else "step_time",
         "batch_size": 64,
         "rounds": args.rounds,
         "batches": args.batches,
@@ -124,14 +171,14 @@ def main(argv=None):
         json.dump(result, file, indent=1)
     print(
         "| T | units | SimpleRNN ms/step | "
-        + " | ".join(f"{k} (median / min)" for k in KINDS[1:])
+        + " | ".join(f"{k} (median / min)" for k in kinds[1:])
         + " |"
     )
-    print("|---|---|---|" + "---|" * (len(KINDS) - 1))
+    print("|---|---|---|" + "---|" * (len(kinds) - 1))
     for row in rows:
         cells = [
             f"{row['speedup_median'][k]:.2f}x / {row['speedup_min'][k]:.2f}x"
-            for k in KINDS[1:]
+            for k in kinds[1:]
         ]
         print(
             f"| {row['length']} | {row['units']} | "

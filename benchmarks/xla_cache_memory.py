@@ -82,7 +82,8 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(report, f, indent=1)
-    print(f"| variant | compiled shapes | RSS growth after {args.lengths} lengths (MiB) |")
+    growth = f"RSS growth after {args.lengths} lengths (MiB)"
+    print(f"| variant | compiled shapes | {growth} |")
     print("|---|---|---|")
     for variant, result in results.items():
         first, last = result["samples"][0][1], result["samples"][-1][1]
