@@ -142,7 +142,7 @@ def compare(args):
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare import compare as run_compare
     from keras_rnninit.compare.runner import check_runs
-    from keras_rnninit.compare.store import RunStore
+    from keras_rnninit.compare.store import RunStore, is_temporary
 
     # Every argument is checked before a folder is created or a step trained.
     resolved, seeds = check_runs(args.schemes, args.seeds)
@@ -183,7 +183,8 @@ def compare(args):
                 fused=not args.sequential,
             )
         except BaseException:
-            kept = len(os.listdir(os.path.join(store.path, "runs")))
+            runs = os.listdir(os.path.join(store.path, "runs"))
+            kept = sum(not is_temporary(name) for name in runs)
             print(
                 f"{kept} finished run(s) kept in {store.path}; rerun the same "
                 "command with --resume to continue.",

@@ -5,6 +5,7 @@ error, 1 = failure) and a fragment of the one-line message. The README's
 "Bad input" table summarises these rows.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -237,12 +238,19 @@ def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Seed 1's first record save is a FIFO nobody reads: the job cannot finish
+    # before the Ctrl-C, however slow this machine is.
     deadline = time.monotonic() + 240
+    while not first.parent.is_dir() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.mkfifo(first.parent / "xavier_rnn-seed1.json.tmp")
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
+    assert "3 finished run(s) kept" in err, err[-2000:]
     assert "rerun the same command with --resume" in err
     assert "Traceback" not in err
     assert not out.exists() and first.exists()
