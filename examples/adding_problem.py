@@ -28,7 +28,7 @@ from keras_rnninit.tasks import adding_problem  # noqa: E402
 
 def main():
     args = parse_args(__doc__)
-    length, epochs, units = (10, 2, 8) if args.quick else (50, 20, 64)
+    length, epochs, units = (10, 15, 16) if args.quick else (50, 20, 64)
     keras.utils.set_random_seed(0)
     x, y = adding_problem(100 * 64, length, seed=0)
     x_test, y_test = adding_problem(1000, length, seed=1)

@@ -145,12 +145,14 @@ def _publish(tmp, out):
 def compare(args):
     import sys
 
-    from keras_rnninit import schemes
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare import compare as run_compare
-    from keras_rnninit.compare.store import RunStore
+    from keras_rnninit.compare.runner import check_runs
+    from keras_rnninit.compare.store import RunStore, is_temporary
 
-    names = [schemes.get(name).name for name in args.schemes]
+    # Every argument is checked before a folder is created or a step trained.
+    resolved, seeds = check_runs(args.schemes, args.seeds)
+    names = [s.name for s in resolved]
     config = CompareConfig(
         task=args.task,
         length=args.length,
@@ -162,41 +164,41 @@ def compare(args):
         eval_every=args.eval_every,
         threshold=args.threshold,
     )
-    store = RunStore(
-        args.out or os.path.join("runs", f"compare-{args.task}-T{args.length}"),
-        config,
-        resume=args.resume,
-        force=args.force,
-    )
-    out = store.out
-    command = "keras-rnninit " + " ".join(args.argv)
-    reused = len(store.completed)
-    print(
-        f"Comparing {', '.join(names)} on {args.task} T={args.length}, seeds "
-        f"{', '.join(map(str, args.seeds))}, {args.steps} steps each"
-        + (f" ({reused} finished run(s) reused)" if reused else ""),
-        file=sys.stderr,
-    )
-    try:
-        records = run_compare(
-            names,
-            seeds=args.seeds,
-            config=config,
-            save_dir=store.models,
-            completed=store.completed,
-            on_record=store.save,
-            distribute=args.distribute,
-            fused=not args.sequential,
-        )
-    except BaseException:
-        kept = len(os.listdir(os.path.join(store.path, "runs")))
+    out = args.out
+    if out is None:
+        out = os.path.join("runs", f"compare-{args.task}-T{args.length}")
+    with RunStore(out, config, resume=args.resume, force=args.force) as store:
+        for note in store.notes:
+            print(f"--resume: {note}", file=sys.stderr)
+        reused = len(store.completed)
         print(
-            f"{kept} finished run(s) kept in {store.path}; rerun the same command "
-            "with --resume to continue.",
+            f"Comparing {', '.join(names)} on {args.task} T={args.length}, seeds "
+            f"{', '.join(map(str, seeds))}, {args.steps} steps each"
+            + (f" ({reused} finished run(s) reused)" if reused else ""),
             file=sys.stderr,
         )
-        raise
-    store.finish(records, command=command)
+        try:
+            records = run_compare(
+                names,
+                seeds=seeds,
+                config=config,
+                save_dir=store.models,
+                completed=store.completed,
+                on_record=store.save,
+                distribute=args.distribute,
+                fused=not args.sequential,
+            )
+        except BaseException:
+            runs = os.listdir(os.path.join(store.path, "runs"))
+            kept = sum(not is_temporary(name) for name in runs)
+            print(
+                f"{kept} finished run(s) kept in {store.path}; rerun the same "
+                "command with --resume to continue.",
+                file=sys.stderr,
+            )
+            raise
+        store.finish(records, command="keras-rnninit " + " ".join(args.argv))
+    out = store.out
     print_table(os.path.join(out, "report.md"))
     print(
         f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png, "

@@ -5,6 +5,7 @@ error, 1 = failure) and a fragment of the one-line message. The README's
 "Bad input" table summarises these rows.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -115,10 +116,40 @@ ROWS = [
         "`path` must be in an existing folder",
     ),
     (
-        "output in a folder nobody can write (/sys)",
-        ["export", "{root}/good.keras", "-o", "/sys/m.tflite"],
+        "output in a read-only folder",
+        ["export", "{root}/good.keras", "-o", "{locked}/m.tflite"],
         2,
         "`path` must be in a writable folder",
+    ),
+    (
+        "report in a read-only folder",
+        ["compare", "--out", "{locked}/o"],
+        2,
+        "`out` must be in a writable folder",
+    ),
+    (
+        "repeated scheme",
+        ["compare", "--schemes", "he,he", "--out", "{tmp}/o"],
+        2,
+        "`schemes` must not repeat a name. Received: ['he', 'he']",
+    ),
+    (
+        "repeated seed",
+        ["compare", "--seeds", "0,0,1", "--out", "{tmp}/o"],
+        2,
+        "`seeds` must not repeat a seed. Received: seeds=[0, 0, 1]",
+    ),
+    (
+        "empty report folder name",
+        ["compare", "--out", ""],
+        2,
+        "`out` must name a folder. Received: out=''",
+    ),
+    (
+        "report folder is an existing file, even with --force",
+        ["compare", "--out", "{root}/taken.tflite", "--force"],
+        2,
+        "`out` must be a folder, and {root}/taken.tflite is a file.",
     ),
     (
         "existing output without --force",
@@ -135,9 +166,37 @@ ROWS = [
 ]
 
 
+def _writable(folder):
+    try:
+        (folder / "probe").write_bytes(b"")
+    except OSError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory):
+    """A folder nobody can write: mode 0o555 and, for root, immutable."""
+    folder = tmp_path_factory.mktemp("locked")
+    folder.chmod(0o555)
+    immutable = False
+    if _writable(folder):  # root ignores the mode bits
+        immutable = subprocess.run(["chattr", "+i", folder]).returncode == 0
+    try:
+        if _writable(folder):
+            pytest.skip("cannot make a folder read-only here (root without chattr)")
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", folder], check=True)
+        folder.chmod(0o755)
+
+
 @pytest.mark.parametrize("what, argv, code, message", ROWS, ids=[r[0] for r in ROWS])
-def test_bad_input_row(what, argv, code, message, files, tmp_path, capsys):
-    argv = [a.format(root=files, tmp=tmp_path) for a in argv]
+def test_bad_input_row(what, argv, code, message, files, locked, tmp_path, capsys):
+    argv = [a.format(root=files, tmp=tmp_path, locked=locked) for a in argv]
+    message = message.format(root=files)
     try:
         got = main(argv)
     except SystemExit as exit_:
@@ -148,6 +207,7 @@ def test_bad_input_row(what, argv, code, message, files, tmp_path, capsys):
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing written, nothing half-written
     assert (files / "taken.tflite").read_bytes() == b"user data"
+    assert list(locked.iterdir()) == []
 
 
 def test_debug_shows_the_traceback(files, tmp_path):
@@ -178,12 +238,19 @@ def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Seed 1's first record save is a FIFO nobody reads: the job cannot finish
+    # before the Ctrl-C, however slow this machine is.
     deadline = time.monotonic() + 240
+    while not first.parent.is_dir() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.mkfifo(first.parent / "xavier_rnn-seed1.json.tmp")
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
+    assert "3 finished run(s) kept" in err, err[-2000:]
     assert "rerun the same command with --resume" in err
     assert "Traceback" not in err
     assert not out.exists() and first.exists()

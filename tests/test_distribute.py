@@ -1,6 +1,10 @@
 """tf.distribute.MirroredStrategy over two logical CPU devices, in a subprocess
 (logical devices must be configured before TensorFlow initializes)."""
 
+import json
+
+import numpy as np
+
 from tests.helpers import run_python, tiny_compare_argv
 
 SCRIPT = r"""
@@ -60,12 +64,32 @@ def test_mirrored_strategy_two_logical_cpus():
     assert "distributed ok" in done.stdout
 
 
-def test_cli_distribute_flag(tmp_path):
-    done = run_python(
-        *tiny_compare_argv(
-            tmp_path / "d", "xavier_rnn", "0", 100, "--distribute", "mirrored"
-        ),
-        timeout=300,
+CLI = r"""
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_rnninit_cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_cli_distribute_flag_uses_both_devices(tmp_path):
+    """`--distribute mirrored` on two logical CPUs: 2 replicas, and the curves
+    of one device within the tolerance stated above (rtol 1e-2)."""
+    reports = {}
+    for name, extra in (("mirrored", ["--distribute", "mirrored"]), ("single", [])):
+        argv = tiny_compare_argv(tmp_path / name, "xavier_rnn", "0", 100, *extra)
+        done = run_python("-c", CLI, *argv[2:], timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        path = tmp_path / name / "report.json"
+        reports[name] = json.loads(path.read_text())["records"][0]
+    mirrored, single = reports["mirrored"], reports["single"]
+    assert mirrored["replicas"] == 2 and single["replicas"] == 1
+    np.testing.assert_allclose(
+        mirrored["curve"]["test"], single["curve"]["test"], rtol=1e-2
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert '"replicas": 1' in (tmp_path / "d" / "report.json").read_text()
+    np.testing.assert_allclose(
+        mirrored["curve"]["train"], single["curve"]["train"], rtol=1e-2
+    )

@@ -41,3 +41,19 @@ def test_example_quick(script, tmp_path):
     for claim in CLAIMS[script]:
         assert (tmp_path / claim).stat().st_size > 0, claim
     assert PRINTS[script] in done.stdout
+    if script == "adding_problem.py":
+        assert_adding_solved(done.stdout)
+
+
+def assert_adding_solved(stdout):
+    """The quick adding run (seeded) reaches test MSE < 0.01, and the step it
+    reports is the end of the first epoch whose printed test MSE is < 0.01."""
+    lines = stdout.splitlines()
+    reached = next(line for line in lines if "first at step" in line)
+    step = reached.rsplit(":", 1)[1].strip()
+    assert step.isdigit(), reached  # not 'never'
+    table = [line.split() for line in lines]
+    mse = [float(row[1]) for row in table if len(row) == 5 and row[0].isdigit()]
+    first = next(epoch for epoch, value in enumerate(mse, 1) if value < 0.01)
+    assert int(step) == 100 * first, (step, mse)  # 100 steps per epoch
+    assert mse[0] > 0.1  # it started unsolved: the baseline MSE is 1/6

@@ -10,7 +10,7 @@ from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
 from keras_rnninit.compare.training import train_fused, train_one
 
-__all__ = ["CompareConfig", "compare", "train_one"]
+__all__ = ["CompareConfig", "check_runs", "compare", "train_one"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +127,7 @@ def compare(
 
     Args:
         schemes: Scheme names (or `Scheme` objects), no repeats.
-        seeds: Int seeds; seed s gives every scheme the same data stream and
+        seeds: Int seeds, no repeats; seed s gives every scheme the same data stream and
             the same test set, and each scheme its own seeded weights.
         config: A `CompareConfig`; keyword `overrides` replace its fields.
         progress: True for a progress bar on stderr, a stream for one there,
@@ -135,7 +135,8 @@ def compare(
         on_record: Called with each record as soon as its run finishes.
         save_dir: Folder to save each trained model in.
         completed: {(scheme name, seed): record} of runs already done (an
-            interrupted comparison's); they are returned as they are.
+            interrupted comparison's); they are returned as they are (fused,
+            the other schemes of their seed are trained with them again).
         distribute: None, "mirrored" (`tf.distribute.MirroredStrategy` over
             the local devices) or a `tf.distribute.Strategy`.
         fused: Train the schemes of a seed as branches of one model.
@@ -149,6 +150,35 @@ def compare(
                           task="adding", length=50, steps=4000)
     """
     config = dataclasses.replace(config or CompareConfig(), **overrides)
+    resolved, seeds = check_runs(schemes, seeds)
+    names = [s.name for s in resolved]
+    stream = sys.stderr if progress is True else (progress or None)
+    strategy = get_strategy(distribute)
+    done = dict(completed or {})
+    common = dict(progress=stream, save_dir=save_dir, strategy=strategy)
+    for seed in seeds:
+        pending = [s for s in resolved if (s.name, seed) not in done]
+        if fused and pending and len(resolved) > 1:
+            # A resumed seed trains all its branches again, so that its records
+            # are those of an uninterrupted comparison; only new ones are kept.
+            new = train_fused(resolved, seed, config, **common)
+        else:
+            new = [train_one(s, seed, config, **common) for s in pending]
+        for record in new:
+            if (record["scheme"], seed) in done:
+                continue
+            done[(record["scheme"], seed)] = record
+            if on_record is not None:
+                on_record(record)
+    return [done[(name, seed)] for name in names for seed in seeds]
+
+
+def check_runs(schemes, seeds):
+    """The `Scheme`s and the seeds of a comparison, checked; nothing is trained.
+
+    Refuses an empty or repeating list of schemes or seeds, unknown scheme
+    names and seeds that are not ints >= 0.
+    """
     resolved = [scheme_registry.get(s) for s in schemes]
     if not resolved:
         raise ValueError("`schemes` must name at least one scheme. Received: []")
@@ -162,18 +192,6 @@ def compare(
         raise ValueError(
             f"`seeds` must be a non-empty list of ints >= 0. Received: seeds={seeds!r}"
         )
-    stream = sys.stderr if progress is True else (progress or None)
-    strategy = get_strategy(distribute)
-    done = dict(completed or {})
-    common = dict(progress=stream, save_dir=save_dir, strategy=strategy)
-    for seed in seeds:
-        pending = [s for s in resolved if (s.name, seed) not in done]
-        if fused and len(pending) > 1:
-            new = train_fused(pending, seed, config, **common)
-        else:
-            new = [train_one(s, seed, config, **common) for s in pending]
-        for record in new:
-            done[(record["scheme"], seed)] = record
-            if on_record is not None:
-                on_record(record)
-    return [done[(name, seed)] for name in names for seed in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"`seeds` must not repeat a seed. Received: seeds={seeds}")
+    return resolved, seeds

@@ -2,9 +2,17 @@
 
 While it runs, a comparison lives in `<out>.partial/`: each finished run is
 written at once to `runs/<scheme>-seed<seed>.json` (and its model to
-`models/`). When every run is done the report is written there and the folder
-is renamed to `<out>`, so `<out>` only ever holds a complete report. After an
-interruption, `resume=True` reuses the finished runs of the same settings.
+`models/`), both through a temporary file renamed into place, so a kill
+mid-save leaves at most a `*.tmp` file. When every run is done the report is
+written there and the folder is renamed to `<out>`, so `<out>` only ever
+holds a complete report. After an interruption, `resume=True` reuses the
+complete records of the same settings: temporary files are deleted, and any
+other file in `runs/` that is not a complete record (empty, truncated, a
+stray `.DS_Store`, a record whose model is missing) is moved to
+`<out>.partial/corrupt/` and its run trained again.
+
+A running comparison holds an OS lock on `<out>.lock` (see `lock.py`); a
+second one on the same `out` is refused, whatever its `force` and `resume`.
 """
 
 import dataclasses
@@ -12,25 +20,71 @@ import json
 import os
 import shutil
 
+from keras_rnninit.compare.lock import FolderLock
 from keras_rnninit.compare.report import jsonable, write_report
 
-__all__ = ["RunStore"]
+__all__ = ["RunStore", "check_out", "is_temporary"]
+
+
+def is_temporary(name):
+    """Whether `name` is a save in progress (`*.tmp`, `*.tmp.keras`)."""
+    return name.endswith((".tmp", ".tmp.keras"))
+
+
+def check_out(out):
+    """`out` as an absolute path; refuses what can never be a report folder."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"`out` must be a path. Received: out={out!r}")
+    if not os.fspath(out):
+        raise ValueError(f"`out` must name a folder. Received: out={out!r}")
+    path = os.path.abspath(out)
+    for candidate in (path, path + ".partial"):
+        if os.path.exists(candidate) and not os.path.isdir(candidate):
+            raise ValueError(
+                f"`out` must be a folder, and {candidate} is a file. "
+                f"Received: out={os.fspath(out)!r}"
+            )
+    return path
 
 
 class RunStore:
-    """The `<out>.partial` folder of one comparison.
+    """The `<out>.partial` folder of one comparison, locked while it is open.
+
+    Use it as a context manager (or call `close()`): the lock is released at
+    the end, and by the OS if the process dies.
 
     Args:
         out: The final report folder.
         config: The `CompareConfig` every stored run must share.
         resume: Reuse finished runs of an earlier, interrupted comparison.
         force: Start over, replacing `<out>` (and any partial folder) at the end.
+
+    Attributes:
+        completed: {(scheme, seed): record} of the reused runs.
+        notes: One line per stray file cleaned or corrupt record moved aside.
     """
 
     def __init__(self, out, config, resume=False, force=False):
-        self.out = os.path.abspath(out)
+        self.out = check_out(out)
         self.path = self.out + ".partial"
         self.config = jsonable(dataclasses.asdict(config))
+        self.notes = []
+        parent = os.path.dirname(self.out)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as error:
+            raise PermissionError(
+                f"`out` must be in a writable folder. Received: out={out!r} "
+                f"({error.strerror})"
+            ) from error
+        self._lock = FolderLock(self.out + ".lock", os.fspath(out))
+        try:
+            self._open(out, resume, force)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self, out, resume, force):
         if os.path.exists(self.out) and not force:
             raise FileExistsError(f"{self.out} exists; pass --force to replace it.")
         if os.path.exists(self.path) and not (resume or force):
@@ -38,9 +92,12 @@ class RunStore:
                 f"{self.path} holds an interrupted comparison; pass --resume to "
                 "continue it or --force to start over."
             )
-        if os.path.exists(self.path) and not resume:
-            shutil.rmtree(self.path)
-        self.completed = self._load() if resume else {}
+        if resume:
+            self.completed = self._load()
+        else:
+            self.completed = {}
+            if os.path.exists(self.path):
+                shutil.rmtree(self.path)
         try:
             os.makedirs(os.path.join(self.path, "runs"), exist_ok=True)
             os.makedirs(self.models, exist_ok=True)
@@ -50,23 +107,68 @@ class RunStore:
                 f"({error.strerror})"
             ) from error
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Release the lock (the folder stays as it is)."""
+        self._lock.release()
+
     @property
     def models(self):
         return os.path.join(self.path, "models")
 
-    def _load(self):
-        found = {}
-        folder = os.path.join(self.path, "runs")
-        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-            with open(os.path.join(folder, name)) as file:
+    def _read(self, name):
+        """The record in `runs/<name>`, or the reason it is not a complete one."""
+        try:
+            with open(os.path.join(self.path, "runs", name)) as file:
                 record = json.load(file)
-            if record["config"] != self.config:
-                raise ValueError(
-                    f"`--resume` must use the settings of the interrupted comparison "
-                    f"in {self.path}. Received different settings; its runs used "
-                    f"{record['config']}"
-                )
-            found[(record["scheme"], record["seed"])] = record
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            return f"not a readable JSON record ({error})"
+        if not isinstance(record, dict) or not {"scheme", "seed", "config"} <= set(
+            record
+        ):
+            return "not a run record"
+        if name != f"{record['scheme']}-seed{record['seed']}.json":
+            return f"holds the run {record['scheme']!r} seed {record['seed']!r}"
+        model = record.get("model_path")
+        if model and not os.path.isfile(os.path.join(self.path, model)):
+            return f"its model {model} is missing"
+        return record
+
+    def _load(self):
+        """Complete records; deletes unfinished saves, moves the rest aside."""
+        found, temporary, corrupt = {}, [], []
+        for sub in ("runs", "models"):
+            folder = os.path.join(self.path, sub)
+            for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+                if is_temporary(name):
+                    temporary.append(f"{sub}/{name}")
+                elif sub == "runs":
+                    record = self._read(name)
+                    if isinstance(record, str):
+                        corrupt.append((name, record))
+                    elif record["config"] != self.config:
+                        raise ValueError(
+                            "`--resume` must use the settings of the interrupted "
+                            f"comparison in {self.path}. Received different "
+                            f"settings; its runs used {record['config']}"
+                        )
+                    else:
+                        found[(record["scheme"], record["seed"])] = record
+        for name in temporary:
+            os.remove(os.path.join(self.path, name))
+            self.notes.append(f"deleted {name}, an unfinished save")
+        aside = os.path.join(self.path, "corrupt")
+        for name, reason in corrupt:
+            os.makedirs(aside, exist_ok=True)
+            os.replace(os.path.join(self.path, "runs", name), os.path.join(aside, name))
+            self.notes.append(
+                f"moved runs/{name} to corrupt/ ({reason}); its run is trained again"
+            )
         return found
 
     def save(self, record):
@@ -77,12 +179,15 @@ class RunStore:
         target = os.path.join(self.path, "runs", name)
         with open(target + ".tmp", "w") as file:
             json.dump(jsonable(record), file, allow_nan=False)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(target + ".tmp", target)
 
     def finish(self, records, command=None):
-        """Write the report and move the folder to `out`; returns the report."""
+        """Write the report, move the folder to `out` and unlock; returns the report."""
         report = write_report(records, self.path, command=command)
         if os.path.exists(self.out):
             shutil.rmtree(self.out)
         os.replace(self.path, self.out)
+        self.close()
         return report

@@ -205,8 +205,12 @@ def _optimizer(config):
 def _save(model, save_dir, name, seed):
     if save_dir is None:
         return None
+    # Saved under a temporary name and renamed, so that a kill mid-save never
+    # leaves a truncated model under the final name (`store.is_temporary`).
     path = os.path.join(save_dir, f"{name}-seed{seed}.keras")
-    model.save(path)
+    temporary = os.path.join(save_dir, f"{name}-seed{seed}.tmp.keras")
+    model.save(temporary)
+    os.replace(temporary, path)
     return path
 
 
