@@ -155,7 +155,7 @@ ROWS = [
         "existing output without --force",
         ["export", "{root}/good.keras", "-o", "{root}/taken.tflite"],
         2,
-        "taken.tflite exists; pass overwrite=True (CLI: --force) to replace it.",
+        "taken.tflite exists; pass --force to replace it.",
     ),
     (
         "existing report without --force",
