@@ -5,7 +5,7 @@ so `.keras` files that use them load without `custom_objects`.
 """
 
 from keras_rnninit import schemes
-from keras_rnninit.cells import XavierRNNCell
+from keras_rnninit.cells import XavierGRUCell, XavierLSTMCell, XavierRNNCell
 from keras_rnninit.initializers import (
     ChronoBias,
     HeRNN,
@@ -28,6 +28,8 @@ __all__ = [
     "SeededInitializer",
     "SpectralRadius",
     "Uniform01",
+    "XavierGRUCell",
+    "XavierLSTMCell",
     "XavierRNN",
     "XavierRNNCell",
     "__version__",
