@@ -5,8 +5,9 @@ so `.keras` files that use them load without `custom_objects`.
 """
 
 from keras_rnninit import schemes
-from keras_rnninit.cells import XavierRNNCell
+from keras_rnninit.cells import XavierGRUCell, XavierLSTMCell, XavierRNNCell
 from keras_rnninit.initializers import (
+    ChronoBias,
     HeRNN,
     ScaledIdentity,
     ScaledOrthogonal,
@@ -19,6 +20,7 @@ from keras_rnninit.layers import FastSimpleRNN
 from keras_rnninit.version import __version__
 
 __all__ = [
+    "ChronoBias",
     "FastSimpleRNN",
     "HeRNN",
     "ScaledIdentity",
@@ -26,6 +28,8 @@ __all__ = [
     "SeededInitializer",
     "SpectralRadius",
     "Uniform01",
+    "XavierGRUCell",
+    "XavierLSTMCell",
     "XavierRNN",
     "XavierRNNCell",
     "__version__",

@@ -2,8 +2,9 @@
 
 A scheme is what the comparison runner and the CLI speak of. Each call to
 `Scheme.initializers(units, seed)` builds fresh, seeded initializer objects,
-and `Scheme.build_model(...)` a fresh SimpleRNN + Dense model, so every scheme
-is trained on exactly the same architecture.
+and `Scheme.build_model(...)` a fresh SimpleRNN (or, with `cell="lstm"` /
+`"gru"`, LSTM / GRU) + Dense model, so every scheme is trained on exactly the
+same architecture. `Scheme.cells` lists the cells a scheme supports.
 
 Example:
 
@@ -13,6 +14,9 @@ Example:
 >>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
 >>> [w.shape for w in model.get_weights()]
 [(2, 8), (8, 8), (8,), (8, 1), (1,)]
+>>> lstm = schemes.get("orthogonal").build_model(input_dim=2, units=8, cell="lstm")
+>>> [w.shape for w in lstm.get_weights()][:3]
+[(2, 32), (8, 32), (32,)]
 """
 
 import dataclasses
@@ -22,6 +26,7 @@ from collections.abc import Callable
 import keras
 
 from keras_rnninit.initializers import (
+    ChronoBias,
     HeRNN,
     ScaledIdentity,
     ScaledOrthogonal,
@@ -30,13 +35,33 @@ from keras_rnninit.initializers import (
 )
 from keras_rnninit.initializers.base import derive_seed
 
-__all__ = ["Scheme", "SchemeInitializers", "get", "names", "register"]
+__all__ = [
+    "CELLS",
+    "GATES",
+    "Scheme",
+    "SchemeInitializers",
+    "chrono",
+    "get",
+    "names",
+    "register",
+]
 
-# A factory gets (units, seed) and returns a fresh initializer.
-Factory = Callable[[int, int], keras.initializers.Initializer]
+# A factory gets (units, seed) and returns a fresh initializer. For a gated
+# cell it is called as factory(units, seed, cell="lstm" | "gru"), so only the
+# factories of schemes that list a gated cell in `Scheme.cells` take `cell`.
+Factory = Callable[..., keras.initializers.Initializer]
+
+# The gate blocks of each cell's kernels, along their last axis.
+GATES = {"gru": 3, "lstm": 4, "simple": 1}
+CELLS = tuple(sorted(GATES))
+_LAYERS = {
+    "gru": keras.layers.GRU,
+    "lstm": keras.layers.LSTM,
+    "simple": keras.layers.SimpleRNN,
+}
 
 
-def _zeros(units, seed):
+def _zeros(units, seed, cell="simple"):
     return keras.initializers.Zeros()
 
 
@@ -63,6 +88,12 @@ class Scheme:
             for Wxh, Whh and Why.
         activation: Activation of the recurrence (`"tanh"`, `"relu"`).
         bias, output_bias: factories for the two biases (zeros by default).
+        cells: The cells the scheme supports, among `"gru"`, `"lstm"`,
+            `"simple"` (default: `("simple",)`). For a gated cell the
+            factories are called with `cell=` too (see `Factory`).
+        unit_forget_bias: Passed to Keras' LSTM. False by default: the
+            scheme's `bias` factory then sets the whole (4H,) bias; True
+            adds Keras' forget-gate bias of 1 to it (`keras_default`).
     """
 
     name: str
@@ -73,9 +104,28 @@ class Scheme:
     activation: str = "tanh"
     bias: Factory = _zeros
     output_bias: Factory = _zeros
+    cells: tuple = ("simple",)
+    unit_forget_bias: bool = False
 
-    def initializers(self, units, seed=0):
+    def check_cell(self, cell):
+        """Return `cell` if this scheme supports it, else raise one clear line."""
+        if not isinstance(cell, str):
+            raise TypeError(
+                f"`cell` must be one of {', '.join(CELLS)}. "
+                f"Received: cell={cell!r} of type {type(cell).__name__}"
+            )
+        supported = sorted(self.cells)
+        if cell not in supported:
+            raise ValueError(
+                f"`cell` must be one of {', '.join(supported)} for scheme "
+                f"{self.name!r}. Received: cell={cell!r}"
+            )
+        return cell
+
+    def initializers(self, units, seed=0, cell="simple"):
         """Fresh initializers, each with its own seed derived from `seed`."""
+        cell = self.check_cell(cell)
+        extra = {} if cell == "simple" else {"cell": cell}
         factories = (
             self.kernel,
             self.recurrent,
@@ -84,7 +134,7 @@ class Scheme:
             self.output_bias,
         )
         return SchemeInitializers(
-            *(f(units, derive_seed(seed, i)) for i, f in enumerate(factories))
+            *(f(units, derive_seed(seed, i), **extra) for i, f in enumerate(factories))
         )
 
     def apply(
@@ -99,16 +149,26 @@ class Scheme:
         rnn_name="rnn",
         output_name="output",
         rnn_layer=None,
+        cell="simple",
     ):
-        """`SimpleRNN -> Dense` initialized by this scheme, applied to `inputs`.
+        """`SimpleRNN | LSTM | GRU -> Dense` initialized by this scheme.
 
-        Returns the output tensor; `build_model` wraps it in a model, the fused
-        comparison applies several schemes to one input. `rnn_layer` is the
-        recurrent layer class (default `keras.layers.SimpleRNN`; the comparison
-        runner passes `FastSimpleRNN`: same weights and numbers, faster).
+        Returns the output tensor for `inputs`; `build_model` wraps it in a
+        model, the fused comparison applies several schemes to one input.
+        `cell` picks `keras.layers.SimpleRNN` (`"simple"`), `LSTM` or `GRU`
+        (Keras' defaults otherwise: GRU `reset_after=True`). `rnn_layer`
+        replaces the SimpleRNN class (the comparison runner passes
+        `FastSimpleRNN`: same weights and numbers, faster); it is for
+        `cell="simple"` only.
         """
-        inits = self.initializers(units, seed)
-        hidden = (rnn_layer or keras.layers.SimpleRNN)(
+        inits = self.initializers(units, seed, cell)
+        if rnn_layer is not None and cell != "simple":
+            raise ValueError(
+                "`rnn_layer` must be None for a gated cell (it replaces the "
+                f"SimpleRNN class). Received: rnn_layer={rnn_layer!r}, cell={cell!r}"
+            )
+        extra = {"unit_forget_bias": self.unit_forget_bias} if cell == "lstm" else {}
+        hidden = (rnn_layer or _LAYERS[cell])(
             units,
             activation=self.activation,
             kernel_initializer=inits.kernel,
@@ -116,6 +176,7 @@ class Scheme:
             bias_initializer=inits.bias,
             return_sequences=return_sequences,
             name=rnn_name,
+            **extra,
         )(inputs)
         return keras.layers.Dense(
             output_units,
@@ -137,12 +198,14 @@ class Scheme:
         return_sequences=False,
         output_activation=None,
         rnn_layer=None,
+        cell="simple",
     ):
-        """A fresh `Input -> SimpleRNN -> Dense` model initialized by this scheme.
+        """A fresh `Input -> SimpleRNN | LSTM | GRU -> Dense` model of this scheme.
 
         The input layer is named ``"sequence"`` (it becomes the input name of an
         exported TFLite signature), the recurrent layer ``"rnn"`` and the output
-        layer ``"output"``. The model is not compiled.
+        layer ``"output"``. `cell` is `"simple"`, `"lstm"` or `"gru"`, one of
+        `self.cells`. The model is not compiled.
         """
         inputs = keras.Input(
             shape=(seq_len, input_dim), batch_size=batch_size, name="sequence"
@@ -155,14 +218,54 @@ class Scheme:
             return_sequences=return_sequences,
             output_activation=output_activation,
             rnn_layer=rnn_layer,
+            cell=cell,
         )
-        return keras.Model(inputs, outputs, name=f"{self.name}_rnn")
+        suffix = "rnn" if cell == "simple" else cell
+        return keras.Model(inputs, outputs, name=f"{self.name}_{suffix}")
 
 
-def _pytorch_uniform(units, seed):
-    # PyTorch's nn.RNN and nn.Linear(units, ...) both draw U(-1/sqrt(H), 1/sqrt(H)).
+def _pytorch_uniform(units, seed, cell="simple"):
+    # PyTorch's nn.RNN, nn.LSTM, nn.GRU and nn.Linear(units, ...) all draw every
+    # weight and bias U(-1/sqrt(H), 1/sqrt(H)).
     bound = 1.0 / math.sqrt(units)
     return keras.initializers.RandomUniform(-bound, bound, seed=seed)
+
+
+def _per_gate(cls):
+    """A factory of `cls(gates=GATES[cell], seed=seed)`."""
+
+    def factory(units, seed, cell="simple"):
+        return cls(gates=GATES[cell], seed=seed)
+
+    return factory
+
+
+def _xavier_output(units, seed, cell="simple"):
+    return XavierRNN(seed=seed)
+
+
+def chrono(max_length=100, name="chrono"):
+    """A chrono `Scheme` for LSTM and GRU with the given `max_length` (T_max).
+
+    Wxh per-gate XavierRNN, Whh per-gate ScaledOrthogonal, bias
+    `ChronoBias(max_length)` (LSTM with `unit_forget_bias=False`), Why
+    XavierRNN. The registered `"chrono"` scheme is `chrono(100)`; use
+    `schemes.get(chrono(T, name=...))` for another dependency range.
+    """
+    max_length = ChronoBias(max_length, seed=0).max_length
+
+    def bias(units, seed, cell):
+        return ChronoBias(max_length, seed=seed, cell=cell)
+
+    return Scheme(
+        name,
+        f"chrono gate biases (T_max={max_length:g}), orthogonal Whh per gate; LSTM/GRU",
+        kernel=_per_gate(XavierRNN),
+        recurrent=_per_gate(ScaledOrthogonal),
+        output=_xavier_output,
+        bias=bias,
+        cells=("gru", "lstm"),
+    )
 
 
 _REGISTRY = {}
@@ -184,9 +287,20 @@ def register(scheme):
     return scheme
 
 
-def names():
-    """Sorted names of all registered schemes."""
-    return sorted(_REGISTRY)
+def names(cell="simple"):
+    """Sorted names of the registered schemes that support `cell`.
+
+    The default, `"simple"`, lists what the CLI and the comparison runner can
+    build (they train SimpleRNNs); `"lstm"` / `"gru"` list the schemes for
+    those cells (`chrono` supports only them); `None` lists all.
+    """
+    if cell is None:
+        return sorted(_REGISTRY)
+    if cell not in CELLS:
+        raise ValueError(
+            f"`cell` must be one of {', '.join(CELLS)} or None. Received: cell={cell!r}"
+        )
+    return sorted(name for name, s in _REGISTRY.items() if cell in s.cells)
 
 
 def get(name):
@@ -199,6 +313,7 @@ def get(name):
             f"of type {type(name).__name__}"
         )
     if name not in _REGISTRY:
+        # The SimpleRNN schemes: what the CLI and the comparison runner accept.
         raise ValueError(
             f"`name` must be one of {', '.join(names())}. Received: name={name!r}"
         )
@@ -209,9 +324,10 @@ register(
     Scheme(
         "xavier_rnn",
         "N(0, 1/fan_in) for Wxh, Whh, Why; tanh",
-        kernel=lambda u, s: XavierRNN(seed=s),
-        recurrent=lambda u, s: XavierRNN(seed=s),
-        output=lambda u, s: XavierRNN(seed=s),
+        kernel=_per_gate(XavierRNN),
+        recurrent=_per_gate(XavierRNN),
+        output=_xavier_output,
+        cells=CELLS,
     )
 )
 register(
@@ -235,10 +351,11 @@ register(
 register(
     Scheme(
         "orthogonal",
-        "orthogonal Whh, N(0, 1/fan_in) Wxh and Why; tanh",
-        kernel=lambda u, s: XavierRNN(seed=s),
-        recurrent=lambda u, s: ScaledOrthogonal(seed=s),
-        output=lambda u, s: XavierRNN(seed=s),
+        "orthogonal Whh (per gate), N(0, 1/fan_in) Wxh and Why; tanh",
+        kernel=_per_gate(XavierRNN),
+        recurrent=_per_gate(ScaledOrthogonal),
+        output=_xavier_output,
+        cells=CELLS,
     )
 )
 register(
@@ -254,21 +371,25 @@ register(
 register(
     Scheme(
         "keras_default",
-        "Keras SimpleRNN/Dense defaults: glorot_uniform, orthogonal",
-        kernel=lambda u, s: keras.initializers.GlorotUniform(seed=s),
-        recurrent=lambda u, s: keras.initializers.Orthogonal(seed=s),
-        output=lambda u, s: keras.initializers.GlorotUniform(seed=s),
+        "Keras SimpleRNN/LSTM/GRU/Dense defaults: glorot_uniform, orthogonal",
+        kernel=lambda u, s, cell="simple": keras.initializers.GlorotUniform(seed=s),
+        recurrent=lambda u, s, cell="simple": keras.initializers.Orthogonal(seed=s),
+        output=lambda u, s, cell="simple": keras.initializers.GlorotUniform(seed=s),
+        cells=CELLS,
+        unit_forget_bias=True,
     )
 )
 register(
     Scheme(
         "pytorch_default",
-        "PyTorch nn.RNN/nn.Linear defaults: U(±1/sqrt(units)) "
+        "PyTorch nn.RNN/LSTM/GRU/Linear defaults: U(±1/sqrt(units)) "
         "for all weights and biases",
         kernel=_pytorch_uniform,
         recurrent=_pytorch_uniform,
         output=_pytorch_uniform,
         bias=_pytorch_uniform,
         output_bias=_pytorch_uniform,
+        cells=CELLS,
     )
 )
+register(chrono())

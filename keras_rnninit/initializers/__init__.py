@@ -1,4 +1,4 @@
-"""Registered Keras initializers for the weights of vanilla RNNs.
+"""Registered Keras initializers for the weights of vanilla and gated RNNs.
 
 Every class is registered under the package name ``keras_rnninit``, so a
 ``.keras`` file that uses them loads without ``custom_objects`` once
@@ -6,12 +6,14 @@ Every class is registered under the package name ``keras_rnninit``, so a
 """
 
 from keras_rnninit.initializers.base import SeededInitializer
+from keras_rnninit.initializers.chrono import ChronoBias
 from keras_rnninit.initializers.gaussian import HeRNN, XavierRNN
 from keras_rnninit.initializers.orthogonal import ScaledIdentity, ScaledOrthogonal
 from keras_rnninit.initializers.spectral import SpectralRadius
 from keras_rnninit.initializers.uniform import Uniform01
 
 __all__ = [
+    "ChronoBias",
     "HeRNN",
     "ScaledIdentity",
     "ScaledOrthogonal",

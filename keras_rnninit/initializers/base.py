@@ -10,6 +10,7 @@ import random as python_random
 
 import keras
 import numpy as np
+from keras import ops
 
 __all__ = ["SeededInitializer", "derive_seed"]
 
@@ -54,6 +55,61 @@ def check_matrix_shape(shape, initializer, square=False):
             f"Received: shape={shape}"
         )
     return dims
+
+
+def check_gates(gates):
+    """Return `gates` as an int >= 1, else raise (TypeError for a non-int)."""
+    if isinstance(gates, bool) or not isinstance(gates, numbers.Integral):
+        raise TypeError(
+            "`gates` must be a positive int. "
+            f"Received: gates={gates!r} of type {type(gates).__name__}"
+        )
+    if gates < 1:
+        raise ValueError(f"`gates` must be a positive int. Received: gates={gates!r}")
+    return int(gates)
+
+
+def gate_block_shape(shape, gates, initializer, square=False):
+    """The `(rows, cols // gates)` shape of one gate block of a 2-D `shape`.
+
+    Keras' LSTM and GRU concatenate their gate matrices along the last axis
+    (LSTM: i, f, c, o; GRU: z, r, h), so a (H, 4H) recurrent kernel is four
+    (H, H) blocks. `square=True` asks each block to be square.
+    """
+    rows, cols = check_matrix_shape(shape, initializer, square=square and gates == 1)
+    if cols % gates:
+        raise ValueError(
+            f"`shape` must split into `gates` equal blocks along its last axis "
+            f"for {initializer}. Received: shape={shape}, gates={gates}"
+        )
+    block = (rows, cols // gates)
+    if square and block[0] != block[1]:
+        raise ValueError(
+            f"`shape` must be `gates` square blocks side by side, (n, gates * n), "
+            f"for {initializer}. Received: shape={shape}, gates={gates}"
+        )
+    return block
+
+
+def per_gate(draw, block, gates, make_block):
+    """Build `gates` independent blocks and concatenate them on the last axis.
+
+    `draw(shape)` samples the random input of every block in one call, of
+    shape `block` for one gate (so `gates=1` draws exactly what a plain
+    initializer draws) or `(gates, *block)` otherwise; `make_block` maps one
+    block's sample to its weights. One draw, not one per block: an int seed
+    gives the same values on every call, so per-block draws would repeat.
+    """
+    if gates == 1:
+        return make_block(draw(block))
+    samples = draw((gates, *block))
+    return ops.concatenate([make_block(samples[g]) for g in range(gates)], axis=-1)
+
+
+def gates_config(initializer):
+    """`{"gates": k}` for k > 1, else `{}`: the config of `gates=1` stays the
+    config of the initializers before `gates` existed (same files, same dicts)."""
+    return {"gates": initializer.gates} if initializer.gates != 1 else {}
 
 
 def float_dtype(dtype):

@@ -6,9 +6,11 @@ import keras
 
 from keras_rnninit.initializers.base import (
     SeededInitializer,
-    check_matrix_shape,
+    check_gates,
     check_positive,
     float_dtype,
+    gate_block_shape,
+    gates_config,
 )
 
 __all__ = ["HeRNN", "XavierRNN"]
@@ -32,6 +34,12 @@ class XavierRNN(SeededInitializer):
     is a different distribution (no mass beyond 2 sigma, where a Gaussian
     has 4.55%).
 
+    Gated cells: `gates=k` declares the last axis as k gate blocks (Keras'
+    LSTM: k=4, GRU: k=3) and checks that it splits evenly. fan_in is
+    shape[0] for every block, and all entries are independent, so each gate
+    block is N(0, gain² / fan_in) on its own; the draw is the same as for
+    `gates=1`.
+
     Example:
 
     >>> import keras
@@ -41,9 +49,12 @@ class XavierRNN(SeededInitializer):
     (128, 128)
     >>> layer = keras.layers.SimpleRNN(
     ...     32, kernel_initializer=XavierRNN(), recurrent_initializer=XavierRNN())
+    >>> lstm = keras.layers.LSTM(8, recurrent_initializer=XavierRNN(gates=4))
 
     Args:
         gain: Positive multiplier of the standard deviation.
+        gates: Positive int, the number of gate blocks along the last axis
+            (4 for an LSTM kernel, 3 for a GRU kernel).
         seed: None, an int, or a `keras.random.SeedGenerator` (Keras seed
             semantics: an int or None gives the same values on every call,
             a `SeedGenerator` gives fresh values).
@@ -54,19 +65,20 @@ class XavierRNN(SeededInitializer):
           https://doi.org/10.1007/3-540-49430-8_2)
     """
 
-    def __init__(self, gain=1.0, seed=None):
+    def __init__(self, gain=1.0, seed=None, gates=1):
         self.gain = check_positive("gain", gain)
+        self.gates = check_gates(gates)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        fan_in, _ = check_matrix_shape(shape, type(self).__name__)
+        fan_in, _ = gate_block_shape(shape, self.gates, type(self).__name__)
         stddev = self.gain / math.sqrt(fan_in)
         return keras.random.normal(
             shape, mean=0.0, stddev=stddev, dtype=float_dtype(dtype), seed=self.seed
         )
 
     def get_config(self):
-        return {"gain": self.gain, **super().get_config()}
+        return {"gain": self.gain, **super().get_config(), **gates_config(self)}
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")

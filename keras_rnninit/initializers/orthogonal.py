@@ -5,10 +5,13 @@ from keras import ops
 
 from keras_rnninit.initializers.base import (
     SeededInitializer,
-    check_matrix_shape,
+    check_gates,
     check_positive,
     compute_dtype,
     float_dtype,
+    gate_block_shape,
+    gates_config,
+    per_gate,
 )
 
 __all__ = ["ScaledIdentity", "ScaledOrthogonal"]
@@ -29,6 +32,13 @@ class ScaledOrthogonal(SeededInitializer):
     linear part of h_t = tanh(x_t Wxh + h_{t-1} Whh) neither shrinks nor
     grows the state; gradients through time then decay only through tanh'.
 
+    Gated cells: Keras' LSTM and GRU keep their gate matrices side by side,
+    Whh = [W_1 | ... | W_k] of shape (H, k * H). With `gates=k` the last axis
+    is split into k equal blocks and each block is an independent Haar
+    (semi-)orthogonal matrix times `gain`, so each gate's recurrence is
+    norm-preserving (with `gates=1`, the (H, 4H) whole would be orthogonal
+    and no single (H, H) block would be).
+
     Example:
 
     >>> import keras, numpy as np
@@ -36,9 +46,15 @@ class ScaledOrthogonal(SeededInitializer):
     >>> w = keras.ops.convert_to_numpy(ScaledOrthogonal(seed=0)(shape=(8, 8)))
     >>> bool(np.allclose(w @ w.T, np.eye(8), atol=1e-5))
     True
+    >>> w = keras.ops.convert_to_numpy(ScaledOrthogonal(gates=4, seed=0)((8, 32)))
+    >>> all(np.allclose(b.T @ b, np.eye(8), atol=1e-5) for b in np.split(w, 4, 1))
+    True
 
     Args:
-        gain: Positive multiplier; every singular value of W equals `gain`.
+        gain: Positive multiplier; every singular value of W (of each gate
+            block) equals `gain`.
+        gates: Positive int, the number of gate blocks along the last axis
+            (4 for an LSTM kernel, 3 for a GRU kernel).
         seed: None, an int, or a `keras.random.SeedGenerator`.
 
     Reference:
@@ -46,24 +62,31 @@ class ScaledOrthogonal(SeededInitializer):
         - [Mezzadri, 2007](https://arxiv.org/abs/math-ph/0609050)
     """
 
-    def __init__(self, gain=1.0, seed=None):
+    def __init__(self, gain=1.0, seed=None, gates=1):
         self.gain = check_positive("gain", gain)
+        self.gates = check_gates(gates)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        rows, cols = check_matrix_shape(shape, type(self).__name__)
+        rows, cols = gate_block_shape(shape, self.gates, type(self).__name__)
         dtype = float_dtype(dtype)
         tall = (max(rows, cols), min(rows, cols))
-        a = keras.random.normal(tall, dtype=compute_dtype(dtype), seed=self.seed)
-        q, r = ops.qr(a)  # reduced: q is (n, m)
-        # Haar correction: make diag(R) positive (sign 0 never happens a.s.).
-        q = q * ops.cast(ops.where(ops.diagonal(r) < 0, -1, 1), q.dtype)
-        if rows < cols:
-            q = ops.transpose(q)
-        return ops.cast(self.gain * q, dtype)
+
+        def draw(draw_shape):
+            return keras.random.normal(
+                draw_shape, dtype=compute_dtype(dtype), seed=self.seed
+            )
+
+        def orthogonal(a):
+            q, r = ops.qr(a)  # reduced: q is (n, m)
+            # Haar correction: make diag(R) positive (sign 0 never happens a.s.).
+            q = q * ops.cast(ops.where(ops.diagonal(r) < 0, -1, 1), q.dtype)
+            return ops.transpose(q) if rows < cols else q
+
+        return ops.cast(self.gain * per_gate(draw, tall, self.gates, orthogonal), dtype)
 
     def get_config(self):
-        return {"gain": self.gain, **super().get_config()}
+        return {"gain": self.gain, **super().get_config(), **gates_config(self)}
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")
@@ -76,26 +99,39 @@ class ScaledIdentity(keras.initializers.Initializer):
     shape gets ones on the main diagonal. Unlike `keras.initializers.Identity`,
     the `gain` is part of `get_config()` and so survives save/load.
 
+    Gated cells: with `gates=k` the last axis is split into k equal blocks
+    and every block is gain * I, so each gate of an LSTM (k=4) or GRU (k=3)
+    recurrent kernel of shape (H, k * H) gets the identity: the block traces
+    are [gain * H] * k, not [k * H, 0, ...] as with `gates=1`.
+
     Example:
 
     >>> import keras
     >>> from keras_rnninit import ScaledIdentity
     >>> keras.ops.convert_to_numpy(ScaledIdentity(gain=0.5)(shape=(2, 2))).tolist()
     [[0.5, 0.0], [0.0, 0.5]]
+    >>> keras.ops.convert_to_numpy(ScaledIdentity(gates=2)(shape=(1, 2))).tolist()
+    [[1.0, 1.0]]
 
     Args:
         gain: Positive value of the diagonal.
+        gates: Positive int, the number of gate blocks along the last axis
+            (4 for an LSTM kernel, 3 for a GRU kernel).
 
     Reference:
         - [Le, Jaitly & Hinton, 2015](https://arxiv.org/abs/1504.00941)
     """
 
-    def __init__(self, gain=1.0):
+    def __init__(self, gain=1.0, gates=1):
         self.gain = check_positive("gain", gain)
+        self.gates = check_gates(gates)
 
     def __call__(self, shape, dtype=None):
-        rows, cols = check_matrix_shape(shape, type(self).__name__)
-        return self.gain * ops.eye(rows, cols, dtype=float_dtype(dtype))
+        rows, cols = gate_block_shape(shape, self.gates, type(self).__name__)
+        eye = ops.eye(rows, cols, dtype=float_dtype(dtype))
+        if self.gates > 1:
+            eye = ops.concatenate([eye] * self.gates, axis=-1)
+        return self.gain * eye
 
     def get_config(self):
-        return {"gain": self.gain}
+        return {"gain": self.gain, **gates_config(self)}

@@ -7,10 +7,13 @@ from keras import ops
 
 from keras_rnninit.initializers.base import (
     SeededInitializer,
-    check_matrix_shape,
+    check_gates,
     check_positive,
     compute_dtype,
     float_dtype,
+    gate_block_shape,
+    gates_config,
+    per_gate,
 )
 
 __all__ = ["SpectralRadius"]
@@ -26,6 +29,10 @@ class SpectralRadius(SeededInitializer):
     vanish), for rho > 1 expansive (they can explode). Echo-state networks
     pick rho just below 1; comparisons sweep it.
 
+    Gated cells: with `gates=k` a shape (n, k * n) is k square (n, n) gate
+    blocks side by side (Keras' LSTM: k=4, GRU: k=3); each block is drawn
+    independently and rescaled to its own spectral radius `radius`.
+
     Example:
 
     >>> import keras, numpy as np
@@ -33,9 +40,14 @@ class SpectralRadius(SeededInitializer):
     >>> w = keras.ops.convert_to_numpy(SpectralRadius(0.9, seed=0)(shape=(16, 16)))
     >>> round(float(np.abs(np.linalg.eigvals(w)).max()), 4)
     0.9
+    >>> w = keras.ops.convert_to_numpy(SpectralRadius(0.9, gates=4, seed=0)((8, 32)))
+    >>> [round(float(np.abs(np.linalg.eigvals(b)).max()), 4) for b in np.split(w, 4, 1)]
+    [0.9, 0.9, 0.9, 0.9]
 
     Args:
-        radius: Positive target value of max|eig(W)|.
+        radius: Positive target value of max|eig(W)| (of each gate block).
+        gates: Positive int, the number of square gate blocks along the last
+            axis (4 for an LSTM recurrent kernel, 3 for a GRU one).
         seed: None, an int, or a `keras.random.SeedGenerator`.
 
     Reference:
@@ -44,22 +56,29 @@ class SpectralRadius(SeededInitializer):
           https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)
     """
 
-    def __init__(self, radius=1.0, seed=None):
+    def __init__(self, radius=1.0, seed=None, gates=1):
         self.radius = check_positive("radius", radius)
+        self.gates = check_gates(gates)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        n, _ = check_matrix_shape(shape, type(self).__name__, square=True)
+        block = gate_block_shape(shape, self.gates, type(self).__name__, square=True)
         dtype = float_dtype(dtype)
-        a = keras.random.normal(
-            (n, n),
-            stddev=1.0 / math.sqrt(n),
-            dtype=compute_dtype(dtype),
-            seed=self.seed,
-        )
-        eigenvalues, _ = ops.eig(a)
-        rho = ops.max(ops.abs(eigenvalues))
-        return ops.cast(a * (self.radius / ops.cast(rho, a.dtype)), dtype)
+
+        def draw(draw_shape):
+            return keras.random.normal(
+                draw_shape,
+                stddev=1.0 / math.sqrt(block[0]),
+                dtype=compute_dtype(dtype),
+                seed=self.seed,
+            )
+
+        def rescale(a):
+            eigenvalues, _ = ops.eig(a)
+            rho = ops.max(ops.abs(eigenvalues))
+            return a * (self.radius / ops.cast(rho, a.dtype))
+
+        return ops.cast(per_gate(draw, block, self.gates, rescale), dtype)
 
     def get_config(self):
-        return {"radius": self.radius, **super().get_config()}
+        return {"radius": self.radius, **super().get_config(), **gates_config(self)}

@@ -1,0 +1,373 @@
+"""Per-gate initializers (`gates=k`) and `ChronoBias` on Keras' LSTM and GRU."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnninit import (
+    ChronoBias,
+    ScaledIdentity,
+    ScaledOrthogonal,
+    SpectralRadius,
+    XavierRNN,
+)
+from tests.helpers import (
+    Z,
+    assert_mean,
+    assert_normal_ks,
+    assert_variance,
+    run_serialization_test,
+    to_numpy,
+)
+
+GATES = {"lstm": 4, "gru": 3}
+LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+def blocks(w, gates):
+    return np.split(w, gates, axis=-1)
+
+
+def built(layer, input_dim=3):
+    layer.build((None, None, input_dim))
+    return layer
+
+
+# ------------------------------------------------------- per-gate initializers
+
+
+@pytest.mark.parametrize("gates", [3, 4])
+@pytest.mark.parametrize("rows, block_cols", [(16, 16), (5, 16), (16, 5)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_scaled_orthogonal_each_gate_block_is_orthogonal(gates, rows, block_cols, gain):
+    w = to_numpy(
+        ScaledOrthogonal(gain=gain, gates=gates, seed=1)((rows, gates * block_cols))
+    )
+    for b in blocks(w, gates):
+        gram = b @ b.T if rows <= block_cols else b.T @ b
+        np.testing.assert_allclose(gram / gain**2, np.eye(min(b.shape)), atol=1e-5)
+
+
+def test_scaled_orthogonal_gates_1_leaves_lstm_blocks_non_orthogonal():
+    # The issue's starting point: the whole (H, 4H) is semi-orthogonal, its
+    # (H, H) blocks are not; per-gate is what makes each block orthogonal.
+    w = to_numpy(ScaledOrthogonal(seed=1)((16, 64)))
+    np.testing.assert_allclose(w @ w.T, np.eye(16), atol=1e-5)
+    assert all(np.abs(b.T @ b - np.eye(16)).max() > 0.1 for b in blocks(w, 4))
+
+
+def test_scaled_orthogonal_gate_blocks_are_independent_haar():
+    # Every block of every draw is Haar on O(n): trace mean 0, variance 1.
+    # 16 draws x 4 blocks = 64 traces; identical blocks (one seed reused per
+    # block) or plain QR signs would fail.
+    n, draws = 32, 16
+    traces = []
+    for s in range(draws):
+        w = to_numpy(ScaledOrthogonal(gates=4, seed=s)((n, 4 * n)))
+        bs = blocks(w, 4)
+        assert not any(np.allclose(bs[0], b) for b in bs[1:])
+        traces += [np.trace(b) for b in bs]
+    assert abs(np.mean(traces)) < Z / math.sqrt(len(traces))
+    # Var of the sample variance of 64 traces (Haar trace ~ N(0, 1) for large n):
+    # SE = sqrt(2 / 64) = 0.18.
+    assert abs(np.var(traces) - 1.0) < Z * math.sqrt(2 / len(traces))
+
+
+@pytest.mark.parametrize("gates", [3, 4])
+@pytest.mark.parametrize("gain", [1.0, 0.5])
+def test_scaled_identity_each_gate_block_is_identity(gates, gain):
+    h = 4
+    w = to_numpy(ScaledIdentity(gain=gain, gates=gates)((h, gates * h)))
+    np.testing.assert_array_equal(w, np.tile(gain * np.eye(h), (1, gates)))
+    assert [np.trace(b) for b in blocks(w, gates)] == [gain * h] * gates
+    kernel = to_numpy(ScaledIdentity(gates=gates)((2, gates * h)))
+    np.testing.assert_array_equal(kernel, np.tile(np.eye(2, h), (1, gates)))
+
+
+@pytest.mark.parametrize("gates", [3, 4])
+@pytest.mark.parametrize("radius", [0.5, 1.2])
+def test_spectral_radius_each_gate_block(gates, radius):
+    n = 16
+    w = to_numpy(SpectralRadius(radius, gates=gates, seed=2)((n, gates * n)))
+    bs = blocks(w, gates)
+    for b in bs:
+        assert abs(np.abs(np.linalg.eigvals(b)).max() - radius) < 1e-4 * radius
+    assert not np.allclose(bs[0], bs[1])
+
+
+def test_xavier_rnn_each_gate_block_is_n_0_1_over_fan_in():
+    fan_in = 256
+    std = 1 / math.sqrt(fan_in)
+    w = to_numpy(XavierRNN(gates=4, seed=3)((fan_in, 4 * fan_in)))
+    for b in blocks(w, 4):
+        assert_mean(b, 0.0, std)
+        assert_variance(b, std**2, 3 * std**4)
+        assert_normal_ks(b, std)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_real_layer_gets_per_gate_blocks(cell):
+    k, h = GATES[cell], 8
+    layer = built(
+        LAYERS[cell](
+            h,
+            kernel_initializer=XavierRNN(gates=k, seed=0),
+            recurrent_initializer=ScaledOrthogonal(gates=k, seed=1),
+        )
+    )
+    for b in blocks(to_numpy(layer.cell.recurrent_kernel), k):
+        np.testing.assert_allclose(b @ b.T, np.eye(h), atol=1e-5)
+    identity = built(LAYERS[cell](h, recurrent_initializer=ScaledIdentity(gates=k)))
+    traces = [np.trace(b) for b in blocks(to_numpy(identity.cell.recurrent_kernel), k)]
+    assert traces == [h] * k
+    radius = built(LAYERS[cell](h, recurrent_initializer=SpectralRadius(0.9, gates=k)))
+    for b in blocks(to_numpy(radius.cell.recurrent_kernel), k):
+        assert abs(np.abs(np.linalg.eigvals(b)).max() - 0.9) < 1e-4
+
+
+PER_GATE = [
+    lambda **kw: XavierRNN(gates=4, **kw),
+    lambda **kw: ScaledOrthogonal(gates=4, **kw),
+    lambda **kw: SpectralRadius(gates=4, **kw),
+]
+
+
+@pytest.mark.parametrize("make", PER_GATE)
+def test_per_gate_seed_semantics(make):
+    shape = (8, 32)
+    a = make(seed=7)
+    np.testing.assert_array_equal(to_numpy(a(shape)), to_numpy(make(seed=7)(shape)))
+    assert not np.array_equal(to_numpy(a(shape)), to_numpy(make(seed=8)(shape)))
+    fresh = make(seed=keras.random.SeedGenerator(3))
+    assert not np.array_equal(to_numpy(fresh(shape)), to_numpy(fresh(shape)))
+
+
+@pytest.mark.parametrize(
+    "init, config",
+    [
+        (XavierRNN(gain=2.0, seed=1, gates=4), {"gain": 2.0, "seed": 1, "gates": 4}),
+        (ScaledOrthogonal(seed=3, gates=3), {"gain": 1.0, "seed": 3, "gates": 3}),
+        (ScaledIdentity(gain=0.5, gates=4), {"gain": 0.5, "gates": 4}),
+        (SpectralRadius(1.5, seed=4, gates=4), {"radius": 1.5, "seed": 4, "gates": 4}),
+        (ChronoBias(50, seed=2), {"max_length": 50.0, "seed": 2, "cell": "lstm"}),
+        (
+            ChronoBias(10.5, cell="gru"),
+            {"max_length": 10.5, "seed": None, "cell": "gru"},
+        ),
+    ],
+)
+def test_get_config_round_trip(init, config):
+    assert init.get_config() == config
+    rebuilt = run_serialization_test(init)
+    shape = (12,) if isinstance(init, ChronoBias) else (3, 12)
+    if config.get("seed") is not None:
+        np.testing.assert_array_equal(to_numpy(init(shape)), to_numpy(rebuilt(shape)))
+
+
+def test_gates_1_config_is_unchanged():
+    # `gates=1` configs are the configs saved before `gates` existed.
+    assert ScaledOrthogonal(seed=1, gates=1).get_config() == {"gain": 1.0, "seed": 1}
+    assert ScaledIdentity(gates=1).get_config() == {"gain": 1.0}
+    assert SpectralRadius(seed=1).get_config() == {"radius": 1.0, "seed": 1}
+
+
+def test_chrono_bias_is_registered():
+    name = keras.saving.get_registered_name(ChronoBias)
+    assert name == "keras_rnninit>ChronoBias"
+    assert keras.saving.get_registered_object(name) is ChronoBias
+
+
+@pytest.mark.parametrize(
+    "init, shape",
+    [
+        (XavierRNN(gates=4, seed=0), (8, 30)),
+        (ScaledOrthogonal(gates=3, seed=0), (8, 16)),
+        (ScaledIdentity(gates=4), (8, 6)),
+    ],
+)
+def test_shape_that_does_not_split_into_gates(init, shape):
+    name = type(init).__name__
+    with pytest.raises(
+        ValueError,
+        match=rf"^`shape` must split into `gates` equal blocks along its last axis "
+        rf"for {name}\. Received: shape=\(\d+, \d+\), gates=\d$",
+    ):
+        init(shape)
+
+
+def test_spectral_radius_gate_blocks_must_be_square():
+    with pytest.raises(
+        ValueError,
+        match=r"^`shape` must be `gates` square blocks side by side, "
+        r"\(n, gates \* n\), for SpectralRadius\. Received: shape=\(8, 36\), gates=4$",
+    ):
+        SpectralRadius(gates=4, seed=0)((8, 36))
+
+
+@pytest.mark.parametrize(
+    "cls", [XavierRNN, ScaledOrthogonal, ScaledIdentity, SpectralRadius]
+)
+def test_bad_gates(cls):
+    for value in [0, -4]:
+        with pytest.raises(
+            ValueError,
+            match=rf"^`gates` must be a positive int\. Received: gates={value}$",
+        ):
+            cls(gates=value)
+    for value in [4.0, "4", True, None]:
+        with pytest.raises(TypeError, match=r"^`gates` must be a positive int\. "):
+            cls(gates=value)
+
+
+# ------------------------------------------------------------------ ChronoBias
+
+
+def uniform_checks(u, low, high):
+    """u ~ U[low, high]: bounds, mean, variance (fourth central moment w^4/80)."""
+    width = high - low
+    assert u.min() >= low - 1e-4 and u.max() <= high + 1e-4
+    assert_mean(u, (low + high) / 2, width / math.sqrt(12))
+    assert_variance(u, width**2 / 12, width**4 / 80)
+
+
+@pytest.mark.parametrize("max_length", [10, 1000])
+def test_chrono_lstm_gate_statistics(max_length):
+    h = 16384
+    b = to_numpy(ChronoBias(max_length, seed=0)((4 * h,)))
+    b_i, b_f, b_c, b_o = np.split(b, 4)
+    # exp(b_f) = u ~ U[1, T - 1], so the forget time 1 + e^{b_f} spans [2, T].
+    uniform_checks(np.exp(b_f), 1.0, max_length - 1.0)
+    np.testing.assert_array_equal(b_i, -b_f)
+    assert not np.any(b_c) and not np.any(b_o)
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_chrono_gru_gate_statistics(reset_after):
+    h, max_length = 16384, 100
+    shape = (2, 3 * h) if reset_after else (3 * h,)
+    b = to_numpy(ChronoBias(max_length, seed=0, cell="gru")(shape))
+    assert b.shape == shape
+    if reset_after:
+        assert not np.any(b[1])  # recurrent row: zero, the input row holds b_z
+        b = b[0]
+    b_z, b_r, b_h = np.split(b, 3)
+    uniform_checks(np.exp(b_z), 1.0, max_length - 1.0)  # b_z = +log(u) >= 0
+    assert not np.any(b_r) and not np.any(b_h)
+
+
+def test_chrono_lstm_real_layer_keeps_cell_state_per_forget_bias():
+    # Zero kernels, zero input, c_0 = 1: Keras' LSTM gives c_t = f^t with
+    # f = sigmoid(b_f) (the candidate tanh(0) is 0), so the memory time
+    # 1 / (1 - f) = 1 + e^{b_f} lies in [2, T].
+    h, steps, max_length = 32, 5, 50
+    layer = keras.layers.LSTM(
+        h,
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+        bias_initializer=ChronoBias(max_length, seed=1),
+        unit_forget_bias=False,
+        return_state=True,
+    )
+    x = np.zeros((1, steps, 2), dtype="float32")
+    ones = np.ones((1, h), dtype="float32")
+    _, _, c = layer(x, initial_state=[np.zeros_like(ones), ones])
+    b_f = to_numpy(layer.cell.bias)[h : 2 * h]
+    f = 1 / (1 + np.exp(-b_f))
+    np.testing.assert_allclose(to_numpy(c)[0], f**steps, rtol=1e-5)
+    memory = 1 / (1 - f)
+    assert memory.min() >= 2 - 1e-4 and memory.max() <= max_length + 1e-3
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_chrono_gru_real_layer_keeps_state_per_update_bias(reset_after):
+    # Zero kernels and input, h_0 = 1: Keras' GRU gives h_t = z^t (hh = 0),
+    # z = sigmoid(b_z) >= 1/2 with the documented sign b_z = +log(u).
+    h, steps, max_length = 32, 5, 50
+    layer = keras.layers.GRU(
+        h,
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+        bias_initializer=ChronoBias(max_length, seed=1, cell="gru"),
+        reset_after=reset_after,
+    )
+    out = layer(np.zeros((1, steps, 2), "float32"), initial_state=np.ones((1, h)))
+    bias = to_numpy(layer.cell.bias)
+    b_z = (bias.sum(axis=0) if reset_after else bias)[:h]
+    z = 1 / (1 + np.exp(-b_z))
+    np.testing.assert_allclose(to_numpy(out)[0], z**steps, rtol=1e-5)
+    memory = 1 / (1 - z)
+    assert memory.min() >= 2 - 1e-4 and memory.max() <= max_length + 1e-3
+
+
+@pytest.mark.parametrize("units", [3, 8])
+def test_chrono_with_unit_forget_bias_is_refused(units):
+    # Keras' default unit_forget_bias=True calls the initializer on (units,)
+    # and (2 * units,) pieces; units = 8 would pass a shape-only check.
+    layer = keras.layers.LSTM(units, bias_initializer=ChronoBias(100, seed=0))
+    with pytest.raises(
+        ValueError,
+        match=r"^`unit_forget_bias` must be False on an LSTM whose `bias_initializer` "
+        r"is ChronoBias .* Received: unit_forget_bias=True$",
+    ):
+        built(layer)
+
+
+def test_chrono_seed_semantics():
+    a = ChronoBias(100, seed=5)
+    np.testing.assert_array_equal(to_numpy(a((8,))), to_numpy(a((8,))))
+    np.testing.assert_array_equal(to_numpy(a((8,))), to_numpy(ChronoBias(100, 5)((8,))))
+    assert not np.array_equal(to_numpy(a((8,))), to_numpy(ChronoBias(100, 6)((8,))))
+    fresh = ChronoBias(100, seed=keras.random.SeedGenerator(1))
+    assert not np.array_equal(to_numpy(fresh((8,))), to_numpy(fresh((8,))))
+    keras.utils.set_random_seed(3)
+    first = to_numpy(ChronoBias(100)((8,)))
+    keras.utils.set_random_seed(3)
+    np.testing.assert_array_equal(first, to_numpy(ChronoBias(100)((8,))))
+
+
+@pytest.mark.parametrize(
+    "cell, shape",
+    [
+        ("lstm", (10,)),
+        ("lstm", (2, 12)),
+        ("lstm", (0,)),
+        ("lstm", (4, 4, 4)),
+        ("gru", (8,)),
+        ("gru", (3, 12)),
+        ("gru", (2, 10)),
+    ],
+)
+def test_chrono_bad_shape(cell, shape):
+    with pytest.raises(
+        ValueError,
+        match=rf"^`shape` must be the {cell.upper()} bias shape .* "
+        rf"for ChronoBias\(cell='{cell}'\)\. Received: shape=",
+    ):
+        ChronoBias(100, seed=0, cell=cell)(shape)
+
+
+@pytest.mark.parametrize("value", [2, 1.5, 0, -10, float("nan"), float("inf")])
+def test_chrono_bad_max_length_value(value):
+    with pytest.raises(
+        ValueError,
+        match=rf"^`max_length` must be a finite number > 2\. "
+        rf"Received: max_length={value}$",
+    ):
+        ChronoBias(value)
+
+
+@pytest.mark.parametrize("value", ["100", None, True])
+def test_chrono_bad_max_length_type(value):
+    with pytest.raises(TypeError, match=r"^`max_length` must be a finite number > 2\."):
+        ChronoBias(value)
+
+
+def test_chrono_bad_cell():
+    with pytest.raises(
+        ValueError, match=r"^`cell` must be one of gru, lstm\. Received: cell='simple'$"
+    ):
+        ChronoBias(100, cell="simple")
+    with pytest.raises(TypeError, match=r"^`cell` must be one of gru, lstm\. "):
+        ChronoBias(100, cell=4)
