@@ -25,6 +25,7 @@ lint: $(STAMP)
 # TensorFlow-only and says so; tests/test_backends.py checks that).
 JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.py \
              tests/test_layers.py tests/test_recurrence.py \
+             tests/test_gated_initializers.py tests/test_gated_cells.py tests/test_gated_schemes.py \
              tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
              keras_rnninit/initializers
 
