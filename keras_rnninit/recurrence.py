@@ -17,8 +17,8 @@ dz_t = g_t * act'(s_t) * m_t, g_{t-1} = dL/ds_{t-1} + (dz_t W^T) * r +
 is read from the state itself (where m_t = 0, dz_t is 0 whatever it reads),
 so only activations whose derivative is a function of their output qualify
 (`DERIVATIVES`; see `supported`). `recurrence` refuses anything else;
-`FastSimpleRNN` then runs Keras' own loop, as it does for `unroll` and every
-backend but TensorFlow.
+`FastSimpleRNN` then runs Keras' own loop, as it does for `unroll` and the
+backends other than TensorFlow and JAX.
 
 Higher-order gradients are exact: the hand-written first-order pass is itself
 a custom-gradient function whose gradient is autodiff of the plain (not
@@ -68,9 +68,13 @@ def _name(activation):
         return None
 
 
+BACKENDS = ("jax", "tensorflow")
+
+
 def supported(activation):
-    """True when `activation` runs on the hand-written TensorFlow kernel."""
-    return keras.backend.backend() == "tensorflow" and _name(activation) in DERIVATIVES
+    """True when `activation` runs on a hand-written kernel (TensorFlow's here,
+    JAX's in `keras_rnninit.recurrence_jax`)."""
+    return keras.backend.backend() in BACKENDS and _name(activation) in DERIVATIVES
 
 
 def project(sequences, kernel, bias=None):
@@ -92,7 +96,8 @@ def recurrence(
     recurrent_mask=None,
     compile=False,
 ):
-    """The states s_t of the recurrence above for t = 0..T-1, on TensorFlow.
+    """The states s_t of the recurrence above for t = 0..T-1, on TensorFlow
+    (or JAX: `keras_rnninit.recurrence_jax`).
 
     Args:
         projected: (T, B, H), time-major: p_t = x_t Wxh + b.
@@ -103,7 +108,8 @@ def recurrence(
             gradient).
         recurrent_mask: Optional (B, H) multiplier r of s_{t-1} (recurrent
             dropout); a constant (no gradient).
-        compile: Run both first-order loops XLA-compiled.
+        compile: Run both first-order loops XLA-compiled (TensorFlow; JAX
+            compiles the whole train step anyway).
 
     Returns:
         (T, B, H): s_t for every step; its gradient is the hand-written one,
@@ -112,12 +118,22 @@ def recurrence(
     if not supported(activation):
         raise ValueError(
             "`activation` must be one of "
-            f"{', '.join(DERIVATIVES)} on the tensorflow backend. Received: "
-            f"activation={activation!r}, backend={keras.backend.backend()!r}"
+            f"{', '.join(DERIVATIVES)} on the {' or '.join(BACKENDS)} backend. "
+            f"Received: activation={activation!r}, "
+            f"backend={keras.backend.backend()!r}"
+        )
+    name = _name(activation)
+    if keras.backend.backend() == "jax":
+        from keras_rnninit import recurrence_jax
+
+        return recurrence_jax.recurrence(
+            *(ops.convert_to_tensor(t) for t in (projected, initial, kernel)),
+            name,
+            mask,
+            recurrent_mask,
         )
     import tensorflow as tf
 
-    name = _name(activation)
     constants = _constants(mask, recurrent_mask)
     projected = tf.convert_to_tensor(projected)
     compile = compile and _may_compile(projected, name, constants)

@@ -64,36 +64,74 @@ def test_same_numbers_as_simple_rnn(kwargs, training):
     assert_close(fast(X, training=training), slow(X, training=training))
 
 
-def _gradients(layer, inputs, training, **call_kwargs):
+def _gradients(layer, inputs, training, wrt_inputs=True):
+    """Outputs, and gradients of a weighted loss w.r.t. the inputs (unless
+    `wrt_inputs` is False: token inputs) and every trainable weight: a tape
+    on TensorFlow, `jax.grad` of `stateless_call` on JAX."""
+    if not TF:
+        import jax
+
+        trainable = [v.value for v in layer.trainable_variables]
+        fixed = [v.value for v in layer.non_trainable_variables]
+
+        def loss(x, weights):
+            out, _ = layer.stateless_call(weights, fixed, x, training=training)
+            return sum(_weighted_sum(o) for o in keras.tree.flatten(out)), out
+
+        argnums = (0, 1) if wrt_inputs else 1
+        grads, out = jax.grad(loss, argnums=argnums, has_aux=True)(
+            keras.ops.convert_to_tensor(inputs), trainable
+        )
+        grads = [grads[0], *grads[1]] if wrt_inputs else grads
+        return keras.tree.flatten(out), grads
     import tensorflow as tf
 
     inputs = tf.convert_to_tensor(inputs)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
-        out = keras.tree.flatten(layer(inputs, training=training, **call_kwargs))
+        out = keras.tree.flatten(layer(inputs, training=training))
         loss = sum(_weighted_sum(o) for o in out)
-    return out, tape.gradient(loss, [inputs, *layer.trainable_variables])
+    sources = [inputs] if wrt_inputs else []
+    return out, tape.gradient(loss, [*sources, *layer.trainable_variables])
 
 
 def _weighted_sum(out):
     """A loss that weighs every output differently, so that no gradient term
     can hide behind a symmetric sum."""
-    import tensorflow as tf
-
-    weights = tf.reshape(
-        tf.range(tf.size(out), dtype=out.dtype) / tf.cast(tf.size(out), out.dtype),
-        tf.shape(out),
-    )
-    return tf.reduce_sum(tf.sin(out) * weights)
+    ops = keras.ops
+    index = ops.reshape(ops.arange(ops.size(out), dtype=out.dtype), ops.shape(out))
+    return ops.sum(ops.sin(out) * index / ops.cast(ops.size(out), out.dtype))
 
 
-@tf_only
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("kwargs", CONFIGS)
 def test_same_gradients_as_simple_rnn(kwargs, training):
-    # training=True runs the XLA-compiled loops, False the plain ones.
+    # TensorFlow: training=True runs the XLA-compiled loops, False the plain
+    # ones. JAX: the lax.scan kernel under jax.grad.
     fast, slow = twins(**kwargs)
     assert_close(_gradients(fast, X, training), _gradients(slow, X, training))
+
+
+@pytest.mark.skipif(TF, reason="TensorFlow's second order: test_second_order.py")
+@pytest.mark.parametrize("kwargs", [{}, {"go_backwards": True}, {"activation": "relu"}])
+def test_jax_gradient_penalty_matches_simple_rnn(kwargs):
+    # Reverse-over-reverse through the custom_vjp kernel: d/dW |dL/dx|^2.
+    import jax
+    import jax.numpy as jnp
+
+    def penalty_gradient(layer):
+        fixed = [v.value for v in layer.non_trainable_variables]
+
+        def loss(x, weights):
+            out, _ = layer.stateless_call(weights, fixed, x, training=True)
+            return _weighted_sum(out)
+
+        def penalty(weights):
+            return jnp.sum(jax.grad(loss)(jnp.asarray(X), weights) ** 2)
+
+        return jax.grad(penalty)([v.value for v in layer.trainable_variables])
+
+    assert_close(*(penalty_gradient(layer) for layer in twins(**kwargs)), rtol=1e-4)
 
 
 def test_the_cell_is_simple_rnns_and_the_only_one():
@@ -148,17 +186,10 @@ MASK_CONFIGS = [
 def test_masks_match_simple_rnn(kwargs, left):
     fast, slow = masked_twins(left, **kwargs)
     tokens = padded(left)
-    assert_close(fast(tokens, training=True), slow(tokens, training=True))
-    if TF:
-        grads = []
-        for model in (fast, slow):
-            import tensorflow as tf
-
-            with tf.GradientTape() as tape:
-                out = keras.tree.flatten(model(tokens, training=True))
-                loss = sum(_weighted_sum(o) for o in out)
-            grads.append(tape.gradient(loss, model.trainable_variables))
-        assert_close(*grads)
+    assert_close(
+        _gradients(fast, tokens, True, wrt_inputs=False),
+        _gradients(slow, tokens, True, wrt_inputs=False),
+    )
 
 
 @pytest.mark.parametrize("left", [True, False], ids=["left-padded", "right-padded"])
