@@ -16,7 +16,15 @@ import tempfile
 
 import keras
 
-__all__ = ["QUANTIZE_MODES", "RESET", "SERVE", "ExportError", "convert"]
+__all__ = [
+    "QUANTIZE_MODES",
+    "RESET",
+    "SERVE",
+    "ExportError",
+    "convert",
+    "input_spec",
+    "run_converter",
+]
 
 SERVE = "serving_default"
 RESET = "reset"
@@ -79,7 +87,7 @@ def unrolled_copy(model, seq_len):
     return copy
 
 
-def _input_spec(model, batch_size, seq_len):
+def input_spec(model, batch_size, seq_len):
     import tensorflow as tf
 
     tensor = model.inputs[0]
@@ -141,7 +149,7 @@ def convert(
     the advice in error messages)."""
     import tensorflow as tf
 
-    spec = _input_spec(model, batch_size, seq_len)
+    spec = input_spec(model, batch_size, seq_len)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(SERVE, lambda x: model(x, training=False), [spec])
@@ -162,17 +170,27 @@ def convert(
         converter = tf.lite.TFLiteConverter.from_saved_model(
             saved_model, signature_keys=keys
         )
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if allow_select_tf_ops:
-            ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
-        converter.target_spec.supported_ops = ops
-        if quantize is not None:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if quantize == "int8":
-            converter.representative_dataset = representative
-        try:
-            return converter.convert()
-        except Exception as error:  # ConverterError, or RuntimeError from quantizer
-            raise ExportError(_explain(error, allow_select_tf_ops, unrolled)) from error
+        return run_converter(
+            converter, quantize, representative, allow_select_tf_ops, unrolled
+        )
+
+
+def run_converter(converter, quantize, representative, allow_select_tf_ops, unrolled):
+    """Builtins (plus Flex if allowed) and the quantization asked for, then
+    convert; a failure becomes one `ExportError` with the missing ops named."""
+    import tensorflow as tf
+
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if allow_select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    if quantize is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        converter.representative_dataset = representative
+    try:
+        return converter.convert()
+    except Exception as error:  # ConverterError, or RuntimeError from quantizer
+        raise ExportError(_explain(error, allow_select_tf_ops, unrolled)) from error
