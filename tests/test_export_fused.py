@@ -203,3 +203,16 @@ def test_gru_has_no_fused_op_and_exports_as_a_loop_or_unrolled(tmp_path):
         assert_parity(report.path, model, sequences(length), atol=1e-5)
     with pytest.raises(ValueError, match="keeps no state between invokes"):
         TFLiteRunner(loop.path).stream(sequences(9, batch=1))
+
+
+def test_lstm_inside_a_nested_model_fuses(tmp_path):
+    keras.utils.set_random_seed(5)
+    inner_input = keras.Input((None, 3))
+    inner = keras.Model(
+        inner_input, keras.layers.LSTM(4, return_sequences=True)(inner_input)
+    )
+    inputs = keras.Input((None, 3), name="sequence")
+    model = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
+    report = export_tflite(model, tmp_path / "n.tflite")
+    assert_fused(report)
+    assert_parity(report.path, model, sequences(8), atol=1e-5)
