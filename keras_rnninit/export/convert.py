@@ -1,11 +1,11 @@
-"""Keras model -> TFLite bytes, along the paths measured to work (DESIGN.md).
+"""Keras model -> TFLite bytes, along the measured paths (export/README.md).
 
 - Default: a SavedModel with a **fixed-batch** signature (batch None makes the
   converter fail on `TensorListReserve`), converted with builtins only; the
   RNN becomes one WHILE loop and any sequence length runs.
 - `unroll`: the model is rebuilt from its config with `unroll=True` and a
-  fixed T: no WHILE, dynamic batch; the only path int8 calibration survives
-  (on a WHILE model the calibrator segfaults).
+  fixed T: no WHILE, dynamic batch; int8 calibration survives it (on a WHILE
+  model the calibrator segfaults), and the fused LSTM (fused.py).
 - Endpoints are never named `serve`: with more than one signature key the
   converter renames a `serve` endpoint to `serving_default` and drops the
   others (tensorflow/lite/python/lite.py, from_saved_model).
