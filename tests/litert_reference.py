@@ -3,7 +3,8 @@
 It drives `ai_edge_litert`'s signature runner directly (not
 `keras_rnninit.export.TFLiteRunner`), one sequence per call on a fixed-batch
 file, so a test compares Keras with LiteRT without trusting the exporter's
-own verifier or runner.
+own verifier or runner. A fused LSTM keeps h and c in variable tensors between
+invokes; they are zeroed after every call (each sequence is independent).
 """
 
 import numpy as np
@@ -26,7 +27,10 @@ def serve(litert, x):
     batch = int(detail["shape_signature"][0])
     assert batch in (-1, 1), "the tests export batch 1 or a dynamic batch"
     parts = [x] if batch == -1 else [x[i : i + 1] for i in range(len(x))]
-    results = [runner(**{name: part}) for part in parts]
+    results = []
+    for part in parts:
+        results.append(runner(**{name: part}))
+        litert.reset_all_variables()  # after the invoke: then it is allocated
     return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
 
 

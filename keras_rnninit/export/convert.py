@@ -1,11 +1,11 @@
-"""Keras model -> TFLite bytes, along the paths measured to work (DESIGN.md).
+"""Keras model -> TFLite bytes, along the measured paths (export/README.md).
 
 - Default: a SavedModel with a **fixed-batch** signature (batch None makes the
   converter fail on `TensorListReserve`), converted with builtins only; the
   RNN becomes one WHILE loop and any sequence length runs.
 - `unroll`: the model is rebuilt from its config with `unroll=True` and a
-  fixed T: no WHILE, dynamic batch; the only path int8 calibration survives
-  (on a WHILE model the calibrator segfaults).
+  fixed T: no WHILE, dynamic batch; int8 calibration survives it (on a WHILE
+  model the calibrator segfaults), and the fused LSTM (fused.py).
 - Endpoints are never named `serve`: with more than one signature key the
   converter renames a `serve` endpoint to `serving_default` and drops the
   others (tensorflow/lite/python/lite.py, from_saved_model).
@@ -16,7 +16,15 @@ import tempfile
 
 import keras
 
-__all__ = ["QUANTIZE_MODES", "RESET", "SERVE", "ExportError", "convert"]
+__all__ = [
+    "QUANTIZE_MODES",
+    "RESET",
+    "SERVE",
+    "ExportError",
+    "convert",
+    "input_spec",
+    "run_converter",
+]
 
 SERVE = "serving_default"
 RESET = "reset"
@@ -79,7 +87,7 @@ def unrolled_copy(model, seq_len):
     return copy
 
 
-def _input_spec(model, batch_size, seq_len):
+def input_spec(model, batch_size, seq_len):
     import tensorflow as tf
 
     tensor = model.inputs[0]
@@ -141,7 +149,7 @@ def convert(
     the advice in error messages)."""
     import tensorflow as tf
 
-    spec = _input_spec(model, batch_size, seq_len)
+    spec = input_spec(model, batch_size, seq_len)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(SERVE, lambda x: model(x, training=False), [spec])
@@ -162,17 +170,27 @@ def convert(
         converter = tf.lite.TFLiteConverter.from_saved_model(
             saved_model, signature_keys=keys
         )
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if allow_select_tf_ops:
-            ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
-        converter.target_spec.supported_ops = ops
-        if quantize is not None:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if quantize == "int8":
-            converter.representative_dataset = representative
-        try:
-            return converter.convert()
-        except Exception as error:  # ConverterError, or RuntimeError from quantizer
-            raise ExportError(_explain(error, allow_select_tf_ops, unrolled)) from error
+        return run_converter(
+            converter, quantize, representative, allow_select_tf_ops, unrolled
+        )
+
+
+def run_converter(converter, quantize, representative, allow_select_tf_ops, unrolled):
+    """Builtins (plus Flex if allowed) and the quantization asked for, then
+    convert; a failure becomes one `ExportError` with the missing ops named."""
+    import tensorflow as tf
+
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if allow_select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    if quantize is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        converter.representative_dataset = representative
+    try:
+        return converter.convert()
+    except Exception as error:  # ConverterError, or RuntimeError from quantizer
+        raise ExportError(_explain(error, allow_select_tf_ops, unrolled)) from error

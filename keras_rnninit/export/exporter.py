@@ -8,6 +8,7 @@ import time
 from importlib import metadata
 
 import keras
+import numpy as np
 
 from keras_rnninit.export.convert import (
     QUANTIZE_MODES,
@@ -20,6 +21,13 @@ from keras_rnninit.export.convert import (
 )
 from keras_rnninit.export.files import publish, write_temp
 from keras_rnninit.export.flatbuffer import non_builtin_ops, tflite_ops
+from keras_rnninit.export.fused import (
+    FUSED_OP,
+    convert_fused,
+    fusable,
+    fusion_blocker,
+    lstm_layers,
+)
 from keras_rnninit.export.inputs import (
     check_destination,
     check_finite_weights,
@@ -74,6 +82,10 @@ class ExportReport:
     conversion_seconds: float
     source_sha256: str
     versions: dict
+    # "fused" (UNIDIRECTIONAL_SEQUENCE_LSTM), "while", "fused+while" or
+    # "unrolled", read from the file's op list; per LSTM, why it is not fused.
+    recurrent_path: str = "while"
+    lstm_fallbacks: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -116,16 +128,20 @@ def export_tflite(
 ):
     """Export a Keras RNN model to a builtins-only `.tflite` file, verified in LiteRT.
 
-    Paths (measured with TF 2.21, see DESIGN.md):
+    Paths (measured with TF 2.21, see export/README.md):
 
     - default: fixed batch (`batch_size`, default 1), any sequence length at
-      run time (one WHILE loop), float32, parity <= 1e-5 max abs error;
-    - `unroll=True` (needs `seq_len`): no WHILE loop, dynamic batch, faster
+      run time, float32, parity <= 1e-5 max abs error. A Keras `LSTM` becomes
+      the fused `UNIDIRECTIONAL_SEQUENCE_LSTM` builtin (keras_rnninit/export/
+      fused.py says which LSTMs cannot and why: they, and every other RNN,
+      become one WHILE loop); `report.recurrent_path` says what the file holds;
+    - `unroll=True` (needs `seq_len`): no loop, dynamic batch, faster
       and larger;
     - `quantize="dynamic"` (int8 weights >= 1024 elements; smaller ones stay
       float), `"float16"`, or `"int8"` (calibrated on `representative_data`
-      or `verify_data`; always unrolled, because int8 calibration of a WHILE
-      model kills the process).
+      or `verify_data`; never on a WHILE loop, whose int8 calibration kills
+      the process: on the fused path when every RNN is a fusable LSTM, else
+      unrolled).
 
     The file is converted, checked against `model` in the LiteRT interpreter
     on `verify_data` (default: seeded random sequences of two lengths), every
@@ -147,7 +163,8 @@ def export_tflite(
         path: Destination, ending in `.tflite`, in an existing folder.
         batch_size: Fixed batch of the file (default 1; dynamic when unrolled).
         seq_len: Fixed sequence length (required by `unroll` and int8).
-        unroll: Unroll the recurrence (default: only for int8).
+        unroll: Unroll the recurrence (default: only for int8 of a model
+            that is not all fusable LSTMs). False keeps loops and fused LSTMs.
         quantize: None, `"dynamic"`, `"float16"` or `"int8"`.
         representative_data: Array (n, T, ...) of typical inputs for int8,
             shaped (and typed: token ids for an `Embedding`) like the input.
@@ -183,14 +200,6 @@ def export_tflite(
         )
     batch_size = check_optional_positive_int("batch_size", batch_size)
     seq_len = check_optional_positive_int("seq_len", seq_len)
-    if unroll is None:
-        unroll = quantize == "int8"
-    if quantize == "int8" and not unroll:
-        raise ValueError(
-            "`unroll` must be True (or None) with quantize='int8': int8 "
-            "calibration of a WHILE-loop model crashes the converter. "
-            "Received: unroll=False"
-        )
     if quantize == "int8" and representative_data is None and verify_data is None:
         raise ValueError(
             "`representative_data` must be given with quantize='int8' "
@@ -213,6 +222,17 @@ def export_tflite(
         )
     check_finite_weights(model)
     stateful = bool(stateful_layers(model))
+    if quantize == "int8":
+        blocker = fusion_blocker(model)
+        if unroll is None:
+            unroll = blocker is not None
+        if not unroll and blocker is not None:
+            raise ValueError(
+                "`unroll` must be True (or None) with quantize='int8' unless every "
+                "RNN is a fusable LSTM: int8 calibration of a WHILE-loop model "
+                f"crashes the converter, and here {blocker}. Received: unroll=False"
+            )
+    unroll = bool(unroll)
     model_batch = model.inputs[0].shape[0]
     if stateful and unroll:
         raise ValueError(
@@ -262,9 +282,15 @@ def export_tflite(
     calibration = representative_data if representative_data is not None else batches[0]
     input_dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
 
+    # One row at a time, except on a fixed-batch (fused) file: whole batches.
+    rows = 1 if unroll else batch_size
+
     def representative():
-        for sample in calibration:  # each input keeps its dtype (token ids: int)
-            yield [sample[None].astype(input_dtype)]
+        data = calibration.astype(input_dtype)  # token ids stay integers
+        if len(data) < rows:
+            data = np.resize(data, (rows, *data.shape[1:]))
+        for start in range(0, len(data) - rows + 1, rows):
+            yield [data[start : start + rows]]
 
     try:
         return _export_checked(
@@ -284,19 +310,13 @@ def _export_checked(
     allow_select_tf_ops, verify, batches, atol, rtol, source_sha256,
 ):  # fmt: skip
     """Convert, verify and write, for arguments `export_tflite` has checked."""
-    source = unrolled_copy(model, seq_len) if unroll else model
     start = time.perf_counter()
-    content = convert(
-        source,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        quantize=quantize,
-        representative=representative,
+    content, ops, fallbacks = _convert_on_path(
+        model, unroll=unroll, seq_len=seq_len, batch_size=batch_size,
+        quantize=quantize, representative=representative,
         allow_select_tf_ops=allow_select_tf_ops,
-        unrolled=bool(unroll),
-    )
+    )  # fmt: skip
     seconds = time.perf_counter() - start
-    ops = tflite_ops(content)
     foreign = non_builtin_ops(ops)
     if foreign and not allow_select_tf_ops:
         raise ExportError(
@@ -342,6 +362,8 @@ def _export_checked(
             conversion_seconds=seconds,
             source_sha256=source_sha256,
             versions=_versions(),
+            recurrent_path=_recurrent_path(ops, unroll),
+            lstm_fallbacks=fallbacks,
         )
         meta = dict(
             report.to_dict(),
@@ -360,3 +382,67 @@ def _export_checked(
             if os.path.exists(leftover):
                 os.remove(leftover)
     return report
+
+
+def _recurrent_path(ops, unroll):
+    if unroll:
+        return "unrolled"
+    fused, loop = FUSED_OP in ops, "WHILE" in ops
+    return {(True, True): "fused+while", (True, False): "fused"}.get(
+        (fused, loop), "while"
+    )
+
+
+def _convert_on_path(
+    model, *, unroll, seq_len, batch_size, quantize, representative,
+    allow_select_tf_ops,
+):  # fmt: skip
+    """(bytes, op list, {LSTM name: why it is not fused}) of the file.
+
+    Fusable LSTMs go through `convert_fused`; the op list is the guard: if the
+    converter did not fuse every LSTM it was given (it inlines silently), the
+    model is converted again on the WHILE path and the report says so. An
+    int8 file is never made from a WHILE loop (the calibrator crashes)."""
+    options = dict(
+        quantize=quantize,
+        representative=representative,
+        allow_select_tf_ops=allow_select_tf_ops,
+    )
+    lstms = lstm_layers(model)
+    if unroll:
+        content = convert(
+            unrolled_copy(model, seq_len), batch_size=batch_size, seq_len=seq_len,
+            unrolled=True, **options,
+        )  # fmt: skip
+        return content, tflite_ops(content), {}
+    fallbacks = {name: fusable(layer) for name, layer in lstms if fusable(layer)}
+    if stateful_layers(model):
+        fallbacks = dict.fromkeys(
+            (name for name, _ in lstms),
+            "the model is stateful (its `reset` signature needs the WHILE path)",
+        )
+    elif len(fallbacks) < len(lstms):
+        content, fused, fallbacks = convert_fused(
+            model, batch_size=batch_size, **options
+        )
+        ops = tflite_ops(content)
+        if fused and ops.count(FUSED_OP) == len(fused):
+            return content, ops, fallbacks
+        if fused:
+            reason = (
+                f"the converter fused {ops.count(FUSED_OP)} of the {len(fused)} "
+                "LSTM functions it was given; the WHILE path is used instead"
+            )
+            if quantize == "int8":
+                raise ExportError(f"{reason.split(';')[0]}: int8 needs all of them")
+            fallbacks.update(dict.fromkeys(fused, reason))
+    if quantize == "int8":
+        raise ExportError(
+            "int8 needs every LSTM fused (int8 calibration of a WHILE loop "
+            f"crashes the converter), but {sorted(fallbacks)} could not be: "
+            f"{'; '.join(sorted(set(fallbacks.values())))}"
+        )
+    content = convert(
+        model, batch_size=batch_size, seq_len=seq_len, unrolled=False, **options
+    )
+    return content, tflite_ops(content), fallbacks

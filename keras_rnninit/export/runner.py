@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from keras_rnninit.export.convert import RESET, SERVE
+from keras_rnninit.export.flatbuffer import variable_tensors
 
 __all__ = ["TFLiteRunner"]
 
@@ -18,14 +19,24 @@ class TFLiteRunner:
     runs (a WHILE-loop export takes every length, an unrolled one only its
     fixed T). A file with a fixed batch B runs the n sequences B at a time
     (padding the last chunk), because resizing the batch of such a file can
-    silently return a wrongly shaped result. A stateful export keeps its state
-    across calls; `reset()` zeroes it.
+    silently return a wrongly shaped result.
+
+    State: a fused LSTM (`UNIDIRECTIONAL_SEQUENCE_LSTM`) keeps its h and c in
+    the interpreter between invokes. `runner(x)` treats every call (and every
+    chunk) as independent sequences and zeroes that state after each invoke;
+    `runner.stream(x)` carries it on instead, so consecutive chunks of one
+    long sequence give what the whole sequence would. A stateful export
+    (the `reset` signature) keeps its state across every call, as its Keras
+    model does; `reset()` zeroes it (and ends a stream).
 
     Example:
 
         runner = TFLiteRunner("export/model.tflite")
-        y = runner(x)           # x: float32 (n, T, features)
+        y = runner(x)           # x: float32 (n, T, features), independent
         runner.latency_ms(x[:1])
+        runner.reset()          # then one long sequence, chunk by chunk:
+        y1 = runner.stream(x[:1, :20])
+        y2 = runner.stream(x[:1, 20:40])
 
     Args:
         path: The `.tflite` file.
@@ -54,6 +65,9 @@ class TFLiteRunner:
                 f"`path` must hold a {SERVE!r} signature (files from "
                 f"keras_rnninit.export do). Received signatures: {sorted(signatures)}"
             )
+        with open(path, "rb") as file:
+            self.state_tensors = variable_tensors(file.read())
+        self._stream_shape = None  # input shape of the stream in progress
         self.signatures = sorted(signatures)
         self._serve = self.interpreter.get_signature_runner(SERVE)
         self._reset = None
@@ -72,7 +86,13 @@ class TFLiteRunner:
 
     @property
     def stateful(self):
+        """True for a stateful export (it has the `reset` signature)."""
         return self._reset is not None
+
+    @property
+    def carries_state(self):
+        """True if ops keep state between invokes (a fused LSTM's h and c)."""
+        return bool(self.state_tensors)
 
     def _check(self, x):
         x = np.asarray(x)
@@ -99,8 +119,14 @@ class TFLiteRunner:
             )
         return x.astype(self.input_dtype, copy=False)
 
-    def _invoke(self, x):
+    def _invoke(self, x, carry=False):
+        if not carry:
+            self._stream_shape = None
         outputs = self._serve(**{self.input_name: x})
+        if self.state_tensors and not carry:
+            # After the invoke: before the first one nothing is allocated yet
+            # (and allocation itself zeroes the variable tensors).
+            self.interpreter.reset_all_variables()
         return [outputs[name] for name in self.output_names]
 
     def __call__(self, x):
@@ -127,14 +153,55 @@ class TFLiteRunner:
             results = [np.concatenate(parts) for parts in zip(*chunks, strict=True)]
         return dict(zip(self.output_names, results, strict=True))
 
-    def reset(self):
-        """Zero the recurrent state of a stateful export."""
-        if self._reset is None:
+    def stream(self, x):
+        """Run the next chunk `x` of the sequences in progress, carrying the
+        recurrent state on from the previous `stream` call (the first call, or
+        the first after `reset()` or `runner(x)`, starts from zero).
+
+        `x` holds exactly the file's batch of rows; every chunk of a stream has
+        the same shape, because a new shape reallocates the interpreter, which
+        zeroes a fused LSTM's state. Returns what `runner(x)` returns."""
+        if not (self.carries_state or self.stateful):
             raise ValueError(
-                f"{os.path.basename(self.path)} has no {RESET!r} signature: "
-                "only stateful models keep a state to reset."
+                f"{os.path.basename(self.path)} keeps no state between invokes "
+                "(no fused LSTM, no `reset` signature), so there is nothing to "
+                "stream: run whole sequences with runner(x)."
             )
-        self._reset()
+        x = self._check(x)
+        if x.shape[0] != self.batch_size:
+            raise ValueError(
+                f"`x` must hold exactly {self.batch_size} sequence(s) to stream "
+                f"(state is per batch row). Received: x.shape={x.shape}"
+            )
+        if self._stream_shape not in (None, x.shape):
+            raise ValueError(
+                f"`x` must have the stream's chunk shape {self._stream_shape} "
+                "(a new shape reallocates the interpreter and zeroes the LSTM "
+                "state); call reset() to start a new stream. "
+                f"Received: x.shape={x.shape}"
+            )
+        results = self._invoke(x, carry=True)
+        self._stream_shape = x.shape
+        if len(results) == 1:
+            return results[0]
+        return dict(zip(self.output_names, results, strict=True))
+
+    def reset(self):
+        """Zero the recurrent state: a stateful export's (its `reset`
+        signature) and a fused LSTM's; a stream starts again from zero."""
+        if not (self.carries_state or self.stateful):
+            raise ValueError(
+                f"{os.path.basename(self.path)} has no state to reset: only "
+                "stateful models and fused LSTMs keep one between invokes."
+            )
+        self._stream_shape = None
+        if self._reset is not None:
+            self._reset()
+        if self.state_tensors:
+            try:
+                self.interpreter.reset_all_variables()
+            except RuntimeError:  # nothing allocated yet: the state is zero
+                pass
 
     def latency_ms(self, x, repeats=50):
         """Median wall time of one invocation on `x` (one file batch), in ms."""
