@@ -108,6 +108,7 @@ def export(args):
         ("signatures", ", ".join(report.signatures)),
         ("quantize", report.quantize or "none (float32)"),
         ("ops", f"{', '.join(report.ops)} ({builtins})"),
+        ("recurrent path", _recurrent_path_line(report)),
         (
             "parity",
             f"max abs error {report.max_abs_error:.3g}, relative "
@@ -117,8 +118,9 @@ def export(args):
         ("latency", f"{report.latency_ms:.3f} ms per invocation in LiteRT"),
         ("converted", f"in {report.conversion_seconds:.2f} s"),
     ]
+    width = max(len(key) for key, _ in rows)
     for key, value in rows:
-        print(f"  {key:<10}  {value}")
+        print(f"  {key:<{width}}  {value}")
     return 0
 
 
@@ -265,3 +267,9 @@ def diagnose(args):
                 shutil.rmtree(tmp)
         print(f"\nwrote {out}/diagnose.json and {out}/diagnose.png")
     return 0
+
+
+def _recurrent_path_line(report):
+    """'fused', 'while', ... plus why any LSTM stayed a WHILE loop."""
+    reasons = "; ".join(f"{k}: {v}" for k, v in sorted(report.lstm_fallbacks.items()))
+    return report.recurrent_path + (f" (not fused: {reasons})" if reasons else "")

@@ -135,3 +135,18 @@ def test_export_and_diagnose_outputs_get_normal_modes(capsys, tmp_path, umask_02
     assert out.stat().st_mode & 0o777 == 0o755
     for path in out.iterdir():
         assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "masked, expected",
+    [(False, "fused"), (True, "while (not fused: lstm: it receives a mask")],
+)
+def test_export_prints_the_recurrent_path(capsys, tmp_path, masked, expected):
+    inputs = keras.Input((None, 2), name="sequence")
+    h = keras.layers.Masking()(inputs) if masked else inputs
+    h = keras.layers.LSTM(4, name="lstm")(h)
+    path = save(keras.Model(inputs, keras.layers.Dense(1)(h)), tmp_path / "m.keras")
+    got, out, err = run_main(capsys, "export", path, "-o", str(tmp_path / "m.tflite"))
+    assert got == 0, err
+    line = next(row for row in out.splitlines() if "recurrent path" in row)
+    assert line.split("recurrent path", 1)[1].strip().startswith(expected)
