@@ -184,7 +184,7 @@ def test_first_nonfinite_names_weight_then_step():
 
 def test_errors():
     no_rnn = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="`model` must contain a SimpleRNN, LSTM or GRU"):
+    with pytest.raises(ValueError, match="must contain a SimpleRNN, LSTM or GRU"):
         diagnose(no_rnn, X[:, 0], Y1)
     with pytest.raises(ValueError, match="`model` must contain a SimpleRNN-style"):
         recurrent_parts(no_rnn)
