@@ -177,3 +177,107 @@ def test_weight_gradients_match_the_tape_on_the_real_model(kind, masked, kwargs)
                 rtol=1e-3,
                 atol=1e-6 * np.linalg.norm(g),
             )
+
+
+def real_states(model, x):
+    """The real layer's h_t (and c_t) after each step t = 1..T (no mask,
+    forward order): arrays (N, T, H)."""
+    real = twin(model.get_layer("rnn"))
+    runs = [real(x[:, :t])[1:] for t in range(1, x.shape[1] + 1)]
+    return [
+        np.stack([np.asarray(run[i]) for run in runs], 1) for i in range(len(runs[0]))
+    ]
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_state_and_keep_gate_profiles_match_the_real_layer(kind):
+    model = build(kind, reset_after=False) if kind == "gru" else build(kind)
+    layer = model.get_layer("rnn")
+    kernel, recurrent, bias = layer.get_weights()
+    keep = 1 if kind == "lstm" else 0  # f is LSTM's 2nd block, z GRU's 1st
+    block = slice(keep * UNITS, (keep + 1) * UNITS)
+    bias[block] = [6.0, -6.0, 0.0, 4.6, -4.6]  # open, closed, neither, near both
+    layer.set_weights([kernel, recurrent, bias])
+    report = diagnose(model, X, Y, loss="mse")
+    states = real_states(model, X)
+    h = states[0]
+    np.testing.assert_allclose(report["variance"], h.var(axis=(0, 2)), atol=1e-6)
+    np.testing.assert_allclose(report["mean"], h.mean(axis=(0, 2)), atol=1e-6)
+    if kind == "lstm":
+        c = states[1]
+        np.testing.assert_allclose(
+            report["cell_variance"], c.var(axis=(0, 2)), atol=1e-5
+        )
+        np.testing.assert_allclose(report["cell_mean"], c.mean(axis=(0, 2)), atol=1e-5)
+    # The keep gate by the Keras formula on the real layer's h_{t-1}.
+    h_prev = np.concatenate([np.zeros_like(h[:, :1]), h[:, :-1]], axis=1)
+    gate = sigmoid(X @ kernel[:, block] + h_prev @ recurrent[:, block] + bias[block])
+    # float32 (real layer) vs float64: one unit per step may sit at a threshold
+    one = 1.0 / (BATCH * UNITS) + 1e-12
+    assert report["forget_gate"] == ("f" if kind == "lstm" else "z")
+    np.testing.assert_allclose(
+        report["forget_open"], (gate > 0.99).mean(axis=(0, 2)), atol=one
+    )
+    np.testing.assert_allclose(
+        report["forget_closed"], (gate < 0.01).mean(axis=(0, 2)), atol=one
+    )
+    assert report["forget_open"].min() >= 0.2 - one  # unit 0 at least
+    assert report["forget_closed"].min() >= 0.2 - one  # unit 1 at least
+
+
+@pytest.mark.parametrize("kind, gates", [("lstm", "ifco"), ("gru", "zrh")])
+def test_per_gate_spectral_radius_by_gate_name(kind, gates):
+    model = build(kind)
+    layer = model.get_layer("rnn")
+    kernel, _, bias = layer.get_weights()
+    scales = {gate: 0.1 * (i + 1) for i, gate in enumerate(gates)}
+    eye = np.eye(UNITS, dtype="float32")
+    layer.set_weights([kernel, np.hstack([scales[g] * eye for g in gates]), bias])
+    report = diagnose(model, X, Y, loss="mse")
+    assert report["gate_spectral_radius"] == pytest.approx(scales, rel=1e-6)
+    assert report["gate_max_singular_value"] == pytest.approx(scales, rel=1e-6)
+    candidate = scales["c" if kind == "lstm" else "h"]
+    assert report["spectral_radius"] == pytest.approx(candidate, rel=1e-6)
+
+
+def test_cell_gradient_does_not_underflow():
+    """With no input or recurrent weights, dL/dc_{t-1} = f * dL/dc_t exactly
+    (f = sigmoid(-30) constant): over 39 steps 1e-507, below float64."""
+    steps = 40
+    model = build("lstm")
+    layer = model.get_layer("rnn")
+    kernel, recurrent, bias = layer.get_weights()
+    bias[:] = np.repeat([0.0, -30.0, 1.0, 0.0], UNITS)
+    layer.set_weights([0 * kernel, 0 * recurrent, bias])
+    x = RNG.normal(size=(BATCH, steps, 3)).astype("float32")
+    report = diagnose(model, x, Y, loss="mse")
+    log_c = report["log10_cell_grad_norms"]
+    assert report["cell_grad_norms"][0] == 0.0  # below float64's range
+    assert math.isfinite(log_c[0]) and log_c[0] < -480
+    # steps 1..T-2 (dL/dc_T = 0: c_T is not used by anything after the layer)
+    np.testing.assert_allclose(
+        np.diff(log_c[:-1]), -math.log10(sigmoid(-30.0)), rtol=1e-9
+    )
+
+
+def test_callback_logs_and_records_gated_diagnostics():
+    from keras_rnninit.callbacks import RNNDiagnostics
+
+    model = build("lstm")
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    diag = RNNDiagnostics((X, Y))
+    history = model.fit(X, Y, epochs=2, batch_size=2, verbose=0, callbacks=[diag])
+    for key in ("rnn_log10_grad_ratio", "rnn_forget_open_last", "rnn_spectral_radius"):
+        assert len(history.history[key]) == 2
+    last = diag.records[-1]
+    assert last["cell"] == "lstm" and last["step"] == 4
+    dh, _ = reference_state_grads(model, X, Y)  # the trained weights
+    want = step_norms(dh)
+    assert last["rnn_log10_grad_ratio"] == pytest.approx(
+        math.log10(want[0] / want[-1]), abs=1e-3
+    )
+    rel_close(last["grad_norms"], want)
