@@ -350,3 +350,21 @@ def test_names_layer_refuses_bidirectional_and_builds_submodels_once():
     with pytest.raises(ValueError, match="`return_state` of 'rs' must be False"):
         rs = keras.layers.SimpleRNN(3, return_state=True, name="rs")
         diagnose(keras.Model(inputs, keras.layers.Dense(1)(rs(inputs)[0])), X, Y1)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow", reason="the refusal under other backends"
+)
+def test_gated_layers_need_tensorflow():
+    lstm = keras.Sequential(
+        [
+            keras.Input((None, 3)),
+            keras.layers.LSTM(2, name="lstm"),
+            keras.layers.Dense(1),
+        ]
+    )
+    with pytest.raises(ValueError, match="need the tensorflow backend"):
+        diagnose(lstm, X, Y1)
+    # weights alone need no tape: the per-weight norms and the NaN check work
+    assert set(weight_gradient_norms(lstm, X, Y1)) >= {"Wxh", "Whh", "b", "Why"}
+    assert first_nonfinite(lstm) is None
