@@ -228,6 +228,16 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     eager call of the small head, no eager call of the whole model: cheap
     enough to run from a callback.
 
+    LSTM and GRU layers (TensorFlow only; `layer=` or the first recurrent
+    layer) give the same keys with the same meaning (`spectral_radius`: the
+    candidate block c / h of the recurrent kernel; Wxh, Whh, b: all gates)
+    plus `cell`, `gate_spectral_radius`, `gate_max_singular_value`,
+    `gate_grad_norms`, `gate_saturated`, `forget_gate` ("f"; GRU "z"),
+    `forget_open` / `forget_closed` (fraction above `saturation` / below
+    1 - `saturation`) and, for LSTM, `cell_variance`, `cell_mean`,
+    `cell_saturated`, `cell_grad_norms`, `log10_cell_grad_norms`; see
+    `keras_rnninit/diagnostics/gated.py`.
+
     Example:
 
     >>> import numpy as np
