@@ -83,6 +83,18 @@ class _StepCounter(keras.callbacks.Callback):
         return self.step
 
 
+# Per-step arrays of an LSTM/GRU report that records keep as well.
+_GATED_RECORD = (
+    "cell",
+    "cell_grad_norms",
+    "cell_variance",
+    "forget_closed",
+    "forget_open",
+    "gate_saturated",
+    "gate_spectral_radius",
+)
+
+
 class RNNDiagnostics(_StepCounter):
     """Diagnose the recurrent layer on a fixed probe batch while `fit` runs.
 
@@ -96,6 +108,14 @@ class RNNDiagnostics(_StepCounter):
     - appends a full record to `self.records` (per-step `grad_norms`,
       `log10_grad_norms`, `variance`, `saturated`, and `layer` (the
       diagnosed layer's name), `epoch`, `step`, `fit`).
+
+    For an LSTM or GRU layer (TensorFlow only) the same scalars mean the same
+    things (spectral radius: the candidate block c / h of the recurrent
+    kernel), `{prefix}forget_open_last` and `{prefix}forget_closed_last` (the
+    fraction of forget gates, GRU: update gates z, above 0.99 / below 0.01 at
+    the last step) are added to `logs`, and the records also keep `cell`,
+    `forget_open`, `forget_closed`, `gate_saturated`, `gate_spectral_radius`
+    and, for LSTM, `cell_variance` and `cell_grad_norms`.
 
     The prefix says which layer was diagnosed when it could be ambiguous: it
     is `rnn_` when the model has one recurrent layer and `{layer name}_`
@@ -180,6 +200,10 @@ class RNNDiagnostics(_StepCounter):
             f"{p}grad_norm_whh": norms.get("Whh", math.nan),
             f"{p}grad_norm_why": norms.get("Why", math.nan),
         }
+        if "forget_open" in report:  # LSTM / GRU: the keep gate at the last step
+            scalars[f"{p}forget_open_last"] = float(report["forget_open"][-1])
+            scalars[f"{p}forget_closed_last"] = float(report["forget_closed"][-1])
+        gated = {key: report[key] for key in _GATED_RECORD if key in report}
         self.records.append(
             {
                 "layer": report["layer"],
@@ -192,6 +216,7 @@ class RNNDiagnostics(_StepCounter):
                 "variance": report["variance"],
                 "saturated": report["saturated"],
                 "nonfinite": report["nonfinite"],
+                **gated,
             }
         )
         return scalars

@@ -1,12 +1,21 @@
-"""Diagnostics of SimpleRNN-style layers: pure functions, arrays in, numpy out.
+"""Diagnostics of SimpleRNN, LSTM and GRU layers: arrays in, numpy out.
 
 Per-step hidden-state statistics, the gradient norm through time
 ||dL/dh_t|| (float64, no underflow), the spectrum of Whh, per-weight gradient
 norms, non-finite detection, and the signal-propagation report at
 initialization. The replay follows go_backwards, masks, initial_state and a
-stateful layer's state.
+stateful layer's state. LSTM and GRU layers (TensorFlow only) are stepped by
+their own cell in float64 under tf.GradientTape, with gate statistics
+(gated.py).
 """
 
+from keras_rnninit.diagnostics.gated import (
+    GATES,
+    KEEP_GATE,
+    gated_backprop,
+    gated_forward,
+    gated_parts,
+)
 from keras_rnninit.diagnostics.profiles import (
     SATURATION,
     diagnose,
@@ -30,11 +39,16 @@ from keras_rnninit.diagnostics.recurrent import (
 from keras_rnninit.diagnostics.signal import signal_propagation
 
 __all__ = [
+    "GATES",
+    "KEEP_GATE",
     "SATURATION",
     "diagnose",
     "find_recurrent_layer",
     "first_nonfinite",
     "forward",
+    "gated_backprop",
+    "gated_forward",
+    "gated_parts",
     "gradient_norms_through_time",
     "kept_states",
     "norm",

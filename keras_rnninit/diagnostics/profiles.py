@@ -6,8 +6,17 @@ import math
 import keras
 import numpy as np
 
+from keras_rnninit.diagnostics.gated import (
+    CANDIDATE,
+    KEEP_GATE,
+    gated_backprop,
+    gated_forward,
+    gated_parts,
+)
 from keras_rnninit.diagnostics.recurrent import (
     backprop_through_time,
+    cell_kind,
+    find_recurrent_layer,
     forward,
     head_gradients,
     recurrent_layers,
@@ -92,14 +101,14 @@ def spectrum(matrix):
     }
 
 
-def _aliases(model, parts):
+def _aliases(model, layer):
     """Variable path -> short name: Wxh, Whh, b of the RNN, Why after it."""
-    cell = parts.layer.cell
+    cell = layer.cell
     names = {cell.kernel.path: "Wxh", cell.recurrent_kernel.path: "Whh"}
     if getattr(cell, "bias", None) is not None:
         names[cell.bias.path] = "b"
     layers = model.layers
-    for later in layers[layers.index(parts.layer) + 1 :]:
+    for later in layers[layers.index(layer) + 1 :]:
         kernel = getattr(later, "kernel", None)
         if kernel is not None:
             names[kernel.path] = "Why"
@@ -137,10 +146,11 @@ def _weight_gradients(model, x, y, loss):
 def weight_gradient_norms(model, x, y, loss=None, layer=None):
     """||dL/dW|| for every trainable weight on (x, y), float64.
 
-    Keys are Wxh, Whh, b (the recurrent layer), Why (the first kernel after
-    it), and the variable path for any other weight.
+    Keys are Wxh, Whh, b (the recurrent layer: SimpleRNN, LSTM or GRU; for
+    gated cells all gates' columns together), Why (the first kernel after it),
+    and the variable path for any other weight.
     """
-    names = _aliases(model, recurrent_parts(model, layer))
+    names = _aliases(model, find_recurrent_layer(model, layer, gated=True))
     with kept_states(model):
         variables, grads = _weight_gradients(model, x, y, resolve_loss(model, loss))
     return {
@@ -168,11 +178,17 @@ def kept_states(model):
 
 def first_nonfinite(model, x=None, layer=None):
     """Where NaN/Inf first appears, or None: weights in model order, then the
-    states step by step on `x`. Returns {"where", "name", "step"}."""
-    parts = recurrent_parts(model, layer)
-    with kept_states(model):
-        states = forward(parts, x).states if x is not None else None
-    return _first_nonfinite(model, _aliases(model, parts), states)
+    states step by step on `x` (LSTM and GRU: TensorFlow only). Returns
+    {"where", "name", "step"}."""
+    found = find_recurrent_layer(model, layer, gated=True)
+    states = None
+    if x is not None:
+        with kept_states(model):
+            if cell_kind(found) == "simple":
+                states = forward(recurrent_parts(model, found), x).states
+            else:
+                states = gated_forward(gated_parts(model, found), x).states
+    return _first_nonfinite(model, _aliases(model, found), states)
 
 
 def _first_nonfinite(model, names, states):
@@ -212,6 +228,16 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     eager call of the small head, no eager call of the whole model: cheap
     enough to run from a callback.
 
+    LSTM and GRU layers (TensorFlow only; `layer=` or the first recurrent
+    layer) give the same keys with the same meaning (`spectral_radius`: the
+    candidate block c / h of the recurrent kernel; Wxh, Whh, b: all gates)
+    plus `cell`, `gate_spectral_radius`, `gate_max_singular_value`,
+    `gate_grad_norms`, `gate_saturated`, `forget_gate` ("f"; GRU "z"),
+    `forget_open` / `forget_closed` (fraction above `saturation` / below
+    1 - `saturation`) and, for LSTM, `cell_variance`, `cell_mean`,
+    `cell_saturated`, `cell_grad_norms`, `log10_cell_grad_norms`; see
+    `keras_rnninit/diagnostics/gated.py`.
+
     Example:
 
     >>> import numpy as np
@@ -223,8 +249,11 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     >>> report["grad_norms"].shape, report["log10_ratio"] < 0
     ((10,), True)
     """
-    parts = recurrent_parts(model, layer)
+    found = find_recurrent_layer(model, layer, gated=True)
     loss = resolve_loss(model, loss)
+    if cell_kind(found) != "simple":
+        return _gated_report(model, found, x, y, loss, saturation)
+    parts = recurrent_parts(model, found)
     with kept_states(model):
         trace = forward(parts, x)
     direct, head = head_gradients(parts, trace, y, loss)
@@ -232,13 +261,14 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     log_norms = grads.log10_norms()
     report = {
         "layer": parts.layer.name,
+        "cell": "simple",
         "grad_norms": grads.norms(),
         "log10_grad_norms": log_norms,
         "log10_ratio": _log10_ratio(log_norms),
     }
     report.update(state_profile(trace.states, saturation))
     report.update(spectrum(parts.recurrent_kernel))
-    names = _aliases(model, parts)
+    names = _aliases(model, found)
     cell = parts.layer.cell
     recurrent = recurrent_weight_gradients(parts, trace, grads)
     weight_grads = {
@@ -253,3 +283,99 @@ def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
     }
     report["nonfinite"] = _first_nonfinite(model, names, trace.states)
     return report
+
+
+def _gated_report(model, layer, x, y, loss, saturation):
+    """`diagnose` for an LSTM or GRU layer (TensorFlow): the SimpleRNN keys
+    with the same meaning, plus the gates'."""
+    parts = gated_parts(model, layer)
+    with kept_states(model):
+        trace = gated_forward(parts, x)
+    direct, head = head_gradients(parts, trace, y, loss)
+    grads, cell_grads, recurrent = gated_backprop(parts, trace, direct)
+    log_norms = grads.log10_norms()
+    report = {
+        "layer": layer.name,
+        "cell": parts.kind,
+        "grad_norms": grads.norms(),
+        "log10_grad_norms": log_norms,
+        "log10_ratio": _log10_ratio(log_norms),
+    }
+    report.update(state_profile(trace.states, saturation))
+    radii = {g: spectrum(w) for g, w in parts.blocks(parts.recurrent_kernel).items()}
+    report.update(radii[CANDIDATE[parts.kind]])
+    report["gate_spectral_radius"] = {g: r["spectral_radius"] for g, r in radii.items()}
+    report["gate_max_singular_value"] = {
+        g: r["max_singular_value"] for g, r in radii.items()
+    }
+    report.update(_gate_profile(parts, trace, saturation))
+    if trace.cells is not None:
+        cell_profile = state_profile(trace.cells, saturation)
+        report["cell_variance"] = cell_profile["variance"]
+        report["cell_mean"] = cell_profile["mean"]
+        report["cell_saturated"] = state_profile(
+            _float64_activation(layer.cell.activation, trace.cells), saturation
+        )["saturated"]
+        report["cell_grad_norms"] = cell_grads.norms()
+        report["log10_cell_grad_norms"] = cell_grads.log10_norms()
+    names = _aliases(model, layer)
+    cell = layer.cell
+    weight_grads = {cell.kernel.path: recurrent["kernel"]}
+    weight_grads[cell.recurrent_kernel.path] = recurrent["recurrent_kernel"]
+    if "bias" in recurrent:
+        weight_grads[cell.bias.path] = recurrent["bias"]
+    weight_grads.update(head)
+    report["weight_grad_norms"] = {
+        names.get(path, path): norm(g) for path, g in weight_grads.items()
+    }
+    report["gate_grad_norms"] = {
+        gate: {
+            short: norm(parts.blocks(recurrent[key])[gate])
+            for short, key in (
+                ("Wxh", "kernel"),
+                ("Whh", "recurrent_kernel"),
+                ("b", "bias"),
+            )
+            if key in recurrent
+        }
+        for gate in parts.blocks(parts.kernel)
+    }
+    report["nonfinite"] = _first_nonfinite(model, names, trace.states)
+    return report
+
+
+def _float64_activation(function, values):
+    return np.asarray(
+        keras.ops.convert_to_numpy(function(keras.ops.convert_to_tensor(values))),
+        dtype="float64",
+    )
+
+
+def _gate_profile(parts, trace, saturation):
+    """Per-step fractions over the batch's unmasked steps and the units:
+    `gate_saturated` {gate: saturated fraction} (sigmoid-like gates above
+    `saturation` or below 1 - `saturation`, the tanh candidate |.| above
+    `saturation`), and the keep gate's `forget_open` (> `saturation`) and
+    `forget_closed` (< 1 - `saturation`). NaN at a step masked for the whole
+    batch."""
+    live = np.broadcast_to(trace.mask > 0, trace.states.shape)
+    count = live.sum(axis=(0, 2)).astype("float64")
+
+    def fraction(hit):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (hit & live).sum(axis=(0, 2)) / count
+
+    candidate = CANDIDATE[parts.kind]
+    saturated = {}
+    for gate, value in trace.gates.items():
+        if gate == candidate:
+            saturated[gate] = fraction(np.abs(value) > saturation)
+        else:
+            saturated[gate] = fraction((value > saturation) | (value < 1 - saturation))
+    keep = trace.gates[KEEP_GATE[parts.kind]]
+    return {
+        "gate_saturated": saturated,
+        "forget_gate": KEEP_GATE[parts.kind],
+        "forget_open": fraction(keep > saturation),
+        "forget_closed": fraction(keep < 1 - saturation),
+    }

@@ -32,10 +32,12 @@ __all__ = [
     "RecurrentParts",
     "Trace",
     "backprop_through_time",
+    "cell_kind",
     "direct_gradient",
     "find_recurrent_layer",
     "forward",
     "head_gradients",
+    "layer_inputs",
     "recurrent_layers",
     "recurrent_parts",
     "recurrent_weight_gradients",
@@ -51,11 +53,19 @@ _ACTIVATIONS = {
 }
 
 
-def _is_simple_rnn(layer):
-    return isinstance(layer, keras.layers.SimpleRNN) or (
-        isinstance(layer, keras.layers.RNN)
-        and isinstance(layer.cell, keras.layers.SimpleRNNCell)
-    )
+_CELLS = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell}
+
+
+def cell_kind(layer):
+    """The kind, "simple", "lstm" or "gru", of a SimpleRNN / LSTM / GRU layer or an RNN
+    of such a cell (subclasses included), else None."""
+    cell = getattr(layer, "cell", None) if isinstance(layer, keras.layers.RNN) else None
+    if isinstance(cell, keras.layers.SimpleRNNCell):
+        return "simple"
+    for kind, cls in _CELLS.items():
+        if isinstance(cell, cls):
+            return kind
+    return None
 
 
 def recurrent_layers(model):
@@ -64,38 +74,48 @@ def recurrent_layers(model):
     return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
-def _refuse_bidirectional(found):
+def _wanted(gated):
+    if gated:
+        return "a keras.layers.SimpleRNN, LSTM or GRU (or an RNN of their cells)"
+    return "a keras.layers.SimpleRNN or an RNN of a SimpleRNNCell"
+
+
+def _refuse_bidirectional(found, gated):
     raise ValueError(
-        "`layer` must be a keras.layers.SimpleRNN or an RNN of a SimpleRNNCell; "
+        f"`layer` must be {_wanted(gated)}; "
         "the diagnostics do not take a Bidirectional wrapper apart (its two "
         "directions feed one merged output). Received: "
         f"layer={found.name!r} (Bidirectional)"
     )
 
 
-def find_recurrent_layer(model, layer=None):
-    """The SimpleRNN-style layer to diagnose: `layer` (a layer or its name) or
-    the model's first recurrent layer, which must be SimpleRNN-style."""
+def find_recurrent_layer(model, layer=None, gated=False):
+    """The layer to diagnose: `layer` (a layer or its name) or the model's
+    first recurrent layer, which must be SimpleRNN-style (or, with `gated`,
+    also an LSTM or GRU)."""
+    kinds = ("gru", "lstm", "simple") if gated else ("simple",)
     if layer is not None:
         found = model.get_layer(layer) if isinstance(layer, str) else layer
         if isinstance(found, keras.layers.Bidirectional):
-            _refuse_bidirectional(found)
-        if not _is_simple_rnn(found):
+            _refuse_bidirectional(found, gated)
+        if cell_kind(found) not in kinds:
+            hint = "" if gated else " (LSTM and GRU: `diagnose` only)"
             raise ValueError(
-                "`layer` must be a keras.layers.SimpleRNN or an RNN of a "
-                f"SimpleRNNCell. Received: layer={found.name!r} "
-                f"({type(found).__name__})"
+                f"`layer` must be {_wanted(gated)}{hint}. Received: "
+                f"layer={found.name!r} ({type(found).__name__})"
             )
         return found
     for candidate in recurrent_layers(model):
         if isinstance(candidate, keras.layers.Bidirectional):
-            _refuse_bidirectional(candidate)
-        if _is_simple_rnn(candidate):
+            _refuse_bidirectional(candidate, gated)
+        if cell_kind(candidate) in kinds:
             return candidate
     names = ", ".join(f"{x.name} ({type(x).__name__})" for x in model.layers)
+    wanted = "SimpleRNN, LSTM or GRU" if gated else "SimpleRNN-style"
     raise ValueError(
-        "`model` must contain a SimpleRNN-style layer (keras.layers.SimpleRNN or "
-        f"keras.layers.RNN(SimpleRNNCell)). Received: model with layers [{names}]"
+        f"`model` must contain a {wanted} layer (keras.layers.SimpleRNN or "
+        f"keras.layers.RNN(SimpleRNNCell){', LSTM, GRU' if gated else ''}). "
+        f"Received: model with layers [{names}]"
     )
 
 
@@ -206,25 +226,25 @@ class Trace:
     outputs: np.ndarray
 
 
-def _initial_state(parts, batch, extra):
-    units = parts.kernel.shape[1]
-    if parts.has_initial_state:
-        value = _float64(extra[0])
-    elif parts.layer.stateful:
-        value = _float64(parts.layer.states[0])
+def _initial_state(layer, index, found, batch, units):
+    if found is not None:
+        value = _float64(found)
+    elif layer.stateful:
+        value = _float64(layer.states[index])
         if value.shape[0] != batch:
             raise ValueError(
                 f"`x` must have the batch size of the stateful layer "
-                f"{parts.layer.name!r} ({value.shape[0]}). Received: batch {batch}"
+                f"{layer.name!r} ({value.shape[0]}). Received: batch {batch}"
             )
     else:
         value = np.zeros((batch, units))
     return np.broadcast_to(value, (batch, units)).copy()
 
 
-def forward(parts, x):
-    """Replay the layer on the model input `x` (the layers before the RNN run
-    in the backend, the recurrence in float64 numpy): a `Trace`."""
+def layer_inputs(parts, x, units, n_states=1):
+    """What the recurrent layer sees on the model input `x` (the layers before
+    it run in the backend), float64 and in processing order: inputs (N, T, D),
+    mask (N, T, 1) of 0/1 and the `n_states` initial states, each (N, units)."""
     found = parts.before(x)
     found = list(found) if isinstance(found, (list, tuple)) else [found]
     inputs = _float64(found.pop(0))
@@ -233,9 +253,20 @@ def forward(parts, x):
         mask = _float64(found.pop(0)).reshape(n, steps, 1)
     else:
         mask = np.ones((n, steps, 1))
-    initial = _initial_state(parts, n, found)
+    given = found if parts.has_initial_state else [None] * n_states
+    initial = [
+        _initial_state(parts.layer, i, value, n, units) for i, value in enumerate(given)
+    ]
     if parts.go_backwards:
         inputs, mask = inputs[:, ::-1], mask[:, ::-1]
+    return inputs, mask, initial
+
+
+def forward(parts, x):
+    """Replay the layer on the model input `x` (the layers before the RNN run
+    in the backend, the recurrence in float64 numpy): a `Trace`."""
+    inputs, mask, (initial,) = layer_inputs(parts, x, parts.kernel.shape[1])
+    n, steps, _ = inputs.shape
     activation, _ = _ACTIVATIONS[parts.activation]
     projected = inputs @ parts.kernel + parts.bias  # all x_t Wxh + b at once
     pre = np.empty((n, steps, parts.kernel.shape[1]))
