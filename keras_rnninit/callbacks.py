@@ -67,7 +67,9 @@ class _StepCounter(keras.callbacks.Callback):
         self._epoch_start, self._batches = self.step, None
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batches = batch + 1
+        # max: asynchronous dispatch (JAX) may run these hooks out of order;
+        # Keras waits for all of them before on_epoch_end.
+        self._batches = max(self._batches or 0, batch + 1)
 
     def _end_of_epoch_step(self):
         batches = self._batches
