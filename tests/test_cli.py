@@ -202,6 +202,7 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
         "runs",
         "spectral_radius.png",
         "state_variance.png",
+        "survival.png",
     ]
     before = (out / "report.json").read_bytes()
     code, _, err = run_main(capsys, *argv)
