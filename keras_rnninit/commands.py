@@ -4,9 +4,17 @@ import os
 
 
 def print_table(report_md):
-    """Print the Markdown table rows of a comparison report."""
+    """Print the headline and the statistics table of a comparison report
+    (its first table; the per-seed detail stays in the file)."""
     with open(report_md) as file:
-        print("".join(line for line in file if line.startswith("|")), end="")
+        lines = file.read().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next(
+        (i for i in range(first, len(lines)) if not lines[i].startswith("|")),
+        len(lines),
+    )
+    claim = [line for line in lines[:first] if line.startswith("Claim ")]
+    print("\n".join(claim + [""] * bool(claim) + lines[first:end]))
 
 
 def demo(args):
@@ -147,12 +155,18 @@ def compare(args):
 
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare import compare as run_compare
-    from keras_rnninit.compare.runner import check_runs
+    from keras_rnninit.compare.runner import check_executor, check_runs
     from keras_rnninit.compare.store import RunStore, is_temporary
 
     # Every argument is checked before a folder is created or a step trained.
     resolved, seeds = check_runs(args.schemes, args.seeds)
     names = [s.name for s in resolved]
+    check_executor(args.executor, args.ray_address, args.distribute)
+    if args.reference is not None and args.reference not in names:
+        raise ValueError(
+            "`--reference` must be one of the compared schemes "
+            f"({', '.join(sorted(names))}). Received: {args.reference!r}"
+        )
     config = CompareConfig(
         task=args.task,
         length=args.length,
@@ -187,6 +201,8 @@ def compare(args):
                 on_record=store.save,
                 distribute=args.distribute,
                 fused=not args.sequential,
+                executor=args.executor,
+                ray_address=args.ray_address,
             )
         except BaseException:
             runs = os.listdir(os.path.join(store.path, "runs"))
@@ -197,7 +213,11 @@ def compare(args):
                 file=sys.stderr,
             )
             raise
-        store.finish(records, command="keras-rnninit " + " ".join(args.argv))
+        store.finish(
+            records,
+            command="keras-rnninit " + " ".join(args.argv),
+            reference=args.reference,
+        )
     out = store.out
     print_table(os.path.join(out, "report.md"))
     print(

@@ -181,9 +181,7 @@ def test_real_comparison_report(tmp_path):
         solved = sum(r["steps_to_threshold"] is not None for r in mine)
         row = report["statistics"][name]
         assert (row["runs"], row["solved"]) == (3, solved)
-        np.testing.assert_allclose(
-            row["solved_ci95"], wilson(solved, 3), atol=1e-12
-        )
+        np.testing.assert_allclose(row["solved_ci95"], wilson(solved, 3), atol=1e-12)
         assert solved >= 2  # so the median exists: the ceil(n/2)-th smallest
         ordered = sorted(r["steps_to_threshold"] or math.inf for r in mine)
         assert row["median_steps"] == ordered[1]
