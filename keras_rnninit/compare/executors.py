@@ -129,12 +129,17 @@ def start_ray(address=None):
     Returns True if this call initialized Ray (then `ray.shutdown()` is ours).
     A local instance keeps every address on loopback.
     """
+    if address is None:  # read when Ray is imported
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _ray()
     if ray.is_initialized():
         return False
     if address is None:
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        ray.init(include_dashboard=False, log_to_driver=False)
+        ray.init(
+            include_dashboard=False,
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
+        )
     else:
         try:
             ray.init(address=address, log_to_driver=False)
@@ -151,8 +156,8 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
     In-flight tasks are cancelled if this is interrupted (Ctrl-C), and a Ray
     instance started here is shut down.
     """
-    ray = _ray()
     started = start_ray(address)
+    ray = _ray()
     try:
         task = ray.remote(
             num_cpus=1, max_retries=MAX_RETRIES, scheduling_strategy="SPREAD"
