@@ -144,6 +144,14 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err[-3000:]
+    # The driver's own Ray log: the lost task was run again.
+    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
+    driver = "".join(
+        open(os.path.join(logs, name)).read()
+        for name in os.listdir(logs)
+        if name.startswith("python-core-driver-")
+    )
+    assert "Attempting to resubmit task" in driver
     assert_same_runs(out, local)
 
 
