@@ -119,28 +119,29 @@ def build_parser():
     commands_parser.required = True
 
     demo = commands_parser.add_parser(
-        "demo", help="compare 5 inits on the adding problem, export the best to TFLite"
+        "demo",
+        help="compare 5 inits over 3 seeds on the adding problem, export to TFLite",
     )
     demo.add_argument(
         "--steps",
         type=positive_int,
-        default=4000,
-        help="training steps per scheme (default: 4000)",
+        default=800,
+        help="training steps per run (default: 800)",
     )
     demo.add_argument(
         "--length",
         type=positive_int,
-        default=50,
-        help="sequence length T (default: 50)",
+        default=20,
+        help="sequence length T (default: 20)",
     )
     demo.add_argument(
         "--units", type=positive_int, default=64, help="hidden units (default: 64)"
     )
     demo.add_argument(
-        "--seed",
-        type=non_negative_int,
-        default=0,
-        help="seed of data and weights (default: 0)",
+        "--seeds",
+        type=seed_list,
+        default=[0, 1, 2],
+        help="seeds of data and weights, at least 3: a list and ranges (default: 0-2)",
     )
     demo.add_argument(
         "--out",
