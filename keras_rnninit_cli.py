@@ -125,8 +125,8 @@ def build_parser():
     demo.add_argument(
         "--steps",
         type=positive_int,
-        default=800,
-        help="training steps per run (default: 800)",
+        default=1500,
+        help="training steps per run (default: 1500)",
     )
     demo.add_argument(
         "--length",

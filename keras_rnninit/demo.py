@@ -42,7 +42,7 @@ def _keras_latency_ms(model, x, repeats=20):
 def run_demo(
     out="runs/demo",
     export_path="export/demo_adding.tflite",
-    steps=800,
+    steps=1500,
     length=20,
     units=64,
     seeds=DEMO_SEEDS,
