@@ -67,15 +67,17 @@ def name_list(text):
 
 
 def seed_list(text):
-    """argparse type: comma-separated ints >= 0."""
-    try:
-        seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        seeds = None
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be comma-separated ints >= 0. Received: {text!r}"
-        )
+    """argparse type: comma-separated ints >= 0 and ranges: `0-19`, `0,3,5-9`."""
+    seeds = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise argparse.ArgumentTypeError(
+                "must be comma-separated ints >= 0 or ranges like 0-19. "
+                f"Received: {text!r}"
+            )
+        first = int(match[1])
+        seeds += range(first, int(match[2] or first) + 1)
     return seeds
 
 
@@ -117,28 +119,29 @@ def build_parser():
     commands_parser.required = True
 
     demo = commands_parser.add_parser(
-        "demo", help="compare 5 inits on the adding problem, export the best to TFLite"
+        "demo",
+        help="compare 5 inits over 3 seeds on the adding problem, export to TFLite",
     )
     demo.add_argument(
         "--steps",
         type=positive_int,
-        default=4000,
-        help="training steps per scheme (default: 4000)",
+        default=1500,
+        help="training steps per run (default: 1500)",
     )
     demo.add_argument(
         "--length",
         type=positive_int,
-        default=50,
-        help="sequence length T (default: 50)",
+        default=20,
+        help="sequence length T (default: 20)",
     )
     demo.add_argument(
         "--units", type=positive_int, default=64, help="hidden units (default: 64)"
     )
     demo.add_argument(
-        "--seed",
-        type=non_negative_int,
-        default=0,
-        help="seed of data and weights (default: 0)",
+        "--seeds",
+        type=seed_list,
+        default=[0, 1, 2],
+        help="seeds of data and weights, at least 3: a list and ranges (default: 0-2)",
     )
     demo.add_argument(
         "--out",
@@ -222,7 +225,12 @@ def build_parser():
         "--seeds",
         type=seed_list,
         default=[0, 1],
-        help="comma-separated seeds (default: 0,1)",
+        help="seeds: a list and ranges, e.g. 0-19 or 0,3,5-9 (default: 0,1)",
+    )
+    compare.add_argument(
+        "--reference",
+        help="the scheme the others are compared with in the statistics "
+        "(default: keras_default, else uniform01, else the first)",
     )
     compare.add_argument(
         "--steps",
@@ -273,6 +281,19 @@ def build_parser():
         "--distribute",
         choices=["mirrored"],
         help="train each run with tf.distribute.MirroredStrategy over local devices",
+    )
+    compare.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where the runs train: this process, or Ray tasks (needs "
+        "keras_rnninit[ray]; default: local)",
+    )
+    compare.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="a running Ray cluster for --executor ray (default: start a "
+        "local Ray instance)",
     )
     compare.add_argument(
         "--resume",

@@ -4,9 +4,17 @@ import os
 
 
 def print_table(report_md):
-    """Print the Markdown table rows of a comparison report."""
+    """Print the headline and the statistics table of a comparison report
+    (its first table; the per-seed detail stays in the file)."""
     with open(report_md) as file:
-        print("".join(line for line in file if line.startswith("|")), end="")
+        lines = file.read().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next(
+        (i for i in range(first, len(lines)) if not lines[i].startswith("|")),
+        len(lines),
+    )
+    claim = [line for line in lines[:first] if line.startswith("Claim ")]
+    print("\n".join(claim + [""] * bool(claim) + lines[first:end]))
 
 
 def demo(args):
@@ -14,8 +22,8 @@ def demo(args):
 
     print(
         f"keras_rnninit demo: {', '.join(DEMO_SCHEMES)} on the adding problem "
-        f"(T={args.length}, FastSimpleRNN({args.units}), {args.steps} steps, seed "
-        f"{args.seed}), then export the best model to TFLite"
+        f"(T={args.length}, FastSimpleRNN({args.units}), {args.steps} steps, seeds "
+        f"{', '.join(map(str, args.seeds))}), then export a trained model to TFLite"
     )
     result = run_demo(
         out=args.out,
@@ -23,17 +31,19 @@ def demo(args):
         steps=args.steps,
         length=args.length,
         units=args.units,
-        seed=args.seed,
+        seeds=args.seeds,
         force=args.force,
     )
     print_table(result["report"])
-    best, exported = result["best"], result["export"]
-    reached = best["steps_to_threshold"]
+    run, exported = result["exported_run"], result["export"]
+    reached = run["steps_to_threshold"]
     print(
-        f"\nbest: {best['scheme']} (test MSE < {best['threshold']:g} "
+        f"\nexported run: {run['scheme']} seed {run['seed']}, its lowest test MSE "
+        f"(test MSE < {run['threshold']:g} "
         + (f"at step {reached}" if reached else "never reached")
-        + f", best {best['best_test']:.4f}; always predicting 1.0 scores "
-        f"{best['baseline']:.4f})"
+        + f", best {run['best_test']:.4f}; always predicting 1.0 scores "
+        f"{run['baseline']:.4f}). Which scheme trains better is the table's "
+        "verdict, not this one run's."
     )
     speed = exported["latency_ms"]
     print(
@@ -149,12 +159,18 @@ def compare(args):
 
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare import compare as run_compare
-    from keras_rnninit.compare.runner import check_runs
+    from keras_rnninit.compare.runner import check_executor, check_runs
     from keras_rnninit.compare.store import RunStore, is_temporary
 
     # Every argument is checked before a folder is created or a step trained.
     resolved, seeds = check_runs(args.schemes, args.seeds)
     names = [s.name for s in resolved]
+    check_executor(args.executor, args.ray_address, args.distribute)
+    if args.reference is not None and args.reference not in names:
+        raise ValueError(
+            "`--reference` must be one of the compared schemes "
+            f"({', '.join(sorted(names))}). Received: {args.reference!r}"
+        )
     config = CompareConfig(
         task=args.task,
         length=args.length,
@@ -189,6 +205,8 @@ def compare(args):
                 on_record=store.save,
                 distribute=args.distribute,
                 fused=not args.sequential,
+                executor=args.executor,
+                ray_address=args.ray_address,
             )
         except BaseException:
             runs = os.listdir(os.path.join(store.path, "runs"))
@@ -199,7 +217,11 @@ def compare(args):
                 file=sys.stderr,
             )
             raise
-        store.finish(records, command="keras-rnninit " + " ".join(args.argv))
+        store.finish(
+            records,
+            command="keras-rnninit " + " ".join(args.argv),
+            reference=args.reference,
+        )
     out = store.out
     print_table(os.path.join(out, "report.md"))
     print(

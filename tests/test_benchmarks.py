@@ -40,7 +40,9 @@ def test_compare_adding_quick(tmp_path):
     out, stdout, _ = run_quick("compare_adding.py", tmp_path, "adding")
     report = json.loads((out / "report.json").read_text())
     assert [row["scheme"] for row in report["summary"]] == ["xavier_rnn", "uniform01"]
-    assert "| `xavier_rnn` |" in stdout
+    assert "| `xavier_rnn` |" in stdout and "| scheme | solved |" in stdout
+    assert {row["runs"] for row in report["statistics"].values()} == {3}  # 0-2
+    assert "wall time: " in stdout and (out / "survival.png").exists()
 
 
 def test_callbacks_overhead_quick(tmp_path):

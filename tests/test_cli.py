@@ -32,7 +32,8 @@ def test_help_and_version(capsys):
         (["nope"], "invalid choice: 'nope'"),
         (["demo", "--steps", "0"], "must be a positive int. Received: '0'"),
         (["demo", "--steps", "ten"], "must be a positive int. Received: 'ten'"),
-        (["demo", "--seed", "-1"], "must be an int >= 0. Received: '-1'"),
+        (["demo", "--seeds", "-1"], "must be comma-separated ints >= 0 or ranges"),
+        (["demo", "--seeds", "5-2"], "Received: '5-2'"),
         (
             ["demo", "--length", "1"],
             "`length` must be >= 2 for the adding task. Received: length=1",
@@ -65,9 +66,15 @@ def test_demo_compares_exports_and_refuses_rerun(capsys, tmp_path):
     assert code == 0, err
     for scheme in ("xavier_rnn", "keras_default", "orthogonal", "he", "uniform01"):
         assert f"| `{scheme}` |" in out
-    assert "best: " in out and "parity with Keras in LiteRT" in out
+    assert "parity with Keras in LiteRT" in out
+    # Three seeds, a statistics table and no single-seed winner.
+    assert "| scheme | solved |" in out and "| `xavier_rnn` | " in out
+    assert "best: " not in out and "exported run: xavier_rnn seed " in out
     assert (tmp_path / "d.tflite").exists() and (tmp_path / "d.json").exists()
-    assert len(list((tmp_path / "demo" / "models").glob("*.keras"))) == 5
+    assert len(list((tmp_path / "demo" / "models").glob("*.keras"))) == 15
+    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert {row["runs"] for row in report["statistics"].values()} == {3}
+    assert (tmp_path / "demo" / "survival.png").exists()
     code, _, err = run_main(capsys, *argv)
     assert code == 2 and "pass --force" in err
     code, _, err = run_main(capsys, *argv, "--force")
@@ -202,6 +209,7 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
         "runs",
         "spectral_radius.png",
         "state_variance.png",
+        "survival.png",
     ]
     before = (out / "report.json").read_bytes()
     code, _, err = run_main(capsys, *argv)
@@ -277,3 +285,42 @@ def test_help_and_usage_errors_do_not_import_tensorflow():
     done = run_python("-c", script)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_seed_ranges_and_lists():
+    from keras_rnninit_cli import seed_list
+
+    assert seed_list("0-19") == list(range(20))
+    assert seed_list("0,3,5-9") == [0, 3, 5, 6, 7, 8, 9]
+    assert seed_list("4") == [4]
+    args = main.__globals__["build_parser"]().parse_args(
+        ["compare", "--seeds", "2-4,7"]
+    )
+    assert args.seeds == [2, 3, 4, 7]
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["demo", "--seeds", "0,1"], "`seeds` must hold at least 3 seeds"),
+        (["compare", "--seeds", "0-2,1"], "`seeds` must not repeat a seed"),
+        (["compare", "--executor", "dask"], "invalid choice: 'dask'"),
+        (["compare", "--ray-address", "127.0.0.1:6379"], "needs `executor='ray'`"),
+        (
+            ["compare", "--executor", "ray", "--ray-address", "nohost"],
+            "`ray_address` must be HOST:PORT. Received: ray_address='nohost'",
+        ),
+        (
+            ["compare", "--executor", "ray", "--distribute", "mirrored"],
+            "`distribute` cannot be combined with `executor='ray'`",
+        ),
+        (["compare", "--reference", "he"], "`--reference` must be one of the"),
+    ],
+)
+def test_evidence_usage_errors(capsys, tmp_path, argv, fragment):
+    out = ["--out", str(tmp_path / "o")]
+    if argv[0] == "demo":
+        out += ["--export", str(tmp_path / "d.tflite")]
+    code, _, err = run_main(capsys, *argv, *out)
+    assert code == 2 and fragment in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []

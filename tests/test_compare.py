@@ -83,6 +83,7 @@ def test_report_files(records, tmp_path):
         "grad_through_time",
         "state_variance",
         "spectral_radius",
+        "survival",
     ):
         data = (tmp_path / f"{name}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
@@ -124,13 +125,21 @@ def test_summary_median_counts_never_as_infinite():
             "diagnostics": [diag, diag],
             "diverged": None,
             "wall_seconds": 1.0,
+            "config": {"steps": 400},
         }
 
+    # The Kaplan-Meier median: the first step by which half the runs are solved.
     assert (
         summarize([record(0, 100), record(1, None), record(2, 300)])[0]["median_steps"]
         == 300
     )
-    assert summarize([record(0, None), record(1, 100)])[0]["median_steps"] is None
+    assert summarize([record(0, None), record(1, 100)])[0]["median_steps"] == 100
+    assert (
+        summarize([record(0, None), record(1, 100), record(2, None)])[0][
+            "median_steps"
+        ]
+        is None
+    )
 
 
 def test_jsonable():

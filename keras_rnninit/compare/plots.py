@@ -119,10 +119,55 @@ def _spectral_radius(records, out_dir, colour, dash, dpi):
     _save(fig, out_dir, "spectral_radius.png", dpi)
 
 
+def _survival(records, out_dir, colour, dpi):
+    """Fraction of runs solved against steps (1 - Kaplan-Meier survival), one
+    step line per scheme with its 95% band."""
+    from keras_rnninit.compare.statistics import run_steps, survival_curve
+
+    def pad(values):  # S = 1 at step 0; flat after the last event
+        return np.concatenate([[1.0], values, [values[-1]]])
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for scheme in colour:
+        runs = [r for r in records if r["scheme"] == scheme]
+        steps, budget = run_steps(runs)
+        times, survival, low, high = survival_curve(steps, budget)
+        x = np.concatenate([[0.0], times, [budget]])
+        solved = int(np.isfinite(steps).sum())
+        ax.step(
+            x,
+            1 - pad(survival),
+            where="post",
+            color=colour[scheme],
+            label=f"{scheme} ({solved}/{len(runs)} solved)",
+        )
+        ax.fill_between(
+            x,
+            1 - pad(high),
+            1 - pad(low),
+            step="post",
+            color=colour[scheme],
+            alpha=0.15,
+        )
+    ax.set_xlim(0, records[0]["config"]["steps"])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("fraction of runs solved")
+    r = records[0]
+    ax.set_title(
+        f"{r['config']['task']} T={r['config']['length']}: {r['metric']} < "
+        f"{r['threshold']:g} (Kaplan–Meier, 95% band)"
+    )
+    ax.legend(fontsize=7)
+    _save(fig, out_dir, "survival.png", dpi)
+
+
 def write_plots(records, out_dir, dpi=110):
-    """loss_curves.png, grad_through_time.png, state_variance.png and
-    spectral_radius.png for JSON-ready `records`."""
+    """loss_curves.png, grad_through_time.png, state_variance.png,
+    spectral_radius.png and survival.png for JSON-ready `records`."""
     colour, dash = _styles(records)
+    _survival(records, out_dir, colour, dpi)
     _loss_curves(records, out_dir, colour, dash, dpi)
     _profile_plot(
         records,

@@ -6,7 +6,9 @@ import os
 
 import numpy as np
 
-__all__ = ["jsonable", "speedups", "summarize", "write_report"]
+from keras_rnninit.compare.statistics import km_median
+
+__all__ = ["headline", "jsonable", "speedups", "summarize", "write_report"]
 
 BASELINES = ("keras_default", "uniform01")
 
@@ -38,7 +40,8 @@ def _float(value):
 
 
 def summarize(records):
-    """One row per scheme (in first-seen order) aggregated over seeds."""
+    """One row per scheme (in first-seen order) aggregated over seeds; its
+    `median_steps` is the Kaplan-Meier median (see `statistics.py`)."""
     rows = {}
     for record in records:
         row = rows.setdefault(
@@ -71,10 +74,11 @@ def summarize(records):
         row["saturated_init"].append(first["rnn_saturated_last"])
         row["diverged"] += record["diverged"] is not None
         row["wall_seconds"].append(record["wall_seconds"])
+    budget = records[0]["config"]["steps"]
     for row in rows.values():
         steps = [math.inf if s is None else s for s in row["steps_to_threshold"]]
-        median = float(np.median(steps))
-        row["median_steps"] = None if math.isinf(median) else median
+        # The Kaplan-Meier median, as in the statistics (never = censored).
+        row["median_steps"] = km_median(np.array(steps, dtype=float), budget)[0]
     return list(rows.values())
 
 
@@ -118,7 +122,100 @@ def _mean(values):
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def _markdown(records, rows, speed, command):
+def _interval(pair, unit="", digits=3):
+    low, high = (_float(v) for v in pair)
+    if math.isnan(low) or math.isnan(high):
+        return "n/a"
+    high_text = "∞" if math.isinf(high) else f"{high:.{digits}g}{unit}"
+    return f"{low:.{digits}g}{unit}–{high_text}"
+
+
+def _steps_text(median, pair):
+    if median is None:
+        return "not reached (< half solved)"
+    low, high = pair
+    return (
+        f"{median:.0f} [{'n/a' if low is None else f'{low:.0f}'}, "
+        f"{'beyond budget' if high is None else f'{high:.0f}'}]"
+    )
+
+
+def _claim_scheme(names):
+    if "xavier_rnn" in names:
+        return "xavier_rnn"
+    others = [n for n in names if n not in BASELINES]
+    return others[0] if others else None
+
+
+def headline(records):
+    """One sentence: does the claim '2–10x fewer steps' hold for xavier_rnn
+    (or the first non-baseline scheme) against each baseline, with its 95%
+    interval? None when there is nothing to test."""
+    from keras_rnninit.compare import statistics as st
+
+    names = list(dict.fromkeys(r["scheme"] for r in records))
+    scheme = _claim_scheme(names)
+    bases = [b for b in BASELINES if b in names and b != scheme]
+    if scheme is None or not bases:
+        return None
+    runs = [r for r in records if r["scheme"] == scheme]
+    parts = []
+    for base in bases:
+        base_runs = [r for r in records if r["scheme"] == base]
+        result = st.comparison(runs, base_runs, base)
+        ratio = result["median_ratio"]
+        point = (
+            "no point estimate: fewer than half of either scheme's runs solved"
+            if ratio is None
+            else f"{ratio:.2f}x"
+        )
+        parts.append(
+            f"against `{base}` it {st.claim_verdict(result['median_ratio_ci95'])} "
+            f"(speed-up in median steps: {point}; 95% CI "
+            f"{_interval(result['median_ratio_ci95'], 'x')}; log-rank p = "
+            f"{_fmt(result['logrank_p'], 2)})"
+        )
+    low, high = st.CLAIM
+    return (
+        f"Claim '`{scheme}` needs {low:g}–{high:g}x fewer steps than the "
+        f"baselines' ({len(runs)} seeds): " + "; ".join(parts) + "."
+    )
+
+
+def _statistics_table(statistics, comparisons):
+    reference = next(iter(comparisons.values()))["reference"] if comparisons else None
+    head = [
+        "scheme",
+        "solved",
+        "solved 95% CI",
+        "median steps [95% CI]",
+    ]
+    if reference:
+        head += [f"speed-up vs {reference} [95% CI]", "log-rank p"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in statistics.items():
+        cells = [
+            f"`{name}`",
+            f"{row['solved']}/{row['runs']}",
+            _interval([100 * row["solved_ci95"][0], 100 * row["solved_ci95"][1]], "%"),
+            _steps_text(row["median_steps"], row["median_steps_ci95"]),
+        ]
+        if reference:
+            found = comparisons.get(name)
+            if found is None:
+                cells += ["(reference)", ""]
+            else:
+                ratio = found["median_ratio"]
+                cells += [
+                    ("n/a" if ratio is None else f"{ratio:.2f}x")
+                    + f" [{_interval(found['median_ratio_ci95'], 'x')}]",
+                    _fmt(found["logrank_p"], 2),
+                ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _markdown(records, rows, command, report):
     config, first = records[0]["config"], records[0]
     clip = f", clipnorm {config['clipnorm']:g}" if config["clipnorm"] else ""
     lines = [
@@ -133,11 +230,26 @@ def _markdown(records, rows, speed, command):
     ]
     if command:
         lines += [f"Regenerate: `{command}`", ""]
-    bases = [b for b in BASELINES if any(r["scheme"] == b for r in rows)]
+    if report["headline"]:
+        lines += [report["headline"], ""]
+    lines += _statistics_table(report["statistics"], report["comparisons"])
+    lines += [
+        "",
+        "Solved: runs whose test metric reached the threshold within the budget "
+        "(Wilson 95% interval). Median steps: Kaplan–Meier median of steps to "
+        "threshold, unsolved runs censored at the budget (null when fewer than "
+        "half are solved). Speed-up: the reference's median over the scheme's, "
+        "percentile-bootstrap 95% interval (∞: unbounded, the reference's median "
+        "is beyond the budget). See `keras_rnninit/compare/statistics.py`.",
+        "",
+        "![fraction of runs solved](survival.png)",
+        "",
+        "## Per seed",
+        "",
+    ]
     head = [
         "scheme",
         "steps to threshold (per seed)",
-        "median",
         "best test",
         "final test",
         "log10 ratio init → end",
@@ -146,7 +258,6 @@ def _markdown(records, rows, speed, command):
         "diverged",
         "s/run",
     ]
-    head += [f"speed-up vs {b}" for b in bases]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         steps = ", ".join(
@@ -155,7 +266,6 @@ def _markdown(records, rows, speed, command):
         cells = [
             f"`{row['scheme']}`",
             steps,
-            "never" if row["median_steps"] is None else f"{row['median_steps']:.0f}",
             _fmt(_mean(row["best_test"])),
             _fmt(_mean(row["final_test"])),
             f"{_fmt(_mean(row['log10_ratio_init']), 3)} → "
@@ -166,7 +276,6 @@ def _markdown(records, rows, speed, command):
             str(row["diverged"]),
             f"{_mean(row['wall_seconds']):.1f}",
         ]
-        cells += [speed[row["scheme"]].get(b, "n/a") for b in bases]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -183,24 +292,36 @@ def _markdown(records, rows, speed, command):
     return "\n".join(lines)
 
 
-def write_report(records, out_dir, command=None):
-    """Write report.json, report.md and four PNG plots into `out_dir`.
+def write_report(records, out_dir, command=None, reference=None):
+    """Write report.json, report.md and five PNG plots into `out_dir`.
 
-    Returns the dict written to report.json.
+    `reference` is the scheme the others are compared with (default
+    keras_default, else uniform01, else the first). Returns the dict written
+    to report.json.
     """
     from keras_rnninit.compare.plots import write_plots
+    from keras_rnninit.compare.statistics import statistics
 
     if not records:
         raise ValueError("`records` must hold at least one run. Received: []")
     rows = summarize(records)
     speed = speedups(rows, records[0]["config"]["steps"])
+    per_scheme, comparisons = statistics(records, reference)
     report = jsonable(
-        {"command": command, "records": records, "summary": rows, "speedups": speed}
+        {
+            "command": command,
+            "headline": headline(records),
+            "statistics": per_scheme,
+            "comparisons": comparisons,
+            "records": records,
+            "summary": rows,
+            "speedups": speed,
+        }
     )
     with open(os.path.join(out_dir, "report.json"), "w") as file:
         json.dump(report, file, indent=1, allow_nan=False)
         file.write("\n")
     with open(os.path.join(out_dir, "report.md"), "w") as file:
-        file.write(_markdown(report["records"], rows, speed, command))
+        file.write(_markdown(report["records"], rows, command, report))
     write_plots(report["records"], out_dir)
     return report

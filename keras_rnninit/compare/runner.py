@@ -2,15 +2,24 @@
 
 import dataclasses
 import math
+import re
 import sys
 
 import keras
 
 from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
-from keras_rnninit.compare.training import train_fused, train_one
+from keras_rnninit.compare import executors
+from keras_rnninit.compare.training import train_one
 
-__all__ = ["CompareConfig", "check_runs", "compare", "train_one"]
+__all__ = [
+    "CompareConfig",
+    "check_executor",
+    "check_runs",
+    "compare",
+    "plan",
+    "train_one",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +125,8 @@ def compare(
     completed=None,
     distribute=None,
     fused=True,
+    executor="local",
+    ray_address=None,
     **overrides,
 ):
     """Train the same model under every scheme x seed with equal budgets.
@@ -140,6 +151,10 @@ def compare(
         distribute: None, "mirrored" (`tf.distribute.MirroredStrategy` over
             the local devices) or a `tf.distribute.Strategy`.
         fused: Train the schemes of a seed as branches of one model.
+        executor: "local" (this process) or "ray" (each seed's runs, or
+            each run with `fused=False`, as a Ray task; see `executors.py`).
+        ray_address: "HOST:PORT" of a running Ray cluster; None starts a
+            local Ray instance (executor "ray" only).
 
     Returns:
         A list of plain records, scheme-major.
@@ -151,26 +166,75 @@ def compare(
     """
     config = dataclasses.replace(config or CompareConfig(), **overrides)
     resolved, seeds = check_runs(schemes, seeds)
+    check_executor(executor, ray_address, distribute)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
     strategy = get_strategy(distribute)
     done = dict(completed or {})
-    common = dict(progress=stream, save_dir=save_dir, strategy=strategy)
+    units = plan(resolved, seeds, done, fused)
+
+    def keep(records):
+        for record in records:
+            key = (record["scheme"], record["seed"])
+            if key in done:
+                continue
+            done[key] = record
+            if on_record is not None:
+                on_record(record)
+
+    total = len(names) * len(seeds)
+    tally = executors.Tally(total, len(done), stream)
+    if executor == "ray":
+        executors.run_ray(
+            units, config, keep, tally, save_dir, address=ray_address, fused=fused
+        )
+    else:
+        executors.run_local(
+            units, config, keep, tally, fused, stream, save_dir, strategy
+        )
+    return [done[(name, seed)] for name in names for seed in seeds]
+
+
+def plan(resolved, seeds, done, fused=True):
+    """The units of work [(schemes, seed)] for the runs not in `done`.
+
+    Fused, a seed with any run pending trains all its schemes again, so that
+    its records are those of an uninterrupted comparison (only new ones are
+    kept); otherwise each pending run is its own unit.
+    """
+    units = []
     for seed in seeds:
         pending = [s for s in resolved if (s.name, seed) not in done]
         if fused and pending and len(resolved) > 1:
-            # A resumed seed trains all its branches again, so that its records
-            # are those of an uninterrupted comparison; only new ones are kept.
-            new = train_fused(resolved, seed, config, **common)
+            units.append((list(resolved), seed))
         else:
-            new = [train_one(s, seed, config, **common) for s in pending]
-        for record in new:
-            if (record["scheme"], seed) in done:
-                continue
-            done[(record["scheme"], seed)] = record
-            if on_record is not None:
-                on_record(record)
-    return [done[(name, seed)] for name in names for seed in seeds]
+            units += [([s], seed) for s in pending]
+    return units
+
+
+def check_executor(executor, ray_address=None, distribute=None):
+    """Refuses an unknown executor, and options the executor cannot use."""
+    if executor not in executors.EXECUTORS:
+        raise ValueError(
+            f"`executor` must be one of {', '.join(sorted(executors.EXECUTORS))}. "
+            f"Received: executor={executor!r}"
+        )
+    if ray_address is not None and executor != "ray":
+        raise ValueError(
+            "`ray_address` needs `executor='ray'`. "
+            f"Received: executor={executor!r}, ray_address={ray_address!r}"
+        )
+    if ray_address is not None and not (
+        isinstance(ray_address, str) and re.fullmatch(r"[^\s:]+:\d{1,5}", ray_address)
+    ):
+        raise ValueError(
+            f"`ray_address` must be HOST:PORT. Received: ray_address={ray_address!r}"
+        )
+    if executor == "ray" and distribute is not None:
+        raise ValueError(
+            "`distribute` cannot be combined with `executor='ray'` (each Ray "
+            f"task trains on one CPU). Received: distribute={distribute!r}"
+        )
 
 
 def check_runs(schemes, seeds):

@@ -183,9 +183,9 @@ class RunStore:
             os.fsync(file.fileno())
         os.replace(target + ".tmp", target)
 
-    def finish(self, records, command=None):
+    def finish(self, records, command=None, reference=None):
         """Write the report, move the folder to `out` and unlock; returns the report."""
-        report = write_report(records, self.path, command=command)
+        report = write_report(records, self.path, command=command, reference=reference)
         if os.path.exists(self.out):
             shutil.rmtree(self.out)
         os.replace(self.path, self.out)

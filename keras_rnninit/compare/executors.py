@@ -1,0 +1,193 @@
+"""Where the units of work of a comparison run: in this process ("local") or
+as Ray tasks ("ray"), on a local Ray instance or a cluster.
+
+A unit is one seed's runs: all its schemes fused into one model, or one
+scheme (`--sequential`). Units are independent, so each is one Ray task. A
+task trains in a temporary folder on its node and returns its records with
+the bytes of its trained models; the driver writes them into the run store as
+each task finishes, so a worker needs no access to the store's disk, a task
+retried after its node died writes nothing twice, and the records are those
+of the local executor (same code, same seeds).
+"""
+
+import os
+import tempfile
+import time
+
+__all__ = ["EXECUTORS", "Tally", "run_local", "run_ray", "train_unit"]
+
+EXECUTORS = ("local", "ray")
+# A task lost with its node (or worker process) is run again elsewhere.
+MAX_RETRIES = 5
+
+
+def train_unit(
+    schemes, seed, config, fused, progress=None, save_dir=None, strategy=None
+):
+    """The records of one unit: `schemes` (Scheme objects) with `seed`."""
+    from keras_rnninit.compare.training import train_fused, train_one
+
+    common = dict(progress=progress, save_dir=save_dir, strategy=strategy)
+    if fused and len(schemes) > 1:
+        return train_fused(schemes, seed, config, **common)
+    return [train_one(s, seed, config, **common) for s in schemes]
+
+
+def _format_seconds(seconds):
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class Tally:
+    """The progress line: runs done/total, runs in flight, ETA.
+
+    The ETA extrapolates the runs finished in this session (reused runs of a
+    resumed comparison do not count towards its pace).
+    """
+
+    def __init__(self, total, done, stream):
+        self.total, self.done, self.stream = total, done, stream
+        self.start, self.new = time.monotonic(), 0
+
+    def line(self, in_flight):
+        if self.new:
+            left = (time.monotonic() - self.start) / self.new * (self.total - self.done)
+            eta = _format_seconds(left)
+        else:
+            eta = "unknown"
+        return f"runs {self.done}/{self.total} done, {in_flight} in flight, ETA {eta}"
+
+    def finished(self, count):
+        self.done += count
+        self.new += count
+
+    def show(self, in_flight, end=""):
+        """Write the line (again only when it changes, or to end it)."""
+        text = self.line(in_flight)
+        if self.stream is not None and (end or text != getattr(self, "_last", None)):
+            self.stream.write(f"\r  {text}   {end}")
+            self.stream.flush()
+        self._last = text
+
+
+def run_local(
+    units, config, keep, tally, fused=True, progress=None, save_dir=None, strategy=None
+):
+    """Train `units` [(schemes, seed)] one after another; `keep(records)`."""
+    for schemes, seed in units:
+        records = train_unit(
+            schemes,
+            seed,
+            config,
+            fused=fused,
+            progress=progress,
+            save_dir=save_dir,
+            strategy=strategy,
+        )
+        keep(records)
+        tally.finished(len(records))
+        tally.show(0, end="\n")
+
+
+def _remote_unit(schemes, seed, config, fused):
+    """A Ray task: train in a temporary folder; return (record, model bytes)."""
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for record in train_unit(schemes, seed, config, fused, save_dir=folder):
+            with open(record["model_path"], "rb") as file:
+                results.append((record, file.read()))
+    return results
+
+
+def _write_model(data, save_dir, name, seed):
+    """Write a model returned by a task the way `training._save` does."""
+    path = os.path.join(save_dir, f"{name}-seed{seed}.keras")
+    temporary = os.path.join(save_dir, f"{name}-seed{seed}.tmp.keras")
+    with open(temporary, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+    return path
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as error:
+        raise ImportError(
+            "`--executor ray` needs Ray: pip install 'keras_rnninit[ray]'"
+        ) from error
+    return ray
+
+
+def start_ray(address=None):
+    """Connect to the Ray cluster at `address`, or start a local instance.
+
+    Returns True if this call initialized Ray (then `ray.shutdown()` is ours).
+    A local instance keeps every address on loopback.
+    """
+    if address is None:  # read when Ray is imported
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    if address is None:
+        ray.init(
+            include_dashboard=False,
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
+        )
+    else:
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as error:
+            raise ConnectionError(
+                f"no Ray cluster answers at `--ray-address` {address!r} ({error})"
+            ) from None
+    return True
+
+
+def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True):
+    """Train every unit as a Ray task; `keep(records)` as each one finishes.
+
+    In-flight tasks are cancelled if this is interrupted (Ctrl-C), and a Ray
+    instance started here is shut down.
+    """
+    started = start_ray(address)
+    ray = _ray()
+    try:
+        task = ray.remote(
+            num_cpus=1, max_retries=MAX_RETRIES, scheduling_strategy="SPREAD"
+        )(_remote_unit)
+        pending = {
+            task.remote(schemes, seed, config, fused): (schemes, seed)
+            for schemes, seed in units
+        }
+        try:
+            while pending:
+                in_flight = sum(len(s) for s, _ in pending.values())
+                tally.show(in_flight)
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                for ref in ready:
+                    _, seed = pending.pop(ref)
+                    records = []
+                    for record, data in ray.get(ref):
+                        if save_dir is not None:
+                            record["model_path"] = _write_model(
+                                data, save_dir, record["scheme"], seed
+                            )
+                        else:
+                            record["model_path"] = None
+                        records.append(record)
+                    keep(records)
+                    tally.finished(len(records))
+            tally.show(0, end="\n")
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+    finally:
+        if started:
+            ray.shutdown()

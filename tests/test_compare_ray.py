@@ -1,0 +1,189 @@
+"""`compare --executor ray` on a real 2-node Ray cluster on this machine
+(`ray.cluster_utils.Cluster`, 1 CPU per node, every address on loopback):
+the same records and models as the local executor, a node removed mid-run,
+and resume. The CLI runs in subprocesses, as a user runs it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import keras_rnninit  # noqa: F401  (registers the layers the saved models use)
+from tests.helpers import REPO, python_env, run_python, tiny_compare_argv
+
+# Ray reads this when it is imported: nodes, GCS and workers on 127.0.0.1.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+SCHEMES, SEEDS = "xavier_rnn,uniform01", "0-1"
+RUNS = sorted(f"{s}-seed{n}" for s in SCHEMES.split(",") for n in (0, 1))
+LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+@pytest.fixture
+def cluster():
+    """Two nodes, one CPU each; shut down at the end, whatever happens."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes(timeout=60)
+        assert cluster.address.startswith("127.0.0.1:"), cluster.address
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
+def argv(out, steps, *extra):
+    return tiny_compare_argv(out, SCHEMES, SEEDS, steps, *extra)
+
+
+def reference(tmp_path, steps):
+    out = tmp_path / "local"
+    done = run_python(*argv(out, steps), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+def start(out, steps, *extra):
+    """A compare job in the background; its stderr collects in `.err` as it
+    comes (the progress line ends in \\r, not in a newline)."""
+    process = subprocess.Popen(
+        [sys.executable, *argv(out, steps, *extra)],
+        env=python_env(**LOOPBACK),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    process.err = []
+
+    def read():
+        while chunk := os.read(process.stderr.fileno(), 4096):
+            process.err.append(chunk.decode(errors="replace"))
+
+    process.reader = threading.Thread(target=read, daemon=True)
+    process.reader.start()
+    return process
+
+
+def wait_for(condition, process, what, timeout=240):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"exited before {what}: {''.join(process.err)}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def finish(process, timeout=300):
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    process.reader.join(timeout=60)
+    return "".join(process.err)
+
+
+def assert_same_runs(ours, theirs):
+    """Every record (but its wall time) and every model weight identical."""
+    assert sorted(os.listdir(ours / "runs")) == [f"{r}.json" for r in RUNS]
+    for run in RUNS:
+        mine = json.loads((ours / "runs" / f"{run}.json").read_text())
+        expected = json.loads((theirs / "runs" / f"{run}.json").read_text())
+        mine.pop("wall_seconds"), expected.pop("wall_seconds")
+        assert mine == expected, run
+        a = keras.saving.load_model(ours / mine["model_path"]).get_weights()
+        b = keras.saving.load_model(theirs / expected["model_path"]).get_weights()
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    report = json.loads((ours / "report.json").read_text())
+    assert len(report["records"]) == len(RUNS)  # nothing duplicated
+    assert (
+        report["statistics"]
+        == json.loads((theirs / "report.json").read_text())["statistics"]
+    )
+
+
+def test_ray_cluster_gives_the_local_executors_results(cluster, tmp_path):
+    local = reference(tmp_path, 200)
+    out = tmp_path / "ray"
+    done = run_python(
+        *argv(out, 200, "--executor", "ray", "--ray-address", cluster.address),
+        timeout=300,
+        **LOOPBACK,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "runs 4/4 done, 0 in flight" in done.stderr
+    assert_same_runs(out, local)
+
+
+def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
+    local = reference(tmp_path, 600)
+    out = tmp_path / "ray"
+    runs = tmp_path / "ray.partial" / "runs"
+    process = start(out, 600, "--executor", "ray", "--ray-address", cluster.address)
+    try:
+        # Two units (seeds), spread over the two nodes as soon as submitted.
+        wait_for(
+            lambda: "4 in flight" in "".join(process.err),
+            process,
+            "the tasks to be submitted",
+        )
+        time.sleep(2.0)  # both tasks are on their nodes, importing TF at least
+        assert not any(runs.iterdir()), "a run finished before the node was removed"
+        cluster.remove_node(cluster.worker)
+        err = finish(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err[-3000:]
+    # The driver's own Ray log: the lost task was run again.
+    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
+    driver = "".join(
+        open(os.path.join(logs, name)).read()
+        for name in os.listdir(logs)
+        if name.startswith("python-core-driver-")
+    )
+    assert "Attempting to resubmit task" in driver
+    assert_same_runs(out, local)
+
+
+def test_interrupted_ray_sweep_resumes(cluster, tmp_path):
+    out = tmp_path / "ray"
+    ray_args = ("--sequential", "--executor", "ray", "--ray-address", cluster.address)
+    runs = tmp_path / "ray.partial" / "runs"
+    process = start(out, 200, *ray_args)
+    try:
+        wait_for(
+            lambda: runs.is_dir() and any(runs.glob("*.json")),
+            process,
+            "the first record",
+        )
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        err = finish(process, timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err[-2000:]
+    assert "finished run(s) kept" in err and "Traceback" not in err
+    kept = {p.name: p.read_text() for p in runs.glob("*.json")}
+    assert 1 <= len(kept) < len(RUNS)
+    resumed = run_python(
+        *argv(out, 200, "--resume", *ray_args), timeout=300, **LOOPBACK
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"({len(kept)} finished run(s) reused)" in resumed.stderr
+    for name, text in kept.items():
+        assert (out / "runs" / name).read_text() == text
+    # One model per run (--sequential): the reference is a local sequential run.
+    sequential = tmp_path / "local-sequential"
+    done = run_python(*argv(sequential, 200, "--sequential"), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_same_runs(out, sequential)
