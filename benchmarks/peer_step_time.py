@@ -9,7 +9,10 @@ says otherwise. One worker process per backend (TensorFlow, JAX), each
 holding its models warm; every round asks each variant for `fit` over the
 same 100 batches, the variants in rotating order, so the backends alternate.
 Figures: ms per training step, minimum and median over rounds, and ratios to
-Keras-on-JAX SimpleRNN (> 1.0: faster than the peer).
+Keras-on-JAX SimpleRNN (> 1.0: faster than the peer). `NoRecurrence` is the
+same `fit` with the recurrent layer replaced by a mean over time (one tiny
+Dense): what Keras' training loop itself costs per step on that backend, a
+floor no recurrent layer can go below.
 
 The floor: one 64x64 @ 64x64 float32 matmul timed in the same run (numpy,
 best of 20 x 2000 calls); a training step needs about 3T such products
@@ -30,8 +33,10 @@ VARIANTS = (
     ("tensorflow", "SimpleRNN"),
     ("tensorflow", "FastSimpleRNN"),
     ("tensorflow", "FastSimpleRNN+jit_compile"),
+    ("tensorflow", "NoRecurrence"),
     ("jax", "SimpleRNN"),
     ("jax", "FastSimpleRNN"),
+    ("jax", "NoRecurrence"),
 )
 PEER = ("jax", "SimpleRNN")
 
@@ -47,6 +52,11 @@ def worker(backend, lengths, batches):
 
     def build(variant):
         inputs = keras.Input((None, 2))
+        if variant == "NoRecurrence":
+            hidden = keras.layers.GlobalAveragePooling1D()(inputs)
+            model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+            return model
         if variant.startswith("FastSimpleRNN"):
             layer = FastSimpleRNN(64, seed=0)
         else:
