@@ -134,7 +134,8 @@ class _Branch(keras.callbacks.Callback):
         if not all(math.isfinite(float(v)) for v in own.values()):
             found = first_nonfinite(self.branch_model, self.probe_x) or {}
             self.diverged = {
-                "step": self.tracker.step + (self.params.get("steps") or 1),
+                # The runner always fits with steps_per_epoch = eval_every.
+                "step": self.tracker.step + self.params["steps"],
                 "epoch": epoch,
                 "loss": float(own.get("loss", math.nan)),
                 "where": found.get("where", "loss"),
