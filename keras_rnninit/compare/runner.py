@@ -44,6 +44,7 @@ class CompareConfig:
     threshold: float | None = None
     diagnostics_every: int = 5
     probe_size: int = 64
+    cell: str = "simple"
 
     def __post_init__(self):
         task = task_registry.get(self.task)
@@ -75,6 +76,17 @@ class CompareConfig:
                 raise ValueError(
                     f"`{name}` must be a positive number. Received: {name}={value!r}"
                 )
+        if self.cell not in scheme_registry.CELLS:
+            raise ValueError(
+                f"`cell` must be one of {', '.join(scheme_registry.CELLS)}. "
+                f"Received: cell={self.cell!r}"
+            )
+        if self.cell != "simple" and keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "`cell` must be 'simple' on the "
+                f"{keras.backend.backend()} backend (LSTM/GRU diagnostics need "
+                f"tensorflow). Received: cell={self.cell!r}"
+            )
         if self.length < task.min_length:
             raise ValueError(
                 f"`length` must be >= {task.min_length} for the "
@@ -165,7 +177,7 @@ def compare(
                           task="adding", length=50, steps=4000)
     """
     config = dataclasses.replace(config or CompareConfig(), **overrides)
-    resolved, seeds = check_runs(schemes, seeds)
+    resolved, seeds = check_runs(schemes, seeds, config.cell)
     check_executor(executor, ray_address, distribute)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
@@ -237,13 +249,21 @@ def check_executor(executor, ray_address=None, distribute=None):
         )
 
 
-def check_runs(schemes, seeds):
+def check_runs(schemes, seeds, cell="simple"):
     """The `Scheme`s and the seeds of a comparison, checked; nothing is trained.
 
     Refuses an empty or repeating list of schemes or seeds, unknown scheme
-    names and seeds that are not ints >= 0.
+    names, schemes that do not support `cell`, and seeds that are not
+    ints >= 0.
     """
     resolved = [scheme_registry.get(s) for s in schemes]
+    for scheme in resolved:
+        if cell not in scheme.cells:
+            raise ValueError(
+                f"`schemes` must support cell {cell!r}; {scheme.name!r} supports "
+                f"{', '.join(sorted(scheme.cells))}. Received: schemes="
+                f"{[s.name for s in resolved]}"
+            )
     if not resolved:
         raise ValueError("`schemes` must name at least one scheme. Received: []")
     names = [s.name for s in resolved]

@@ -197,6 +197,14 @@ def _setup(config, seed):
     )
 
 
+def _layer_options(config):
+    """SimpleRNN runs train on FastSimpleRNN (same numbers, faster); LSTM and
+    GRU runs on Keras' own layers."""
+    if config.cell == "simple":
+        return {"rnn_layer": FastSimpleRNN}
+    return {"cell": config.cell}
+
+
 def _optimizer(config):
     # clipnorm clips each variable's gradient on its own (not a global norm),
     # so fused branches never clip each other.
@@ -231,7 +239,7 @@ def train_one(scheme, seed, config, progress=None, save_dir=None, strategy=None)
             output_units=task.output_units,
             seed=seed,
             return_sequences=task.return_sequences,
-            rnn_layer=FastSimpleRNN,
+            **_layer_options(config),
         )
         model.compile(optimizer=_optimizer(config), loss=task.loss())
     branch = _Branch(scheme, model, probe, config)
@@ -280,7 +288,7 @@ def train_fused(schemes, seed, config, progress=None, save_dir=None, strategy=No
                 return_sequences=task.return_sequences,
                 rnn_name=f"{s.name}_rnn",
                 output_name=s.name,
-                rnn_layer=FastSimpleRNN,
+                **_layer_options(config),
             )
             for s in schemes
         ]
