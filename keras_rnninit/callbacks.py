@@ -11,6 +11,7 @@ that up.
 
 import math
 import sys
+import threading
 import warnings
 
 import keras
@@ -62,14 +63,17 @@ class _StepCounter(keras.callbacks.Callback):
         self.step = 0
         self._epoch_start = 0
         self._batches = None
+        self._lock = threading.Lock()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start, self._batches = self.step, None
 
     def on_train_batch_end(self, batch, logs=None):
-        # max: asynchronous dispatch (JAX) may run these hooks out of order;
-        # Keras waits for all of them before on_epoch_end.
-        self._batches = max(self._batches or 0, batch + 1)
+        # Asynchronous dispatch (JAX) runs these hooks on worker threads, in
+        # any order (Keras waits for all of them before on_epoch_end): keep
+        # the largest index, under a lock.
+        with self._lock:
+            self._batches = max(self._batches or 0, batch + 1)
 
     def _end_of_epoch_step(self):
         batches = self._batches

@@ -123,6 +123,8 @@ def recurrence(
             f"backend={keras.backend.backend()!r}"
         )
     name = _name(activation)
+    if mask is not None and len(mask.shape) == 2:
+        mask = ops.expand_dims(mask, -1)  # (T, B) -> (T, B, 1)
     if keras.backend.backend() == "jax":
         from keras_rnninit import recurrence_jax
 

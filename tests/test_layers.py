@@ -134,6 +134,26 @@ def test_jax_gradient_penalty_matches_simple_rnn(kwargs):
     assert_close(*(penalty_gradient(layer) for layer in twins(**kwargs)), rtol=1e-4)
 
 
+@pytest.mark.parametrize("kwargs", CONFIGS)
+def test_the_hand_written_kernel_runs_unless_keras_loop_is_needed(monkeypatch, kwargs):
+    # Every comparison above would pass if FastSimpleRNN always ran Keras'
+    # loop; this one checks which path actually ran.
+    from keras_rnninit import layers
+
+    calls = []
+
+    def spy(*args, **kw):
+        calls.append(1)
+        return kernel(*args, **kw)
+
+    kernel = layers.recurrence
+    monkeypatch.setattr(layers, "recurrence", spy)
+    fast, _ = twins(**kwargs)
+    fast(X, training=True)
+    keras_loop = kwargs.get("unroll") or kwargs.get("activation") == "gelu"
+    assert len(calls) == (0 if keras_loop else 1)
+
+
 def test_the_cell_is_simple_rnns_and_the_only_one():
     fast, slow = twins()
     assert type(fast.cell) is keras.layers.SimpleRNNCell

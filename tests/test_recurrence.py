@@ -89,3 +89,20 @@ def test_recurrence_refuses_an_activation_without_a_written_derivative():
     x = np.zeros((2, 1, 3), "float32")
     with pytest.raises(ValueError, match="`activation` must be one of tanh, relu"):
         recurrence(x, x[0], np.zeros((3, 3), "float32"), "gelu")
+
+
+def test_a_time_by_batch_mask_means_the_same_on_every_backend():
+    # B == H == 3, so a mask broadcast along the wrong axis would still run.
+    from keras_rnninit.recurrence import recurrence
+
+    rng = np.random.default_rng(2)
+    p = rng.normal(size=(6, 3, 3)).astype("float32")
+    h0 = rng.normal(size=(3, 3)).astype("float32")
+    w = (rng.normal(size=(3, 3)) / 2).astype("float32")
+    mask = rng.random((6, 3)) > 0.5
+    flat = recurrence(p, h0, w, "tanh", mask=mask)
+    expected = h0.astype("float64")
+    for t in range(6):
+        new = np.tanh(p[t] + expected @ w)
+        expected = np.where(mask[t][:, None], new, expected)
+        np.testing.assert_allclose(flat[t], expected, atol=1e-5)

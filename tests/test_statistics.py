@@ -55,13 +55,20 @@ def km_by_hand(steps):
         if 0 < surv < 1:
             se = math.sqrt(green) / abs(math.log(surv))
             band = (surv ** math.exp(z * se), surv ** math.exp(-z * se))
+        elif surv == 0:  # the upper band is undefined: it bounds nothing
+            band = (surv, math.nan)
         else:
             band = (surv, surv)
         rows.append((t, surv, *band))
     return rows
 
 
-@pytest.mark.parametrize("steps", [XAVIER, ORTHOGONAL, KERAS_DEFAULT, [NEVER] * 4])
+ALL_SOLVED = [100, 200, 300]
+
+
+@pytest.mark.parametrize(
+    "steps", [XAVIER, ORTHOGONAL, KERAS_DEFAULT, [NEVER] * 4, ALL_SOLVED]
+)
 def test_median_and_its_interval_match_kaplan_meier_by_hand(steps):
     rows = km_by_hand(steps)
 
@@ -133,6 +140,20 @@ def test_ratio_of_medians_and_bootstrap_interval():
     # Seeded: the same records give the same interval.
     again = st.comparison(runs("o", ORTHOGONAL), runs("x", XAVIER), "x")
     assert again == found
+
+
+def test_all_solved_median_has_no_upper_bound():
+    # S reaches 0 at the last run: the band cannot bound the median from above.
+    steps = st.run_steps(runs("s", ALL_SOLVED))[0]
+    assert st.km_median(steps, BUDGET) == (200.0, [100.0, None])
+
+
+def test_one_run_per_scheme_gives_statistics_without_a_bootstrap():
+    found = st.comparison(runs("a", [300]), runs("b", [NEVER]), "b")
+    assert found["median_ratio"] is None and found["median_ratio_ci95"] == [None, None]
+    assert 0 < found["logrank_p"] <= 1
+    both = st.comparison(runs("a", [300]), runs("b", [600]), "b")
+    assert both["median_ratio"] == 2.0 and both["median_ratio_ci95"] == [None, None]
 
 
 def test_nothing_solved_has_no_numbers():

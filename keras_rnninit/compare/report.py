@@ -136,7 +136,7 @@ def _steps_text(median, pair):
     low, high = pair
     return (
         f"{median:.0f} [{'n/a' if low is None else f'{low:.0f}'}, "
-        f"{'beyond budget' if high is None else f'{high:.0f}'}]"
+        f"{'unbounded' if high is None else f'{high:.0f}'}]"
     )
 
 
@@ -238,7 +238,8 @@ def _markdown(records, rows, command, report):
         "Solved: runs whose test metric reached the threshold within the budget "
         "(Wilson 95% interval). Median steps: Kaplan–Meier median of steps to "
         "threshold, unsolved runs censored at the budget (null when fewer than "
-        "half are solved). Speed-up: the reference's median over the scheme's, "
+        "half are solved; an unbounded end: the runs do not bound it). "
+        "Speed-up: the reference's median over the scheme's, "
         "percentile-bootstrap 95% interval (∞: unbounded, the reference's median "
         "is beyond the budget). See `keras_rnninit/compare/statistics.py`.",
         "",

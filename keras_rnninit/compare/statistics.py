@@ -11,7 +11,9 @@ count it as a run that might still have got there).
 - `median_steps`: Kaplan-Meier median (`scipy.stats.ecdf` on `CensoredData`),
   the first step at which the survival curve S (fraction not yet solved) is
   <= 0.5; null when fewer than half of the runs are solved. Its interval is
-  where the log-log 95% band of S crosses 0.5; a null end is beyond the budget.
+  where the log-log 95% band of S crosses 0.5; a null end is not bounded by
+  the runs (the band never crosses 0.5: beyond the budget, or, when the
+  last run is solved, past it: the band is undefined where S = 0).
 - `median_ratio`: median(reference) / median(scheme), how many times fewer
   steps the scheme needs (> 1: faster); null unless both medians exist. Its
   interval is a percentile bootstrap (`scipy.stats.bootstrap`, seeded,
@@ -96,6 +98,9 @@ def km_median(steps, budget):
     if not np.isfinite(steps).any():
         return None, [None, None]
     times, survival, low, high = survival_curve(steps, budget)
+    # Where S = 0 the log-log band is undefined (survival_curve draws it
+    # collapsed onto S): it cannot bound the median from above there.
+    high = np.where(survival > 0, high, np.nan)
     return _first_at_most_half(times, survival), [
         _first_at_most_half(times, low),
         _first_at_most_half(times, high),
@@ -154,7 +159,10 @@ def comparison(records, reference_records, reference, seed=0):
     ref_median, _ = km_median(ref_steps, budget)
     both = median is not None and ref_median is not None
     ratio = ref_median / median if both else None
-    if np.isfinite(steps).any() or np.isfinite(ref_steps).any():
+    interval, pvalue = [None, None], None
+    if min(steps.size, ref_steps.size) >= 2 and (
+        np.isfinite(steps).any() or np.isfinite(ref_steps).any()
+    ):  # a bootstrap resamples two or more runs per scheme
         with warnings.catch_warnings():  # its standard error of inf values
             warnings.simplefilter("ignore", RuntimeWarning)
             boot = stats.bootstrap(
@@ -170,11 +178,10 @@ def comparison(records, reference_records, reference, seed=0):
             float(np.quantile(low, 0.025, method="inverted_cdf")),
             float(np.quantile(high, 0.975, method="inverted_cdf")),
         ]
+    if np.isfinite(steps).any() or np.isfinite(ref_steps).any():
         pvalue = float(
             stats.logrank(_censored(steps, budget), _censored(ref_steps, budget)).pvalue
         )
-    else:
-        interval, pvalue = [None, None], None
     return {
         "reference": reference,
         "median_ratio": ratio,
