@@ -56,3 +56,21 @@ def test_a_scheme_without_the_cell_is_refused_before_training(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="`cell` must be one of gru, lstm, simple"):
         CompareConfig(cell="rnn")
+
+
+def test_resumed_fused_seed_counts_only_new_runs():
+    import io
+    import re
+
+    options = dict(seeds=[0], length=6, units=4, steps=100, eval_every=100)
+    first = compare(["xavier_rnn", "uniform01"], progress=False, **options)
+    stream = io.StringIO()
+    again = compare(
+        ["xavier_rnn", "uniform01"],
+        progress=stream,
+        completed={("xavier_rnn", 0): first[0]},
+        **options,
+    )
+    assert again[0] is first[0]
+    counts = re.findall(r"runs (\d+)/(\d+) done", stream.getvalue())
+    assert counts[-1] == ("2", "2")

@@ -86,8 +86,7 @@ def run_local(
             save_dir=save_dir,
             strategy=strategy,
         )
-        keep(records)
-        tally.finished(len(records))
+        tally.finished(keep(records))
         tally.show(0, end="\n")
 
 
@@ -103,14 +102,13 @@ def _remote_unit(schemes, seed, config, fused):
 
 def _write_model(data, save_dir, name, seed):
     """Write a model returned by a task the way `training._save` does."""
-    path = os.path.join(save_dir, f"{name}-seed{seed}.keras")
-    temporary = os.path.join(save_dir, f"{name}-seed{seed}.tmp.keras")
-    with open(temporary, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-    return path
+    from keras_rnninit.compare.training import place_model
+
+    def write(path):
+        with open(path, "wb") as file:
+            file.write(data)
+
+    return place_model(save_dir, name, seed, write)
 
 
 def _ray():
@@ -182,8 +180,7 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
                         else:
                             record["model_path"] = None
                         records.append(record)
-                    keep(records)
-                    tally.finished(len(records))
+                    tally.finished(keep(records))
             tally.show(0, end="\n")
         finally:
             for ref in pending:

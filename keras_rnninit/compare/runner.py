@@ -186,13 +186,17 @@ def compare(
     units = plan(resolved, seeds, done, fused)
 
     def keep(records):
+        """Keep the records of runs not done before; return how many."""
+        kept = 0
         for record in records:
             key = (record["scheme"], record["seed"])
             if key in done:
                 continue
             done[key] = record
+            kept += 1
             if on_record is not None:
                 on_record(record)
+        return kept
 
     total = len(names) * len(seeds)
     tally = executors.Tally(total, len(done), stream)

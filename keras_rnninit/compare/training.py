@@ -214,11 +214,19 @@ def _optimizer(config):
 def _save(model, save_dir, name, seed):
     if save_dir is None:
         return None
-    # Saved under a temporary name and renamed, so that a kill mid-save never
-    # leaves a truncated model under the final name (`store.is_temporary`).
+    return place_model(save_dir, name, seed, model.save)
+
+
+def place_model(save_dir, name, seed, write):
+    """`<name>-seed<seed>.keras` in `save_dir`, written by `write(path)` under
+    a temporary name, synced to disk and renamed, so that neither a kill nor
+    a power cut mid-save leaves a truncated model under the final name
+    (`store.is_temporary` names the temporary)."""
     path = os.path.join(save_dir, f"{name}-seed{seed}.keras")
     temporary = os.path.join(save_dir, f"{name}-seed{seed}.tmp.keras")
-    model.save(temporary)
+    write(temporary)
+    with open(temporary, "rb") as file:
+        os.fsync(file.fileno())
     os.replace(temporary, path)
     return path
 
