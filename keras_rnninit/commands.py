@@ -120,6 +120,13 @@ def export(args):
         ("ops", f"{', '.join(report.ops)} ({builtins})"),
         ("recurrent path", _recurrent_path_line(report)),
         (
+            "state",
+            "kept between invokes: call reset_all_variables() between "
+            "independent sequences (export/README.md)"
+            if report.state_between_invokes
+            else "none kept between invokes",
+        ),
+        (
             "parity",
             f"max abs error {report.max_abs_error:.3g}, relative "
             f"{report.max_rel_error:.3g} on {report.verified_sequences} "

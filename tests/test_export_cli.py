@@ -1,6 +1,7 @@
 """`keras-rnninit export` (and diagnose --out) from the command line: exit
 codes, one-line messages, nothing half written, normal file modes."""
 
+import json
 import os
 
 import keras
@@ -150,3 +151,8 @@ def test_export_prints_the_recurrent_path(capsys, tmp_path, masked, expected):
     assert got == 0, err
     line = next(row for row in out.splitlines() if "recurrent path" in row)
     assert line.split("recurrent path", 1)[1].strip().startswith(expected)
+    # The fused op keeps h and c between invokes; the file's users are told.
+    state = next(row for row in out.splitlines() if row.strip().startswith("state"))
+    assert ("reset_all_variables()" in state) is (not masked)
+    sidecar = json.loads((tmp_path / "m.json").read_text())
+    assert bool(sidecar["state_between_invokes"]) is (not masked)

@@ -86,6 +86,11 @@ class ExportReport:
     # "unrolled", read from the file's op list; per LSTM, why it is not fused.
     recurrent_path: str = "while"
     lstm_fallbacks: dict = dataclasses.field(default_factory=dict)
+    # Variable tensors the file keeps between invokes (a fused LSTM's h and
+    # c): a raw interpreter must reset them (`reset_all_variables()`, Android
+    # `resetVariableTensors()`) between independent sequences; TFLiteRunner
+    # does. Empty: every invoke is independent.
+    state_between_invokes: list = dataclasses.field(default_factory=list)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -364,6 +369,7 @@ def _export_checked(
             versions=_versions(),
             recurrent_path=_recurrent_path(ops, unroll),
             lstm_fallbacks=fallbacks,
+            state_between_invokes=list(runner.state_tensors),
         )
         meta = dict(
             report.to_dict(),
