@@ -123,16 +123,25 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
             compile=self.uses_xla(training),
         )
         outputs = states
-        if mask is not None:
-            # Keras' masked output: zeros where masked (zero_output_for_mask),
-            # else the last unmasked output, zeros before the first one.
-            shown = (
-                mask
-                if self.zero_output_for_mask
-                else ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
-            )
+        shown = _shown_outputs(mask, self.zero_output_for_mask)
+        if shown is not None:
             outputs = ops.where(shown, states, ops.zeros_like(states))
         return outputs[-1], ops.transpose(outputs, (1, 0, 2)), [states[-1]]
+
+
+def _shown_outputs(mask, zero_output_for_mask):
+    """Where Keras' loop outputs the state (elsewhere zeros), or None where
+    it always does. Masked steps: zeros with `zero_output_for_mask`; else the
+    previous output, which Keras' TensorFlow loop starts at zeros (so zeros
+    before the first unmasked step) and its JAX loop at the initial state
+    (so the carried state everywhere). Each backend's SimpleRNN is matched."""
+    if mask is None:
+        return None
+    if zero_output_for_mask:
+        return mask
+    if keras.backend.backend() == "tensorflow":
+        return ops.cumsum(ops.cast(mask, "int32"), axis=0) > 0
+    return None
 
 
 def _op_determinism():

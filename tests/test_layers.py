@@ -254,6 +254,22 @@ def test_stateful_matches_simple_rnn_across_calls():
     assert not np.allclose(fast(X), first)
 
 
+def test_stateful_with_mask_and_dropout_matches_simple_rnn():
+    x = X.copy()
+    x[1, 5:] = 0.0  # right padding
+    x[2, :3] = 0.0  # left padding
+    models = []
+    for layer in twins(
+        stateful=True, return_sequences=True, dropout=0.3, recurrent_dropout=0.3
+    ):
+        inputs = keras.Input(batch_shape=(4, 9, 3))
+        models.append(keras.Model(inputs, layer(keras.layers.Masking()(inputs))))
+    for _ in range(2):  # the second call starts from the first call's state
+        assert_close(*(m(x, training=True) for m in models))
+    assert_close(models[0].layers[-1].states, models[1].layers[-1].states)
+    assert_close(*(_gradients(m, x, True) for m in models))
+
+
 def _output_statistic(layer, n, training, seed):
     """One scalar per sequence (independent across sequences): the final
     output projected on a fixed direction."""
