@@ -206,7 +206,24 @@ def survival_plot(cell, records, path):
     plt.close(fig)
 
 
-def write_outputs(out, docs):
+BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"
+
+
+def splice(readme, text):
+    """Replace what lies between README's BEGIN and END markers by `text`."""
+    with open(readme, encoding="utf-8") as f:
+        old = f.read()
+    head, begin, rest = old.partition(BEGIN)
+    _, end, tail = rest.partition(END)
+    if not (begin and end):
+        raise ValueError(
+            f"`readme` must contain {BEGIN} and {END}. Received: readme={readme!r}"
+        )
+    with open(readme, "w", encoding="utf-8") as f:
+        f.write(head + BEGIN + "\n" + text + END + tail)
+
+
+def write_outputs(out, docs, readme=None):
     records = load(os.path.join(out, "records.jsonl"))
     cells = summarize(records)
     summary_path = os.path.join(out, "summary.json")
@@ -223,6 +240,13 @@ def write_outputs(out, docs):
             records,
             os.path.join(docs, f"length_sweep_{c['task']}_T{c['length']}.png"),
         )
+    if readme:
+        plots = "".join(
+            f"![{c['task']} T={c['length']} survival](docs/length_sweep_"
+            f"{c['task']}_T{c['length']}.png)\n"
+            for c in cells
+        )
+        splice(readme, f"{guide}\n{sweep}\n{plots}")
     return sweep, guide
 
 
@@ -236,13 +260,18 @@ def run(argv=None):
     parser.add_argument("--clipnorm", type=float, default=CLIPNORM)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "length_sweep"))
     parser.add_argument("--docs", default=os.path.join(os.path.dirname(HERE), "docs"))
+    parser.add_argument(
+        "--readme",
+        default=os.path.join(os.path.dirname(HERE), "README.md"),
+        help="file whose length_sweep markers get the tables ('' for none)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
     args = parser.parse_args(argv)
     extra = {}
     if args.quick:
         plan = {"adding": [8]}
         args.seeds, args.steps, args.schemes = [0, 1], 200, "np_rnn,xavier_rnn"
-        args.docs = args.out
+        args.docs, args.readme = args.out, ""
         extra = {"units": 8, "test_size": 200}
     elif args.task:
         plan = {args.task: args.lengths or PROTOCOL[args.task]}
@@ -293,7 +322,7 @@ def run(argv=None):
                 f"{task} T={length}: {time.perf_counter() - start:.0f} s",
                 file=sys.stderr,
             )
-    sweep, guide = write_outputs(args.out, args.docs)
+    sweep, guide = write_outputs(args.out, args.docs, args.readme)
     print(sweep + "\n" + guide)
     return 0
 
