@@ -262,8 +262,8 @@ def run(argv=None):
     parser.add_argument("--docs", default=os.path.join(os.path.dirname(HERE), "docs"))
     parser.add_argument(
         "--readme",
-        default=os.path.join(os.path.dirname(HERE), "README.md"),
-        help="file whose length_sweep markers get the tables ('' for none)",
+        help="file whose length_sweep markers get the tables (default: the "
+        "repository's README.md; with --quick: none)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
     args = parser.parse_args(argv)
@@ -271,12 +271,15 @@ def run(argv=None):
     if args.quick:
         plan = {"adding": [8]}
         args.seeds, args.steps, args.schemes = [0, 1], 200, "np_rnn,xavier_rnn"
-        args.docs, args.readme = args.out, ""
+        args.docs = args.out
+        args.readme = args.readme or ""
         extra = {"units": 8, "test_size": 200}
     elif args.task:
         plan = {args.task: args.lengths or PROTOCOL[args.task]}
     else:
         plan = {t: args.lengths or ls for t, ls in PROTOCOL.items()}
+    if args.readme is None:
+        args.readme = os.path.join(os.path.dirname(HERE), "README.md")
     names = args.schemes.split(",")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "records.jsonl")

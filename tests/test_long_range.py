@@ -297,7 +297,11 @@ def test_recommend_without_evidence(tmp_path):
 def test_length_sweep_quick(tmp_path):
     out = tmp_path / "sweep"
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
-    done = run_python(script, "--quick", "--out", out, timeout=300)
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n<!-- length_sweep:begin -->\nold\n<!-- length_sweep:end -->\n"
+    )
+    done = run_python(script, "--quick", "--out", out, "--readme", readme, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     records = [
         json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
@@ -310,6 +314,9 @@ def test_length_sweep_quick(tmp_path):
         assert r["interval"] == pytest.approx(wilson(solved, len(mine)), abs=1e-9)
     assert (out / f"length_sweep_adding_T{summary['length']}.png").stat().st_size > 0
     assert "| adding | 8 |" in done.stdout
+    spliced = readme.read_text()
+    assert "old" not in spliced and spliced.startswith("# x\n<!-- length_sweep:begin")
+    assert "| adding | 8 | `" in spliced or "| adding | 8 | none solved" in spliced
     # A second run resumes: nothing is trained again, nothing is duplicated.
     again = run_python(script, "--quick", "--out", out, timeout=300)
     assert again.returncode == 0 and "0 runs to train" in again.stderr
