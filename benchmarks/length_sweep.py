@@ -157,7 +157,7 @@ def tables(cells, summary_path):
         by = {row["scheme"]: row for row in c["rows"]}
         lines.append(
             f"| {c['task']} | {c['length']} | {c['steps']} | {c['clipnorm']} | "
-            f"{len(c['seeds'])} | "
+            f"{_seeds(c['seeds'])} | "
             + " | ".join(_fraction(by[s]) if s in by else "–" for s in schemes)
             + " |"
         )
@@ -171,39 +171,54 @@ def tables(cells, summary_path):
         name = f"`{rec.scheme}`" if rec.scheme else "none solved"
         guide.append(
             f"| {c['task']} | {c['length']} | {name} | {rec.solved}/{rec.runs} "
-            f"[{low:.2f}, {high:.2f}] | {len(rec.seeds)} | {rec.steps} |"
+            f"[{low:.2f}, {high:.2f}] | {_seeds(rec.seeds)} | {rec.steps} |"
         )
     return "\n".join(lines) + "\n", "\n".join(guide) + "\n"
 
 
-def survival_plot(cell, records, path):
-    """Fraction of seeds not yet solved against training step, per scheme."""
+def survival_plot(cell, path):
+    """Left: fraction of seeds not yet solved against training step, per
+    scheme. Right: each run's best test metric against the threshold."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for row in cell["rows"]:
+    fig, (ax, best) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=[3, 2])
+    dashes = ["-", "--", ":", "-."]
+    for i, row in enumerate(cell["rows"]):
         hits = sorted(h for h in row["steps_to_threshold"] if h is not None)
         xs, ys = [0], [1.0]
-        for i, h in enumerate(hits, 1):
+        for k, h in enumerate(hits, 1):
             xs += [h, h]
-            ys += [ys[-1], 1 - i / row["runs"]]
+            ys += [ys[-1], 1 - k / row["runs"]]
         xs.append(cell["steps"])
         ys.append(ys[-1])
-        ax.plot(xs, ys, label=f"{row['scheme']} ({row['solved']}/{row['runs']})")
+        label = f"{row['scheme']} ({row['solved']}/{row['runs']})"
+        (line,) = ax.plot(xs, ys, dashes[i % 4], lw=2, label=label)
+        values = [v for v in row["best_test"] if v is not None]
+        best.plot([i] * len(values), values, "o", color=line.get_color(), alpha=0.7)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("training step")
     ax.set_ylabel("fraction of seeds not yet solved")
     ax.set_title(
-        f"{cell['task']} T={cell['length']}: survival, {len(cell['seeds'])} seeds, "
+        f"{cell['task']} T={cell['length']}: seeds {_seeds(cell['seeds'])}, "
         f"clipnorm {cell['clipnorm']}"
     )
     ax.legend(fontsize=7)
+    best.axhline(cell["threshold"], color="black", lw=0.8, ls=":", label="threshold")
+    best.set_yscale("log")
+    best.set_xticks(range(len(cell["rows"])), [r["scheme"] for r in cell["rows"]])
+    best.tick_params(axis="x", labelrotation=30, labelsize=7)
+    best.set_ylabel("best test metric of each run")
+    best.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _seeds(seeds):
+    return ", ".join(map(str, seeds))
 
 
 BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"
@@ -237,7 +252,6 @@ def write_outputs(out, docs, readme=None):
     for c in cells:
         survival_plot(
             c,
-            records,
             os.path.join(docs, f"length_sweep_{c['task']}_T{c['length']}.png"),
         )
     if readme:
