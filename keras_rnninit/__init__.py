@@ -9,6 +9,7 @@ from keras_rnninit.cells import XavierGRUCell, XavierLSTMCell, XavierRNNCell
 from keras_rnninit.initializers import (
     ChronoBias,
     HeRNN,
+    NpRNN,
     ScaledIdentity,
     ScaledOrthogonal,
     SeededInitializer,
@@ -23,6 +24,7 @@ __all__ = [
     "ChronoBias",
     "FastSimpleRNN",
     "HeRNN",
+    "NpRNN",
     "ScaledIdentity",
     "ScaledOrthogonal",
     "SeededInitializer",

@@ -40,8 +40,9 @@ ROWS = [
         "unknown scheme",
         ["compare", "--schemes", "xavier", "--out", "{tmp}/o"],
         2,
-        "`name` must be one of he, irnn, keras_default, orthogonal, pytorch_default, "
-        "uniform01, xavier_rnn. Received: name='xavier'",
+        "`name` must be one of critical_tanh, he, irnn, keras_default, np_rnn, "
+        "orthogonal, pytorch_default, spectral_095, uniform01, xavier_rnn. "
+        "Received: name='xavier'",
     ),
     (
         "unknown task",

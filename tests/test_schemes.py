@@ -37,7 +37,9 @@ def test_get_unknown_lists_sorted_names():
     with pytest.raises(ValueError) as info:
         schemes.get("xavier")
     message = str(info.value)
-    assert message.startswith("`name` must be one of he, irnn, keras_default,")
+    assert message.startswith(
+        "`name` must be one of critical_tanh, he, irnn, keras_default, np_rnn,"
+    )
     assert message.endswith("Received: name='xavier'")
 
 

@@ -8,6 +8,7 @@ Every class is registered under the package name ``keras_rnninit``, so a
 from keras_rnninit.initializers.base import SeededInitializer
 from keras_rnninit.initializers.chrono import ChronoBias
 from keras_rnninit.initializers.gaussian import HeRNN, XavierRNN
+from keras_rnninit.initializers.np_rnn import NpRNN
 from keras_rnninit.initializers.orthogonal import ScaledIdentity, ScaledOrthogonal
 from keras_rnninit.initializers.spectral import SpectralRadius
 from keras_rnninit.initializers.uniform import Uniform01
@@ -15,6 +16,7 @@ from keras_rnninit.initializers.uniform import Uniform01
 __all__ = [
     "ChronoBias",
     "HeRNN",
+    "NpRNN",
     "ScaledIdentity",
     "ScaledOrthogonal",
     "SeededInitializer",

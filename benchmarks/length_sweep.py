@@ -1,0 +1,348 @@
+"""Length sweep: which initialization solves which dependency length.
+
+    .venv/bin/python benchmarks/length_sweep.py                 # full protocol
+    .venv/bin/python benchmarks/length_sweep.py --task adding --lengths 150 \
+        --seeds 0,1,2,3 --schemes np_rnn,critical_tanh,irnn   # a subset
+    .venv/bin/python benchmarks/length_sweep.py --quick --out /tmp/sweep
+
+One protocol for every cell: `keras_rnninit.compare.compare` with the
+runner's defaults (SimpleRNN(64), Adam 1e-3, batch 64, test metric on 1000
+held-out sequences every 100 steps), clipnorm 1 and `--steps` (10,000)
+steps; "solved" means the task's threshold (adding: test MSE < 0.01; copy:
+0.1 x the memoryless baseline) was reached within the budget. The full
+protocol is adding T in {50, 100, 150, 200} and copy T in {50, 100}, seeds
+0..9, every scheme in SCHEMES.
+
+Each run's record is appended to `<out>/records.jsonl` as soon as it
+finishes, so an interrupted sweep resumes where it stopped and subsets
+accumulate. From all records the script writes `<out>/summary.json` (per
+task, length, scheme: runs, solved, Wilson 95% interval, median steps to
+threshold; read by `keras_rnninit.schemes.recommend`), `<out>/table.md`
+(the README's tables) and one survival plot per cell,
+`<docs>/length_sweep_<task>_T<length>.png`.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from scipy.stats import binomtest  # noqa: E402
+
+from keras_rnninit import schemes as scheme_registry  # noqa: E402
+from keras_rnninit.compare import compare  # noqa: E402
+
+LONG_RANGE = ["critical_tanh", "np_rnn", "spectral_095"]
+SCHEMES = LONG_RANGE + ["irnn", "keras_default", "orthogonal", "xavier_rnn"]
+PROTOCOL = {"adding": [50, 100, 150, 200], "copy": [50, 100]}
+STEPS, CLIPNORM, SEEDS = 10000, 1.0, list(range(10))
+COMMAND = "python benchmarks/length_sweep.py"
+
+
+def _ints(text):
+    return [int(v) for v in text.split(",") if v]
+
+
+def wilson(solved, runs):
+    """The Wilson 95% interval of solved / runs."""
+    ci = binomtest(solved, runs).proportion_ci(confidence_level=0.95, method="wilson")
+    return [float(ci.low), float(ci.high)]
+
+
+def load(path):
+    """All records of `records.jsonl`, the latest per (task, length, scheme, seed,
+    steps, clipnorm)."""
+    records = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                records[_key(r)] = r
+    return records
+
+
+def _key(r):
+    return (r["task"], r["length"], r["scheme"], r["seed"], r["steps"], r["clipnorm"])
+
+
+def slim(record):
+    """What the sweep keeps of a comparison record."""
+    config = record["config"]
+    return {
+        "task": config["task"],
+        "length": config["length"],
+        "scheme": record["scheme"],
+        "seed": record["seed"],
+        "steps": config["steps"],
+        "clipnorm": config["clipnorm"],
+        "units": config["units"],
+        "batch_size": config["batch_size"],
+        "learning_rate": config["learning_rate"],
+        "threshold": record["threshold"],
+        "steps_to_threshold": record["steps_to_threshold"],
+        "best_test": record["best_test"],
+        "final_test": record["final_test"],
+        "diverged": record["diverged"] is not None,
+        "wall_seconds": record["wall_seconds"],
+    }
+
+
+def summarize(records):
+    """Per cell (task, length, steps, clipnorm): one row per scheme."""
+    cells = {}
+    for r in records.values():
+        cell = (r["task"], r["length"], r["steps"], r["clipnorm"])
+        cells.setdefault(cell, {}).setdefault(r["scheme"], []).append(r)
+    out = []
+    for (task, length, steps, clipnorm), by_scheme in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2])
+    ):
+        if any(c["task"] == task and c["length"] == length for c in out):
+            continue  # one budget per cell: the largest measured
+        rows = []
+        for scheme, runs in sorted(by_scheme.items()):
+            hits = [r["steps_to_threshold"] for r in runs]
+            done = [h for h in hits if h is not None]
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "activation": scheme_registry.get(scheme).activation,
+                    "runs": len(runs),
+                    "solved": len(done),
+                    "interval": wilson(len(done), len(runs)),
+                    "median_steps": statistics.median(done) if done else None,
+                    "steps_to_threshold": hits,
+                    "seeds": sorted(r["seed"] for r in runs),
+                    "best_test": [r["best_test"] for r in runs],
+                }
+            )
+        seeds = sorted({s for row in rows for s in row["seeds"]})
+        out.append(
+            {
+                "task": task,
+                "length": length,
+                "steps": steps,
+                "clipnorm": clipnorm,
+                "threshold": next(iter(by_scheme.values()))[0]["threshold"],
+                "seeds": seeds,
+                "rows": rows,
+            }
+        )
+    return out
+
+
+def _fraction(row):
+    low, high = row["interval"]
+    median = "" if row["median_steps"] is None else f", median {row['median_steps']:g}"
+    return f"{row['solved']}/{row['runs']} [{low:.2f}, {high:.2f}]{median}"
+
+
+def tables(cells, summary_path):
+    """The sweep table and the 'which initialization for which length' table."""
+    schemes = sorted({row["scheme"] for c in cells for row in c["rows"]})
+    lines = [
+        "| task | T | steps | clipnorm | seeds | "
+        + " | ".join(f"`{s}`" for s in schemes)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(schemes),
+    ]
+    for c in cells:
+        by = {row["scheme"]: row for row in c["rows"]}
+        lines.append(
+            f"| {c['task']} | {c['length']} | {c['steps']} | {c['clipnorm']} | "
+            f"{_seeds(c['seeds'])} | "
+            + " | ".join(_fraction(by[s]) if s in by else "–" for s in schemes)
+            + " |"
+        )
+    guide = [
+        "| task | T | recommended | solved [Wilson 95%] | seeds | steps |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        rec = scheme_registry.recommend(c["task"], c["length"], evidence=summary_path)
+        low, high = rec.interval
+        name = f"`{rec.scheme}`" if rec.scheme else "none solved"
+        guide.append(
+            f"| {c['task']} | {c['length']} | {name} | {rec.solved}/{rec.runs} "
+            f"[{low:.2f}, {high:.2f}] | {_seeds(rec.seeds)} | {rec.steps} |"
+        )
+    return "\n".join(lines) + "\n", "\n".join(guide) + "\n"
+
+
+def survival_plot(cell, path):
+    """Left: fraction of seeds not yet solved against training step, per
+    scheme. Right: each run's best test metric against the threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, best) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=[3, 2])
+    dashes = ["-", "--", ":", "-."]
+    for i, row in enumerate(cell["rows"]):
+        hits = sorted(h for h in row["steps_to_threshold"] if h is not None)
+        xs, ys = [0], [1.0]
+        for k, h in enumerate(hits, 1):
+            xs += [h, h]
+            ys += [ys[-1], 1 - k / row["runs"]]
+        xs.append(cell["steps"])
+        ys.append(ys[-1])
+        label = f"{row['scheme']} ({row['solved']}/{row['runs']})"
+        (line,) = ax.plot(xs, ys, dashes[i % 4], lw=2, label=label)
+        values = [v for v in row["best_test"] if v is not None]
+        best.plot([i] * len(values), values, "o", color=line.get_color(), alpha=0.7)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("fraction of seeds not yet solved")
+    ax.set_title(
+        f"{cell['task']} T={cell['length']}: seeds {_seeds(cell['seeds'])}, "
+        f"clipnorm {cell['clipnorm']}"
+    )
+    ax.legend(fontsize=7)
+    best.axhline(cell["threshold"], color="black", lw=0.8, ls=":", label="threshold")
+    best.set_yscale("log")
+    best.set_xticks(range(len(cell["rows"])), [r["scheme"] for r in cell["rows"]])
+    best.tick_params(axis="x", labelrotation=30, labelsize=7)
+    best.set_ylabel("best test metric of each run")
+    best.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _seeds(seeds):
+    return ", ".join(map(str, seeds))
+
+
+BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"
+
+
+def splice(readme, text):
+    """Replace what lies between README's BEGIN and END markers by `text`."""
+    with open(readme, encoding="utf-8") as f:
+        old = f.read()
+    head, begin, rest = old.partition(BEGIN)
+    _, end, tail = rest.partition(END)
+    if not (begin and end):
+        raise ValueError(
+            f"`readme` must contain {BEGIN} and {END}. Received: readme={readme!r}"
+        )
+    with open(readme, "w", encoding="utf-8") as f:
+        f.write(head + BEGIN + "\n" + text + END + tail)
+
+
+def write_outputs(out, docs, readme=None):
+    records = load(os.path.join(out, "records.jsonl"))
+    cells = summarize(records)
+    summary_path = os.path.join(out, "summary.json")
+    with open(summary_path, "w", encoding="utf-8") as f:
+        json.dump({"command": COMMAND, "cells": cells}, f, indent=1)
+        f.write("\n")
+    sweep, guide = tables(cells, summary_path)
+    with open(os.path.join(out, "table.md"), "w", encoding="utf-8") as f:
+        f.write(sweep + "\n" + guide)
+    os.makedirs(docs, exist_ok=True)
+    for c in cells:
+        survival_plot(
+            c,
+            os.path.join(docs, f"length_sweep_{c['task']}_T{c['length']}.png"),
+        )
+    if readme:
+        plots = "".join(
+            f"![{c['task']} T={c['length']} survival](docs/length_sweep_"
+            f"{c['task']}_T{c['length']}.png)\n"
+            for c in cells
+        )
+        splice(readme, f"{guide}\n{sweep}\n{plots}")
+    return sweep, guide
+
+
+def run(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=sorted(PROTOCOL), help="default: all")
+    parser.add_argument("--lengths", type=_ints, help="default: the protocol's")
+    parser.add_argument("--seeds", type=_ints, default=SEEDS)
+    parser.add_argument("--schemes", default=",".join(SCHEMES))
+    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--clipnorm", type=float, default=CLIPNORM)
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "length_sweep"))
+    parser.add_argument("--docs", default=os.path.join(os.path.dirname(HERE), "docs"))
+    parser.add_argument(
+        "--readme",
+        help="file whose length_sweep markers get the tables (default: the "
+        "repository's README.md; with --quick: none)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
+    args = parser.parse_args(argv)
+    extra = {}
+    if args.quick:
+        plan = {"adding": [8]}
+        args.seeds, args.steps, args.schemes = [0, 1], 200, "np_rnn,xavier_rnn"
+        args.docs = args.out
+        args.readme = args.readme or ""
+        extra = {"units": 8, "test_size": 200}
+    elif args.task:
+        plan = {args.task: args.lengths or PROTOCOL[args.task]}
+    else:
+        plan = {t: args.lengths or ls for t, ls in PROTOCOL.items()}
+    if args.readme is None:
+        args.readme = os.path.join(os.path.dirname(HERE), "README.md")
+    names = args.schemes.split(",")
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "records.jsonl")
+    done = load(path)
+    for task, lengths in plan.items():
+        for length in lengths:
+            completed = {}
+            for r in done.values():
+                if (
+                    (r["task"], r["length"], r["steps"], r["clipnorm"])
+                    == (task, length, args.steps, args.clipnorm)
+                    and r["scheme"] in names
+                    and r["seed"] in args.seeds
+                ):
+                    completed[(r["scheme"], r["seed"])] = r
+            pending = len(names) * len(args.seeds) - len(completed)
+            print(f"{task} T={length}: {pending} runs to train", file=sys.stderr)
+            start = time.perf_counter()
+
+            def save(record):
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(slim(record)) + "\n")
+
+            # Seeds whose every scheme is done are skipped; a partly done seed
+            # trains again (fused), and only its new records are saved.
+            todo = [
+                s for s in args.seeds if any((n, s) not in completed for n in names)
+            ]
+            if todo:
+                compare(
+                    names,
+                    seeds=todo,
+                    task=task,
+                    length=length,
+                    steps=args.steps,
+                    clipnorm=args.clipnorm,
+                    progress=None,
+                    on_record=save,
+                    completed={k: v for k, v in completed.items() if k[1] in todo},
+                    **extra,
+                )
+            print(
+                f"{task} T={length}: {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+            )
+    sweep, guide = write_outputs(args.out, args.docs, args.readme)
+    print(sweep + "\n" + guide)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

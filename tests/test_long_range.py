@@ -1,0 +1,323 @@
+"""Long-range schemes (np_rnn, critical_tanh, spectral_095), NpRNN, recommend."""
+
+import json
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnninit import NpRNN, schemes
+from keras_rnninit.compare import compare
+from tests.helpers import (
+    REPO,
+    Z,
+    assert_variance,
+    run_python,
+    run_serialization_test,
+    tiny_compare_argv,
+    to_numpy,
+)
+from tests.test_saving import load_in_fresh_process, save_with_reference
+
+N = 256
+LONG_RANGE = ["critical_tanh", "np_rnn", "spectral_095"]
+SUMMARY = os.path.join(REPO, "benchmarks", "results", "length_sweep", "summary.json")
+
+
+def wilson(k, n, z=1.959963984540054):
+    """The Wilson score interval, from its closed form (not scipy)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+# -------------------------------------------------------------------- NpRNN
+
+
+def test_np_rnn_is_symmetric_with_top_eigenvalue_one():
+    w = to_numpy(NpRNN(seed=1)((N, N)))
+    np.testing.assert_array_equal(w, w.T)
+    eigenvalues = np.linalg.eigvalsh(w)
+    assert abs(eigenvalues.max() - 1.0) < 1e-5
+    assert eigenvalues.min() > 0
+
+
+def test_np_rnn_matches_marchenko_pastur():
+    # W = R / c with R = AᵀA/n + I and c = max eig(R). min eig(AᵀA/n) is of
+    # order 1/n² for a square A, so c = 1 / min eig(W) up to that.
+    w = to_numpy(NpRNN(seed=2)((N, N)))
+    c = 1.0 / np.linalg.eigvalsh(w).min()
+    # Marchenko-Pastur (ratio 1): the spectrum of AᵀA/n ends at 4, so c -> 5;
+    # the Tracy-Widom fluctuations of the edge are ~ 2^(4/3) n^(-2/3) = 0.06.
+    assert abs(c - 5.0) < 0.5
+    # tr(AᵀA)/n² is the mean of n² chi²(1) draws: 1 +- sqrt(2)/n.
+    assert abs(np.trace(w) * c / N - 2.0) < Z * math.sqrt(2.0) / N
+    # Off the diagonal (AᵀA/n)_ij = sum_k A_ki A_kj / n: mean 0, variance 1/n,
+    # so sqrt(n) of it has variance 1 and fourth moment 3 + 6/n.
+    off = w[np.triu_indices(N, 1)] * c * math.sqrt(N)
+    assert_variance(off, 1.0, 3.0 + 6.0 / N)
+
+
+def test_np_rnn_seed_semantics():
+    np.testing.assert_array_equal(
+        to_numpy(NpRNN(seed=3)((8, 8))), to_numpy(NpRNN(seed=3)((8, 8)))
+    )
+    assert not np.array_equal(
+        to_numpy(NpRNN(seed=3)((8, 8))), to_numpy(NpRNN(seed=4)((8, 8)))
+    )
+    unseeded = NpRNN()
+    np.testing.assert_array_equal(
+        to_numpy(unseeded((8, 8))), to_numpy(unseeded((8, 8)))
+    )
+    fresh = NpRNN(seed=keras.random.SeedGenerator(5))
+    assert not np.array_equal(to_numpy(fresh((8, 8))), to_numpy(fresh((8, 8))))
+    keras.utils.set_random_seed(7)
+    a = to_numpy(NpRNN()((8, 8)))
+    keras.utils.set_random_seed(7)
+    np.testing.assert_array_equal(a, to_numpy(NpRNN()((8, 8))))
+
+
+def test_np_rnn_config_and_registration():
+    init = NpRNN(seed=3)
+    assert init.get_config() == {"seed": 3}
+    rebuilt = run_serialization_test(init)
+    np.testing.assert_array_equal(to_numpy(init((8, 8))), to_numpy(rebuilt((8, 8))))
+    assert keras.saving.get_registered_name(NpRNN) == "keras_rnninit>NpRNN"
+
+
+def test_np_rnn_float16_and_bad_input():
+    w = NpRNN(seed=0)((8, 8), dtype="float16")
+    assert keras.backend.standardize_dtype(w.dtype) == "float16"
+    with pytest.raises(
+        ValueError,
+        match=r"`shape` must be a square 2-D shape .* "
+        r"Received: shape=\(4, 8\)",
+    ):
+        NpRNN(seed=0)((4, 8))
+    with pytest.raises(ValueError, match="`dtype` must be a floating point dtype"):
+        NpRNN(seed=0)((4, 4), dtype="int32")
+    with pytest.raises(TypeError, match="`seed` must be None, an int"):
+        NpRNN(seed=1.5)
+
+
+# ------------------------------------------------------------------ schemes
+
+
+def rnn(model):
+    layer = model.get_layer("rnn")
+    wxh, whh, _ = (np.asarray(w, dtype="float64") for w in layer.get_weights())
+    return layer, wxh, whh
+
+
+def test_long_range_schemes_registered_for_simple_rnn():
+    assert set(LONG_RANGE) <= set(schemes.names())
+    for name in LONG_RANGE:
+        assert schemes.get(name).cells == ("simple",)
+
+
+def test_np_rnn_scheme():
+    layer, wxh, whh = rnn(schemes.get("np_rnn").build_model(2, N, seed=0))
+    assert schemes.get("np_rnn").activation == "relu"
+    assert layer.activation is keras.activations.relu
+    np.testing.assert_allclose(whh, whh.T)
+    assert abs(np.linalg.eigvalsh(whh).max() - 1.0) < 1e-5
+    assert_variance(wxh, 0.001**2, 3 * 0.001**4)  # N(0, 0.001²)
+
+
+def test_critical_tanh_scheme():
+    layer, wxh, whh = rnn(schemes.get("critical_tanh").build_model(2, N, seed=0))
+    assert layer.activation is keras.activations.tanh
+    np.testing.assert_allclose(whh @ whh.T, np.eye(N), atol=1e-5)
+    assert_variance(wxh, 0.01**2, 3 * 0.01**4)
+
+
+def test_spectral_095_scheme():
+    layer, wxh, whh = rnn(schemes.get("spectral_095").build_model(2, 64, seed=0))
+    assert layer.activation is keras.activations.tanh
+    assert abs(np.abs(np.linalg.eigvals(whh)).max() - 0.95) < 1e-4
+    assert_variance(wxh, 0.01**2, 3 * 0.01**4)
+
+
+@pytest.mark.parametrize("name", LONG_RANGE)
+def test_scheme_seeds(name):
+    def weights(seed):
+        return schemes.get(name).build_model(2, 8, seed=seed).get_weights()
+
+    for a, b in zip(weights(4), weights(4), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(weights(4)[1], weights(5)[1])
+
+
+def test_np_rnn_model_keras_round_trip(tmp_path):
+    model = schemes.get("np_rnn").build_model(2, 8, seed=0)
+    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "np_rnn"))
+    name, config = configs["rnn.recurrent_initializer"]
+    assert name == "keras_rnninit>NpRNN" and set(config) == {"seed"}
+
+
+def test_long_range_schemes_in_compare():
+    records = compare(
+        LONG_RANGE, seeds=[0], progress=None, length=6, units=4, steps=200
+    )
+    assert [r["scheme"] for r in records] == LONG_RANGE
+    assert all(math.isfinite(r["final_test"]) for r in records)
+
+
+def test_long_range_schemes_from_the_cli(tmp_path):
+    out = tmp_path / "cli"
+    done = run_python(*tiny_compare_argv(out, ",".join(LONG_RANGE), "0"), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert sorted(r["scheme"] for r in report["records"]) == LONG_RANGE
+
+
+# ---------------------------------------------------------------- recommend
+
+
+def committed_cell(task, length):
+    with open(SUMMARY, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    return next(c for c in cells if c["task"] == task and c["length"] == length)
+
+
+def test_recommend_rests_on_the_committed_sweep():
+    cell = committed_cell("adding", 150)
+    rec = schemes.recommend("adding", 150)
+    best = max(row["solved"] for row in cell["rows"])
+    leaders = [row for row in cell["rows"] if row["solved"] == best]
+    assert rec.solved == best and rec.runs == len(cell["seeds"])
+    if best:
+        assert rec.scheme in {row["scheme"] for row in leaders}
+    else:
+        assert rec.scheme is None
+    low, high = wilson(rec.solved, rec.runs)
+    assert rec.interval == pytest.approx((low, high), abs=1e-9)
+    assert rec.steps == cell["steps"] and rec.clipnorm == cell["clipnorm"]
+    assert f"{rec.solved}/{rec.runs} seeds" in str(rec)
+
+
+def test_recommend_uses_the_next_longer_measured_length():
+    measured = sorted(
+        c["length"]
+        for c in json.load(open(SUMMARY, encoding="utf-8"))["cells"]
+        if c["task"] == "adding"
+    )
+    assert schemes.recommend("adding", 1).measured_length == measured[0]
+    with pytest.raises(
+        ValueError,
+        match=(
+            f"`length` must be between 1 and {measured[-1]}, the longest measured "
+            f"adding length. Received: length={measured[-1] + 1}"
+        ),
+    ):
+        schemes.recommend("adding", measured[-1] + 1)
+
+
+def write_evidence(path, cells):
+    path.write_text(json.dumps({"cells": cells}))
+    return str(path)
+
+
+def row(scheme, solved, runs, median):
+    return {
+        "scheme": scheme,
+        "solved": solved,
+        "runs": runs,
+        "interval": list(wilson(solved, runs)),
+        "median_steps": median,
+    }
+
+
+def cell(length, rows):
+    return {
+        "task": "adding",
+        "length": length,
+        "steps": 1000,
+        "clipnorm": 1.0,
+        "seeds": list(range(rows[0]["runs"])),
+        "rows": rows,
+    }
+
+
+def test_recommend_rule_on_synthetic_evidence(tmp_path):
+    path = write_evidence(
+        tmp_path / "s.json",
+        [
+            cell(50, [row("a", 3, 4, 900), row("b", 3, 4, 500), row("c", 2, 4, 100)]),
+            cell(150, [row("a", 0, 4, None), row("b", 0, 4, None)]),
+        ],
+    )
+    short = schemes.recommend("adding", 50, evidence=path)
+    assert (short.scheme, short.solved, short.median_steps) == ("b", 3, 500)
+    between = schemes.recommend("adding", 100, evidence=path)
+    assert between.measured_length == 150 and between.scheme is None
+    assert (
+        str(between)
+        == "no scheme solved adding T=150 in any of 4 seeds within 1000 steps"
+    )
+
+
+@pytest.mark.parametrize(
+    "task, length, error, message",
+    [
+        (
+            "parity",
+            50,
+            ValueError,
+            "`task` must be one of adding (the measured tasks). "
+            "Received: task='parity'",
+        ),
+        ("adding", 0, ValueError, "`length` must be between 1 and 50"),
+        (
+            "adding",
+            True,
+            TypeError,
+            "`length` must be a positive int. Received: length=True of type bool",
+        ),
+        ("adding", 5.0, TypeError, "`length` must be a positive int"),
+    ],
+)
+def test_recommend_bad_input(tmp_path, task, length, error, message):
+    path = write_evidence(tmp_path / "s.json", [cell(50, [row("a", 1, 2, 100)])])
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        schemes.recommend(task, length, evidence=path)
+
+
+def test_recommend_without_evidence(tmp_path):
+    with pytest.raises(ValueError, match="`evidence` must be a summary written by"):
+        schemes.recommend("adding", 50, evidence=str(tmp_path / "none.json"))
+
+
+# ---------------------------------------------------------------- benchmark
+
+
+def test_length_sweep_quick(tmp_path):
+    out = tmp_path / "sweep"
+    script = os.path.join(REPO, "benchmarks", "length_sweep.py")
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n<!-- length_sweep:begin -->\nold\n<!-- length_sweep:end -->\n"
+    )
+    done = run_python(script, "--quick", "--out", out, "--readme", readme, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [
+        json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
+    ]
+    (summary,) = json.loads((out / "summary.json").read_text())["cells"]
+    for r in summary["rows"]:
+        mine = [x for x in records if x["scheme"] == r["scheme"]]
+        solved = sum(x["steps_to_threshold"] is not None for x in mine)
+        assert (r["runs"], r["solved"]) == (len(mine), solved)
+        assert r["interval"] == pytest.approx(wilson(solved, len(mine)), abs=1e-9)
+    assert (out / f"length_sweep_adding_T{summary['length']}.png").stat().st_size > 0
+    assert "| adding | 8 |" in done.stdout
+    spliced = readme.read_text()
+    assert "old" not in spliced and spliced.startswith("# x\n<!-- length_sweep:begin")
+    assert "| adding | 8 | `" in spliced or "| adding | 8 | none solved" in spliced
+    # A second run resumes: nothing is trained again, nothing is duplicated.
+    again = run_python(script, "--quick", "--out", out, timeout=300)
+    assert again.returncode == 0 and "0 runs to train" in again.stderr
+    assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
