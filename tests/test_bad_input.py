@@ -246,7 +246,13 @@ def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.01)
     os.mkfifo(first.parent / "xavier_rnn-seed1.json.tmp")
-    while not first.exists() and process.poll() is None and time.monotonic() < deadline:
+    # All three of seed 0's records (saved one after another), then Ctrl-C.
+    seed0 = [first.parent / f"{name}-seed0.json" for name in ("uniform01", "he")]
+    while (
+        not all(path.exists() for path in (first, *seed0))
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
