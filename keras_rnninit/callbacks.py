@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from keras_rnninit.diagnostics import diagnose, first_nonfinite, recurrent_layers
+from keras_rnninit.validation import check_positive_int
 
 __all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
 
@@ -33,14 +34,6 @@ def _probe(data):
             f"batches. Received: probe of type {type(data).__name__}"
         ) from error
     return np.asarray(x), np.asarray(y)
-
-
-def _check_every(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
-    return value
 
 
 class _StepCounter(keras.callbacks.Callback):
@@ -150,8 +143,10 @@ class RNNDiagnostics(_StepCounter):
     ):
         super().__init__()
         self.x, self.y = _probe(probe)
-        self.every = _check_every("every", every)
-        self.every_n_batches = _check_every("every_n_batches", every_n_batches)
+        self.every = check_positive_int("every", every, optional=True)
+        self.every_n_batches = check_positive_int(
+            "every_n_batches", every_n_batches, optional=True
+        )
         self.layer, self.loss, self.prefix = layer, loss, prefix
         self.records = []
         self._fits = 0

@@ -31,7 +31,6 @@ from keras_rnninit.export.fused import (
 from keras_rnninit.export.inputs import (
     check_destination,
     check_finite_weights,
-    check_optional_positive_int,
     check_sequences,
     check_source,
     load_model,
@@ -40,6 +39,7 @@ from keras_rnninit.export.inputs import (
 from keras_rnninit.export.runner import TFLiteRunner
 from keras_rnninit.export.verify import default_verify_data
 from keras_rnninit.export.verify import verify as verify_file
+from keras_rnninit.validation import check_positive_int
 
 __all__ = ["DEFAULT_TOLERANCES", "ExportReport", "export_tflite"]
 
@@ -198,8 +198,8 @@ def export_tflite(
             f"`quantize` must be one of None, {', '.join(QUANTIZE_MODES)}."
             f" Received: quantize={quantize!r}"
         )
-    batch_size = check_optional_positive_int("batch_size", batch_size)
-    seq_len = check_optional_positive_int("seq_len", seq_len)
+    batch_size = check_positive_int("batch_size", batch_size, optional=True)
+    seq_len = check_positive_int("seq_len", seq_len, optional=True)
     if quantize == "int8" and representative_data is None and verify_data is None:
         raise ValueError(
             "`representative_data` must be given with quantize='int8' "

@@ -1,0 +1,45 @@
+"""The one place that checks positive numbers given to our public API.
+
+Pure Python (no Keras import), so the command line can use it too. A wrong
+type raises `TypeError`, a wrong value `ValueError`, each in one line:
+"`name` must be a positive int. Received: name=0".
+"""
+
+import math
+import numbers
+
+__all__ = ["check_positive_int", "check_positive_number"]
+
+
+def _what(kind, optional):
+    return f"a positive {kind}" + (" or None" if optional else "")
+
+
+def check_positive_int(name, value, optional=False):
+    """`value` as an int >= 1 (or None if `optional`), else raise."""
+    if value is None and optional:
+        return None
+    what = _what("int", optional)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be {what}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if value < 1:
+        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_positive_number(name, value, optional=False):
+    """`value` as a finite float > 0 (or None if `optional`), else raise."""
+    if value is None and optional:
+        return None
+    what = _what("finite float", optional)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be {what}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
+    return float(value)
