@@ -15,6 +15,7 @@ from keras_rnninit.initializers import (
     SpectralRadius,
     Uniform01,
     XavierRNN,
+    calculate_gain,
 )
 from keras_rnninit.layers import FastSimpleRNN
 from keras_rnninit.version import __version__
@@ -33,5 +34,6 @@ __all__ = [
     "XavierRNN",
     "XavierRNNCell",
     "__version__",
+    "calculate_gain",
     "schemes",
 ]

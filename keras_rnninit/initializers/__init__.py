@@ -9,6 +9,7 @@ name and its snake_case name (`kernel_initializer="xavier_rnn"`); see
 
 from keras_rnninit.initializers.base import SeededInitializer
 from keras_rnninit.initializers.chrono import ChronoBias
+from keras_rnninit.initializers.gain import calculate_gain
 from keras_rnninit.initializers.gaussian import HeRNN, XavierRNN
 from keras_rnninit.initializers.names import register_names
 from keras_rnninit.initializers.orthogonal import ScaledIdentity, ScaledOrthogonal
@@ -24,6 +25,7 @@ __all__ = [
     "SpectralRadius",
     "Uniform01",
     "XavierRNN",
+    "calculate_gain",
 ]
 
 # Last, after every initializer module above is imported.

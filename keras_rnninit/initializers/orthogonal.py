@@ -6,13 +6,13 @@ from keras import ops
 from keras_rnninit.initializers.base import (
     SeededInitializer,
     check_gates,
-    check_positive,
     compute_dtype,
     float_dtype,
     gate_block_shape,
     gates_config,
     per_gate,
 )
+from keras_rnninit.initializers.gain import check_gain
 
 __all__ = ["ScaledIdentity", "ScaledOrthogonal"]
 
@@ -52,7 +52,8 @@ class ScaledOrthogonal(SeededInitializer):
 
     Args:
         gain: Positive multiplier; every singular value of W (of each gate
-            block) equals `gain`.
+            block) equals `gain`. Or an activation name (`"tanh"`) for its
+            `calculate_gain` value.
         gates: Positive int, the number of gate blocks along the last axis
             (4 for an LSTM kernel, 3 for a GRU kernel).
         seed: None, an int, or a `keras.random.SeedGenerator`.
@@ -63,7 +64,7 @@ class ScaledOrthogonal(SeededInitializer):
     """
 
     def __init__(self, gain=1.0, seed=None, gates=1):
-        self.gain = check_positive("gain", gain)
+        self.gain = check_gain(gain)
         self.gates = check_gates(gates)
         super().__init__(seed=seed)
 
@@ -114,7 +115,8 @@ class ScaledIdentity(keras.initializers.Initializer):
     [[1.0, 1.0]]
 
     Args:
-        gain: Positive value of the diagonal.
+        gain: Positive value of the diagonal, or an activation name
+            (`"tanh"`) for its `calculate_gain` value.
         gates: Positive int, the number of gate blocks along the last axis
             (4 for an LSTM kernel, 3 for a GRU kernel).
 
@@ -123,7 +125,7 @@ class ScaledIdentity(keras.initializers.Initializer):
     """
 
     def __init__(self, gain=1.0, gates=1):
-        self.gain = check_positive("gain", gain)
+        self.gain = check_gain(gain)
         self.gates = check_gates(gates)
 
     def __call__(self, shape, dtype=None):
