@@ -17,6 +17,8 @@ import keras
 import numpy as np
 
 from keras_rnninit.diagnostics import diagnose, first_nonfinite, recurrent_layers
+from keras_rnninit.diagnostics.recurrent import find_recurrent_layer
+from keras_rnninit.summaries import SummaryLog
 from keras_rnninit.validation import check_positive_int
 
 __all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
@@ -136,12 +138,26 @@ class RNNDiagnostics(_StepCounter):
         layer: The recurrent layer (or its name); default the first one.
         loss: Loss for the gradients; default the model's compiled loss.
         prefix: Prefix of the keys written into `logs` (default: see above).
+        log_dir: A folder for TensorBoard (`tensorboard --logdir DIR`): at
+            each diagnosis the gradient-through-time profile and the state
+            variance per step as images, the recurrent kernel's singular
+            values as a histogram, and the scalars above
+            (`keras_rnninit/summaries.py`; needs `keras_rnninit[tensorboard]`).
     """
 
     def __init__(
-        self, probe, every=1, every_n_batches=None, layer=None, loss=None, prefix=None
+        self,
+        probe,
+        every=1,
+        every_n_batches=None,
+        layer=None,
+        loss=None,
+        prefix=None,
+        log_dir=None,
     ):
         super().__init__()
+        self.log_dir = log_dir
+        self._summaries = None if log_dir is None else SummaryLog(log_dir)
         self.x, self.y = _probe(probe)
         self.every = check_positive_int("every", every, optional=True)
         self.every_n_batches = check_positive_int(
@@ -201,6 +217,10 @@ class RNNDiagnostics(_StepCounter):
             scalars[f"{p}forget_open_last"] = float(report["forget_open"][-1])
             scalars[f"{p}forget_closed_last"] = float(report["forget_closed"][-1])
         gated = {key: report[key] for key in _GATED_RECORD if key in report}
+        if self._summaries is not None:
+            layer = find_recurrent_layer(self.model, report["layer"], gated=True)
+            kernel = keras.ops.convert_to_numpy(layer.cell.recurrent_kernel)
+            self._summaries.write(step, p, report, scalars, kernel)
         self.records.append(
             {
                 "layer": report["layer"],
