@@ -10,6 +10,7 @@ that up.
 """
 
 import math
+import os
 import sys
 import warnings
 
@@ -148,13 +149,13 @@ class RNNDiagnostics(_StepCounter):
     def __init__(
         self,
         probe,
-        every=1,
-        every_n_batches=None,
-        layer=None,
+        every: int | None = 1,
+        every_n_batches: int | None = None,
+        layer: "keras.layers.Layer | str | None" = None,
         loss=None,
-        prefix=None,
-        log_dir=None,
-    ):
+        prefix: str | None = None,
+        log_dir: "str | os.PathLike[str] | None" = None,
+    ) -> None:
         super().__init__()
         self.log_dir = log_dir
         self._summaries = None if log_dir is None else SummaryLog(log_dir)

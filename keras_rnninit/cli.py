@@ -415,7 +415,7 @@ def quiet_backend(verbose):
             logger.removeFilter(_errors_only)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Entry point of the `keras-rnninit` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)

@@ -15,7 +15,7 @@ def _what(kind, optional):
     return f"a positive {kind}" + (" or None" if optional else "")
 
 
-def check_positive_int(name, value, optional=False):
+def check_positive_int(name: str, value, optional: bool = False) -> int | None:
     """`value` as an int >= 1 (or None if `optional`), else raise."""
     if value is None and optional:
         return None
@@ -30,7 +30,7 @@ def check_positive_int(name, value, optional=False):
     return int(value)
 
 
-def check_positive_number(name, value, optional=False):
+def check_positive_number(name: str, value, optional: bool = False) -> float | None:
     """`value` as a finite float > 0 (or None if `optional`), else raise."""
     if value is None and optional:
         return None

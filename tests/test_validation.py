@@ -37,7 +37,7 @@ def test_check_positive_number():
 @pytest.mark.parametrize(
     "make, error, match",
     [
-        (lambda: XavierRNN(gain="big"), TypeError, "`gain` must be a positive finite"),
+        (lambda: XavierRNN(gain=[1.0]), TypeError, "`gain` must be a positive finite"),
         (lambda: XavierRNN(gates=2.0), TypeError, "`gates` must be a positive int"),
         (lambda: CompareConfig(units=8.0), TypeError, "`units` must be a positive int"),
         (

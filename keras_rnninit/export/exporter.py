@@ -110,22 +110,22 @@ def _versions():
 
 
 def export_tflite(
-    model,
-    path,
+    model: "keras.Model | str | os.PathLike[str]",
+    path: "str | os.PathLike[str]",
     *,
-    batch_size=None,
-    seq_len=None,
-    unroll=None,
-    quantize=None,
-    representative_data=None,
-    verify=True,
-    verify_data=None,
-    atol=None,
-    rtol=None,
-    allow_select_tf_ops=False,
-    overwrite=False,
-    safe_mode=True,
-):
+    batch_size: int | None = None,
+    seq_len: int | None = None,
+    unroll: bool | None = None,
+    quantize: str | None = None,
+    representative_data: np.ndarray | None = None,
+    verify: bool = True,
+    verify_data: "np.ndarray | list[np.ndarray] | None" = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    allow_select_tf_ops: bool = False,
+    overwrite: bool = False,
+    safe_mode: bool = True,
+) -> ExportReport:
     """Export a Keras RNN model to a builtins-only `.tflite` file, verified in LiteRT.
 
     Paths (measured with TF 2.21, see export/README.md):

@@ -13,7 +13,10 @@ from keras import ops
 
 from keras_rnninit.validation import check_positive_int, check_positive_number
 
-__all__ = ["SeededInitializer", "derive_seed"]
+__all__ = ["Seed", "SeededInitializer", "derive_seed"]
+
+# What `seed=` takes (Keras' seed semantics, see `SeededInitializer`).
+Seed = int | keras.random.SeedGenerator | None
 
 
 def check_positive(name, value):
@@ -134,7 +137,7 @@ class SeededInitializer(keras.initializers.Initializer):
         seed: None, an int, or a `keras.random.SeedGenerator`.
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: Seed = None) -> None:
         if isinstance(seed, dict):
             seed = keras.saving.deserialize_keras_object(seed)
         if isinstance(seed, bool) or not (

@@ -17,7 +17,7 @@ _GAINS = {
 }
 
 
-def calculate_gain(activation, param=None):
+def calculate_gain(activation: str, param: float | None = None) -> float:
     """The recommended gain for `activation`, as `torch.nn.init.calculate_gain`.
 
     linear, identity, sigmoid: 1; tanh: 5/3; relu: sqrt(2); selu: 3/4;
@@ -61,7 +61,7 @@ def calculate_gain(activation, param=None):
     return _GAINS[activation]
 
 
-def check_gain(gain):
+def check_gain(gain: float | str) -> float:
     """A positive finite float, or an activation name turned into its gain."""
     if isinstance(gain, str):
         if gain not in _GAINS and gain != "leaky_relu":

@@ -5,6 +5,7 @@ import math
 import keras
 
 from keras_rnninit.initializers.base import (
+    Seed,
     SeededInitializer,
     check_gates,
     float_dtype,
@@ -73,7 +74,9 @@ class XavierRNN(SeededInitializer):
           https://doi.org/10.1007/3-540-49430-8_2)
     """
 
-    def __init__(self, gain=1.0, seed=None, gates=1):
+    def __init__(
+        self, gain: float | str = 1.0, seed: Seed = None, gates: int = 1
+    ) -> None:
         self.gain = check_gain(gain)
         self.gates = check_gates(gates)
         super().__init__(seed=seed)
@@ -110,7 +113,7 @@ class HeRNN(XavierRNN):
         - [He et al., 2015](https://arxiv.org/abs/1502.01852)
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: Seed = None) -> None:
         super().__init__(gain=math.sqrt(2.0), seed=seed)
 
     def get_config(self):

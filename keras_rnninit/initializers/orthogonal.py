@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_rnninit.initializers.base import (
+    Seed,
     SeededInitializer,
     check_gates,
     compute_dtype,
@@ -63,7 +64,9 @@ class ScaledOrthogonal(SeededInitializer):
         - [Mezzadri, 2007](https://arxiv.org/abs/math-ph/0609050)
     """
 
-    def __init__(self, gain=1.0, seed=None, gates=1):
+    def __init__(
+        self, gain: float | str = 1.0, seed: Seed = None, gates: int = 1
+    ) -> None:
         self.gain = check_gain(gain)
         self.gates = check_gates(gates)
         super().__init__(seed=seed)
@@ -124,7 +127,7 @@ class ScaledIdentity(keras.initializers.Initializer):
         - [Le, Jaitly & Hinton, 2015](https://arxiv.org/abs/1504.00941)
     """
 
-    def __init__(self, gain=1.0, gates=1):
+    def __init__(self, gain: float | str = 1.0, gates: int = 1) -> None:
         self.gain = check_gain(gain)
         self.gates = check_gates(gates)
 
