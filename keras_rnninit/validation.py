@@ -11,35 +11,33 @@ import numbers
 __all__ = ["check_positive_int", "check_positive_number"]
 
 
-def _what(kind, optional):
-    return f"a positive {kind}" + (" or None" if optional else "")
+def _check(name, value, optional, kind, types, valid, convert):
+    if value is None and optional:
+        return None
+    what = f"a positive {kind}" + (" or None" if optional else "")
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise TypeError(
+            f"`{name}` must be {what}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if not valid(value):
+        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
+    return convert(value)
 
 
 def check_positive_int(name: str, value, optional: bool = False) -> int | None:
     """`value` as an int >= 1 (or None if `optional`), else raise."""
-    if value is None and optional:
-        return None
-    what = _what("int", optional)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be {what}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
-    return int(value)
+    return _check(name, value, optional, "int", numbers.Integral, lambda v: v >= 1, int)
 
 
 def check_positive_number(name: str, value, optional: bool = False) -> float | None:
     """`value` as a finite float > 0 (or None if `optional`), else raise."""
-    if value is None and optional:
-        return None
-    what = _what("finite float", optional)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"`{name}` must be {what}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
-    return float(value)
+    return _check(
+        name,
+        value,
+        optional,
+        "finite float",
+        numbers.Real,
+        lambda v: math.isfinite(v) and v > 0,
+        float,
+    )
