@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check keras_rnninit keras_rnninit_cli.py tests examples benchmarks
+	$(BIN)/ruff check keras_rnninit tests examples benchmarks
 
 # The backend-agnostic part of the suite runs again under JAX (export is
 # TensorFlow-only and says so; tests/test_backends.py checks that).

@@ -1,24 +1,45 @@
 """keras_rnninit: initialization, diagnostics and export for vanilla RNNs.
 
-Importing the package registers every initializer and the cell with Keras,
-so `.keras` files that use them load without `custom_objects`.
+The package root is lazy (PEP 562): `import keras_rnninit` imports neither
+Keras nor TensorFlow, so the command line's `--help` and `--version` are
+fast. Our classes are registered with Keras as soon as Keras is imported (or
+is already), so `.keras` files that use them load without `custom_objects`
+after `import keras_rnninit`; see `keras_rnninit/_registration.py`.
 """
 
-from keras_rnninit import schemes
-from keras_rnninit.cells import XavierGRUCell, XavierLSTMCell, XavierRNNCell
-from keras_rnninit.initializers import (
-    ChronoBias,
-    HeRNN,
-    NpRNN,
-    ScaledIdentity,
-    ScaledOrthogonal,
-    SeededInitializer,
-    SpectralRadius,
-    Uniform01,
-    XavierRNN,
-)
-from keras_rnninit.layers import FastSimpleRNN
+import importlib
+
+from keras_rnninit import _registration
 from keras_rnninit.version import __version__
+
+# Public name -> the module that defines it.
+_ATTRIBUTES = {
+    "ChronoBias": "keras_rnninit.initializers",
+    "FastSimpleRNN": "keras_rnninit.layers",
+    "HeRNN": "keras_rnninit.initializers",
+    "NpRNN": "keras_rnninit.initializers",
+    "ScaledIdentity": "keras_rnninit.initializers",
+    "ScaledOrthogonal": "keras_rnninit.initializers",
+    "SeededInitializer": "keras_rnninit.initializers",
+    "SpectralRadius": "keras_rnninit.initializers",
+    "Uniform01": "keras_rnninit.initializers",
+    "XavierGRUCell": "keras_rnninit.cells",
+    "XavierLSTMCell": "keras_rnninit.cells",
+    "XavierRNN": "keras_rnninit.initializers",
+    "XavierRNNCell": "keras_rnninit.cells",
+    "calculate_gain": "keras_rnninit.initializers",
+}
+_SUBMODULES = {
+    "callbacks",
+    "cells",
+    "compare",
+    "diagnostics",
+    "export",
+    "initializers",
+    "layers",
+    "schemes",
+    "tasks",
+}
 
 __all__ = [
     "ChronoBias",
@@ -35,5 +56,26 @@ __all__ = [
     "XavierRNN",
     "XavierRNNCell",
     "__version__",
+    "calculate_gain",
     "schemes",
 ]
+
+
+def __getattr__(name):
+    if name in _ATTRIBUTES:
+        _registration.register()
+        value = getattr(importlib.import_module(_ATTRIBUTES[name]), name)
+    elif name in _SUBMODULES:
+        _registration.register()
+        value = importlib.import_module(f"keras_rnninit.{name}")
+    else:
+        raise AttributeError(f"module 'keras_rnninit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_ATTRIBUTES, *_SUBMODULES})
+
+
+_registration.install()

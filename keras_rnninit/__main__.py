@@ -2,6 +2,6 @@
 
 import sys
 
-from keras_rnninit_cli import main
+from keras_rnninit.cli import main
 
 sys.exit(main())

@@ -10,6 +10,7 @@ that up.
 """
 
 import math
+import os
 import sys
 import threading
 import warnings
@@ -18,6 +19,9 @@ import keras
 import numpy as np
 
 from keras_rnninit.diagnostics import diagnose, first_nonfinite, recurrent_layers
+from keras_rnninit.diagnostics.recurrent import find_recurrent_layer
+from keras_rnninit.summaries import SummaryLog
+from keras_rnninit.validation import check_positive_int
 
 __all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
 
@@ -34,14 +38,6 @@ def _probe(data):
             f"batches. Received: probe of type {type(data).__name__}"
         ) from error
     return np.asarray(x), np.asarray(y)
-
-
-def _check_every(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
-    return value
 
 
 class _StepCounter(keras.callbacks.Callback):
@@ -147,15 +143,31 @@ class RNNDiagnostics(_StepCounter):
         layer: The recurrent layer (or its name); default the first one.
         loss: Loss for the gradients; default the model's compiled loss.
         prefix: Prefix of the keys written into `logs` (default: see above).
+        log_dir: A folder for TensorBoard (`tensorboard --logdir DIR`): at
+            each diagnosis the gradient-through-time profile and the state
+            variance per step as images, the recurrent kernel's singular
+            values as a histogram, and the scalars above
+            (`keras_rnninit/summaries.py`; needs `keras_rnninit[tensorboard]`).
     """
 
     def __init__(
-        self, probe, every=1, every_n_batches=None, layer=None, loss=None, prefix=None
-    ):
+        self,
+        probe,
+        every: int | None = 1,
+        every_n_batches: int | None = None,
+        layer: "keras.layers.Layer | str | None" = None,
+        loss=None,
+        prefix: str | None = None,
+        log_dir: "str | os.PathLike[str] | None" = None,
+    ) -> None:
         super().__init__()
+        self.log_dir = log_dir
+        self._summaries = None if log_dir is None else SummaryLog(log_dir)
         self.x, self.y = _probe(probe)
-        self.every = _check_every("every", every)
-        self.every_n_batches = _check_every("every_n_batches", every_n_batches)
+        self.every = check_positive_int("every", every, optional=True)
+        self.every_n_batches = check_positive_int(
+            "every_n_batches", every_n_batches, optional=True
+        )
         self.layer, self.loss, self.prefix = layer, loss, prefix
         self.records = []
         self._fits = 0
@@ -210,6 +222,10 @@ class RNNDiagnostics(_StepCounter):
             scalars[f"{p}forget_open_last"] = float(report["forget_open"][-1])
             scalars[f"{p}forget_closed_last"] = float(report["forget_closed"][-1])
         gated = {key: report[key] for key in _GATED_RECORD if key in report}
+        if self._summaries is not None:
+            layer = find_recurrent_layer(self.model, report["layer"], gated=True)
+            kernel = keras.ops.convert_to_numpy(layer.cell.recurrent_kernel)
+            self._summaries.write(step, p, report, scalars, kernel)
         self.records.append(
             {
                 "layer": report["layer"],

@@ -32,6 +32,7 @@ def demo(args):
         length=args.length,
         units=args.units,
         seeds=args.seeds,
+        batch_size=args.batch_size,
         force=args.force,
     )
     print_table(result["report"])
@@ -71,7 +72,7 @@ def export(args):
 
     from keras_rnninit.export import export_tflite
 
-    output = args.output or os.path.join(
+    output = args.out or os.path.join(
         "export", os.path.splitext(os.path.basename(args.model))[0] + ".tflite"
     )
     representative = None
@@ -247,13 +248,13 @@ def diagnose(args):
     from keras_rnninit.compare.report import jsonable
     from keras_rnninit.diagnostics import signal_propagation
 
-    names = [schemes.get(name).name for name in args.scheme]
+    names = [schemes.get(name).name for name in args.schemes]
     out = _check_out(args.out, args.force) if args.out else None
     reports = []
     t_mid = min(10, args.length)
     print(
         f"Signal propagation at init: units {args.units}, T={args.length}, input "
-        f"dim {args.input_dim}, batch {args.batch}, {args.draws} draws"
+        f"dim {args.input_dim}, batch {args.batch_size}, {args.draws} draws"
     )
     print(
         f"  {'scheme':<16} {'var h_1':>8} {f'var h_{t_mid}':>9} "
@@ -266,7 +267,7 @@ def diagnose(args):
             units=args.units,
             length=args.length,
             input_dim=args.input_dim,
-            batch=args.batch,
+            batch=args.batch_size,
             draws=args.draws,
             seed=args.seed,
         )

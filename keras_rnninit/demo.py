@@ -46,6 +46,7 @@ def run_demo(
     length=20,
     units=64,
     seeds=DEMO_SEEDS,
+    batch_size=64,
     force=False,
     progress=True,
 ):
@@ -57,7 +58,9 @@ def run_demo(
 
     from keras_rnninit.export import export_tflite
 
-    config = CompareConfig(task="adding", length=length, units=units, steps=steps)
+    config = CompareConfig(
+        task="adding", length=length, units=units, steps=steps, batch_size=batch_size
+    )
     export_path = os.path.abspath(export_path)
     if os.path.exists(export_path) and not force:
         raise FileExistsError(f"{export_path} exists; pass --force to replace it.")
@@ -71,7 +74,8 @@ def run_demo(
         )
     command = (
         f"keras-rnninit demo --steps {steps} --length {length} "
-        f"--units {units} --seeds {','.join(map(str, seeds))} --force"
+        f"--units {units} --batch-size {batch_size} "
+        f"--seeds {','.join(map(str, seeds))} --force"
     )
     start = time.perf_counter()
     with RunStore(out, config, force=force) as store:

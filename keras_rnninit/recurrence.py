@@ -40,6 +40,8 @@ import warnings
 import keras
 from keras import ops
 
+from keras_rnninit.activations import DERIVATIVES
+
 __all__ = ["DERIVATIVES", "MAX_COMPILED_SHAPES", "project", "recurrence", "supported"]
 
 # How many distinct (shape, activation, mask, dropout) loops one process
@@ -47,13 +49,7 @@ __all__ = ["DERIVATIVES", "MAX_COMPILED_SHAPES", "project", "recurrence", "suppo
 MAX_COMPILED_SHAPES = 32
 _compiled = set()
 
-# act'(z) written in terms of h = act(z).
-DERIVATIVES = {
-    "tanh": lambda h: 1.0 - h * h,
-    "relu": lambda h: ops.cast(h > 0, h.dtype),
-    "sigmoid": lambda h: h * (1.0 - h),
-    "linear": None,
-}
+# act'(z) written in terms of h = act(z): `keras_rnninit/activations.py`.
 
 
 def _name(activation):
@@ -271,7 +267,8 @@ def _backward(upstream, states, initial, kernel, mask, recurrent_mask, name):
     import tensorflow as tf
 
     derivative = DERIVATIVES[name]
-    slopes = None if derivative is None else derivative(states)  # all t at once
+    # All t at once; the cast turns relu's mask into slopes (a no-op otherwise).
+    slopes = None if derivative is None else tf.cast(derivative(states), states.dtype)
     if mask is not None:
         ones = tf.ones_like(states) if slopes is None else slopes
         slopes = tf.where(mask, ones, tf.zeros_like(ones))

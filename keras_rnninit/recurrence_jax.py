@@ -37,7 +37,7 @@ def _kernel(name, masked, dropped):
     import jax.numpy as jnp
     from jax import lax
 
-    from keras_rnninit.recurrence import DERIVATIVES
+    from keras_rnninit.activations import DERIVATIVES
 
     act = {
         "tanh": jnp.tanh,
@@ -76,7 +76,7 @@ def _kernel(name, masked, dropped):
     def run_backward(residuals, upstream):
         initial, kernel, states, constants = residuals
         mask, r = unpack(constants)
-        slopes = None if derivative is None else derivative(states)
+        slopes = None if derivative is None else derivative(states).astype(states.dtype)
         if mask is not None:
             ones = jnp.ones_like(states) if slopes is None else slopes
             slopes = jnp.where(mask > 0, ones, 0.0)

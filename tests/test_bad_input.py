@@ -48,7 +48,7 @@ ROWS = [
         "unknown task",
         ["compare", "--task", "parity", "--out", "{tmp}/o"],
         2,
-        "`task` must be one of adding, chars, copy. Received: task='parity'",
+        "argument --task: invalid choice: 'parity' (choose from",
     ),
     (
         "non-numeric steps",

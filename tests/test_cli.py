@@ -221,7 +221,7 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, fragment",
     [
-        (["compare", "--task", "parity"], "`task` must be one of adding, chars, copy"),
+        (["compare", "--task", "parity"], "invalid choice: 'parity'"),
         (["compare", "--schemes", "xavier_rnn,nope"], "`name` must be one of he, irnn"),
         (["compare", "--schemes", "a,,b"], "must be comma-separated names"),
         (["compare", "--seeds", "0,x"], "must be comma-separated ints >= 0"),
@@ -273,13 +273,13 @@ def test_diagnose_prints_and_writes(capsys, tmp_path):
 
 def test_help_and_usage_errors_do_not_import_tensorflow():
     script = (
-        "import sys, keras_rnninit_cli\n"
+        "import sys, keras_rnninit.cli\n"
         "for argv in (['--help'], ['--version'], ['compare', '--steps', 'x']):\n"
         "    try:\n"
-        "        keras_rnninit_cli.main(argv)\n"
+        "        keras_rnninit.cli.main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "print(sorted(m for m in ('keras', 'keras_rnninit', 'tensorflow')\n"
+        "print(sorted(m for m in ('keras', 'jax', 'tensorflow')\n"
         "             if m in sys.modules))\n"
     )
     done = run_python("-c", script)
@@ -288,7 +288,7 @@ def test_help_and_usage_errors_do_not_import_tensorflow():
 
 
 def test_seed_ranges_and_lists():
-    from keras_rnninit_cli import seed_list
+    from keras_rnninit.cli import seed_list
 
     assert seed_list("0-19") == list(range(20))
     assert seed_list("0,3,5-9") == [0, 3, 5, 6, 7, 8, 9]

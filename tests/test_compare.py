@@ -155,8 +155,8 @@ def test_jsonable():
         ({"task": "parity"}, "`task` must be one of adding, chars, copy"),
         ({"steps": 150}, "`steps` must be a multiple of `eval_every`"),
         ({"units": 0}, "`units` must be a positive int"),
-        ({"learning_rate": -1.0}, "`learning_rate` must be a positive number"),
-        ({"clipnorm": float("nan")}, "`clipnorm` must be a positive number"),
+        ({"learning_rate": -1.0}, "`learning_rate` must be a positive finite float"),
+        ({"clipnorm": float("nan")}, "`clipnorm` must be a positive finite float"),
     ],
 )
 def test_config_errors(kwargs, match):

@@ -70,7 +70,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from keras_rnninit_cli import main
+from keras_rnninit.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

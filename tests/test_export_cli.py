@@ -130,7 +130,7 @@ def test_export_and_diagnose_outputs_get_normal_modes(capsys, tmp_path, umask_02
     for name in ("m.tflite", "m.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
     out = tmp_path / "diag"
-    argv = ["diagnose", "--units", "4", "--length", "3", "--batch", "2"]
+    argv = ["diagnose", "--units", "4", "--length", "3", "--batch-size", "2"]
     got, _, err = run_main(capsys, *argv, "--draws", "1", "--out", str(out))
     assert got == 0, err
     assert out.stat().st_mode & 0o777 == 0o755

@@ -1,7 +1,6 @@
 """Train one architecture under several schemes and seeds; return plain records."""
 
 import dataclasses
-import math
 import re
 import sys
 
@@ -11,6 +10,7 @@ from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
 from keras_rnninit.compare import executors
 from keras_rnninit.compare.training import train_one
+from keras_rnninit.validation import check_positive_int, check_positive_number
 
 __all__ = [
     "CompareConfig",
@@ -58,24 +58,10 @@ class CompareConfig:
             "diagnostics_every",
             "probe_size",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive int. Received: {name}={value!r}"
-                )
+            check_positive_int(name, getattr(self, name))
         for name in ("learning_rate", "clipnorm", "threshold"):
-            value = getattr(self, name)
-            if value is None and name != "learning_rate":
-                continue
-            if not (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and value > 0
-            ):
-                raise ValueError(
-                    f"`{name}` must be a positive number. Received: {name}={value!r}"
-                )
+            optional = name != "learning_rate"
+            check_positive_number(name, getattr(self, name), optional=optional)
         if self.cell not in scheme_registry.CELLS:
             raise ValueError(
                 f"`cell` must be one of {', '.join(scheme_registry.CELLS)}. "

@@ -27,6 +27,8 @@ import weakref
 import keras
 import numpy as np
 
+from keras_rnninit.activations import DERIVATIVES
+
 __all__ = [
     "Gradients",
     "RecurrentParts",
@@ -44,13 +46,19 @@ __all__ = [
     "unroll",
 ]
 
-# Elementwise activations as (forward, derivative given (a, h)), in float64.
+# Elementwise activations in float64; their derivatives are the shared table's.
 _ACTIVATIONS = {
-    "tanh": (np.tanh, lambda a, h: 1.0 - h * h),
-    "relu": (lambda a: np.maximum(a, 0.0), lambda a, h: (a > 0).astype(a.dtype)),
-    "sigmoid": (lambda a: 1.0 / (1.0 + np.exp(-a)), lambda a, h: h * (1.0 - h)),
-    "linear": (lambda a: a, lambda a, h: np.ones_like(a)),
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0.0),
+    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "linear": lambda a: a,
 }
+
+
+def _slope(name, h):
+    """act'(a) given h = act(a), float64 (`keras_rnninit/activations.py`)."""
+    derivative = DERIVATIVES[name]
+    return np.ones_like(h) if derivative is None else np.asarray(derivative(h), h.dtype)
 
 
 _CELLS = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell}
@@ -267,7 +275,7 @@ def forward(parts, x):
     in the backend, the recurrence in float64 numpy): a `Trace`."""
     inputs, mask, (initial,) = layer_inputs(parts, x, parts.kernel.shape[1])
     n, steps, _ = inputs.shape
-    activation, _ = _ACTIVATIONS[parts.activation]
+    activation = _ACTIVATIONS[parts.activation]
     projected = inputs @ parts.kernel + parts.bias  # all x_t Wxh + b at once
     pre = np.empty((n, steps, parts.kernel.shape[1]))
     act, states, outputs = (np.empty_like(pre) for _ in range(3))
@@ -403,7 +411,6 @@ def _add(mantissa, exponent, direct):
 
 def backprop_through_time(parts, trace, direct):
     """Total gradients g_t = dL/ds_t by the recursion above, as `Gradients`."""
-    _, derivative = _ACTIVATIONS[parts.activation]
     n, steps, units = trace.states.shape
     mantissa = np.empty((n, steps, units))
     exponents = np.zeros(steps, dtype=np.int64)
@@ -414,7 +421,7 @@ def backprop_through_time(parts, trace, direct):
             mantissa[:, t], exponents[t] = g, exponent
             if t > 0:
                 m = trace.mask[:, t]
-                delta = m * g * derivative(trace.pre[:, t], trace.activations[:, t])
+                delta = m * g * _slope(parts.activation, trace.activations[:, t])
                 g = (1 - m) * g + delta @ parts.recurrent_kernel.T
                 g, exponent = _normalize(g, exponent)
     return Gradients(mantissa, exponents)
@@ -427,9 +434,10 @@ def recurrent_weight_gradients(parts, trace, grads):
     dL/dWhh = sum_t s_{t-1}ᵀ delta_t, dL/db = sum_t delta_t. The steps are
     summed at the largest step's scale (smaller ones are negligible next to it).
     """
-    _, derivative = _ACTIVATIONS[parts.activation]
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        delta = trace.mask * grads.mantissa * derivative(trace.pre, trace.activations)
+        delta = (
+            trace.mask * grads.mantissa * _slope(parts.activation, trace.activations)
+        )
         live = delta.any(axis=(0, 2))
         top = int(grads.exponent[live].max()) if live.any() else 0
         delta = np.ldexp(delta, (grads.exponent - top)[None, :, None])

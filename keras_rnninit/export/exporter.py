@@ -31,7 +31,6 @@ from keras_rnninit.export.fused import (
 from keras_rnninit.export.inputs import (
     check_destination,
     check_finite_weights,
-    check_optional_positive_int,
     check_sequences,
     check_source,
     load_model,
@@ -40,6 +39,7 @@ from keras_rnninit.export.inputs import (
 from keras_rnninit.export.runner import TFLiteRunner
 from keras_rnninit.export.verify import default_verify_data
 from keras_rnninit.export.verify import verify as verify_file
+from keras_rnninit.validation import check_positive_int
 
 __all__ = ["DEFAULT_TOLERANCES", "ExportReport", "export_tflite"]
 
@@ -115,22 +115,22 @@ def _versions():
 
 
 def export_tflite(
-    model,
-    path,
+    model: "keras.Model | str | os.PathLike[str]",
+    path: "str | os.PathLike[str]",
     *,
-    batch_size=None,
-    seq_len=None,
-    unroll=None,
-    quantize=None,
-    representative_data=None,
-    verify=True,
-    verify_data=None,
-    atol=None,
-    rtol=None,
-    allow_select_tf_ops=False,
-    overwrite=False,
-    safe_mode=True,
-):
+    batch_size: int | None = None,
+    seq_len: int | None = None,
+    unroll: bool | None = None,
+    quantize: str | None = None,
+    representative_data: np.ndarray | None = None,
+    verify: bool = True,
+    verify_data: "np.ndarray | list[np.ndarray] | None" = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    allow_select_tf_ops: bool = False,
+    overwrite: bool = False,
+    safe_mode: bool = True,
+) -> ExportReport:
     """Export a Keras RNN model to a builtins-only `.tflite` file, verified in LiteRT.
 
     Paths (measured with TF 2.21, see export/README.md):
@@ -191,6 +191,44 @@ def export_tflite(
         `overwrite` is False. ExportError: the model could not be loaded, has
         non-finite weights, or conversion or parity failed.
     """
+    batch_size, seq_len = _check_arguments(
+        batch_size, seq_len, quantize, representative_data, verify_data
+    )
+    check_source(model)  # a missing input is named before the destination
+    path, sidecar = check_destination(path, overwrite)
+    model, source_sha256 = _load(model, safe_mode)
+    plan = _plan(model, batch_size, seq_len, unroll, quantize, representative_data)
+    batches = _verify_batches(model, plan, verify_data)
+    default_atol, default_rtol = DEFAULT_TOLERANCES[quantize]
+    atol = default_atol if atol is None else float(atol)
+    rtol = default_rtol if rtol is None else float(rtol)
+    calibration = plan.representative
+    representative = _representative(
+        batches[0] if calibration is None else calibration,
+        keras.backend.standardize_dtype(model.inputs[0].dtype),
+        # One row at a time, except on a fixed-batch (fused) file: whole batches.
+        rows=1 if plan.unroll else plan.batch_size,
+    )
+    try:
+        return _export_checked(
+            model, path, sidecar, unroll=plan.unroll, seq_len=plan.seq_len,
+            batch_size=plan.batch_size, quantize=quantize,
+            representative=representative, allow_select_tf_ops=allow_select_tf_ops,
+            verify=verify, batches=batches, atol=atol, rtol=rtol,
+            source_sha256=source_sha256,
+        )  # fmt: skip
+    except (ValueError, TypeError) as error:
+        # The arguments were checked above: what fails from here on is the
+        # export, not the call (exit 1 in the CLI, not a usage error).
+        raise ExportError(f"{type(error).__name__}: {error}") from error
+
+
+# The steps of `export_tflite`: check the arguments, load, plan (check the
+# model against them), convert + verify + write (`_export_checked`).
+
+
+def _check_arguments(batch_size, seq_len, quantize, representative_data, verify_data):
+    """The checks that need no model; returns (batch_size, seq_len)."""
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             "`export_tflite` needs the tensorflow Keras backend (TFLite conversion "
@@ -203,15 +241,18 @@ def export_tflite(
             f"`quantize` must be one of None, {', '.join(QUANTIZE_MODES)}."
             f" Received: quantize={quantize!r}"
         )
-    batch_size = check_optional_positive_int("batch_size", batch_size)
-    seq_len = check_optional_positive_int("seq_len", seq_len)
+    batch_size = check_positive_int("batch_size", batch_size, optional=True)
+    seq_len = check_positive_int("seq_len", seq_len, optional=True)
     if quantize == "int8" and representative_data is None and verify_data is None:
         raise ValueError(
             "`representative_data` must be given with quantize='int8' "
             "(typical inputs to calibrate on). Received: None"
         )
-    check_source(model)  # a missing input is named before the destination
-    path, sidecar = check_destination(path, overwrite)
+    return batch_size, seq_len
+
+
+def _load(model, safe_mode):
+    """The model (loaded if a path) and its file's sha256, checked exportable."""
     model, source_sha256 = load_model(model, safe_mode=safe_mode)
     if len(model.inputs or []) != 1:
         raise ValueError(
@@ -226,7 +267,21 @@ def export_tflite(
             f"Bidirectional). Received: model with layers [{names}]"
         )
     check_finite_weights(model)
-    stateful = bool(stateful_layers(model))
+    return model, source_sha256
+
+
+@dataclasses.dataclass
+class _Plan:
+    """What the file will be: resolved from the arguments and the model."""
+
+    unroll: bool
+    batch_size: int | None
+    seq_len: int | None
+    stateful: bool
+    representative: np.ndarray | None
+
+
+def _resolve_unroll(model, unroll, quantize, stateful):
     if quantize == "int8":
         blocker = fusion_blocker(model)
         if unroll is None:
@@ -237,13 +292,18 @@ def export_tflite(
                 "RNN is a fusable LSTM: int8 calibration of a WHILE-loop model "
                 f"crashes the converter, and here {blocker}. Received: unroll=False"
             )
-    unroll = bool(unroll)
-    model_batch = model.inputs[0].shape[0]
     if stateful and unroll:
         raise ValueError(
             "`unroll` must be False for a stateful model (its state "
             "lives in the WHILE path). Received: unroll=True"
         )
+    return bool(unroll)
+
+
+def _plan(model, batch_size, seq_len, unroll, quantize, representative_data):
+    stateful = bool(stateful_layers(model))
+    unroll = _resolve_unroll(model, unroll, quantize, stateful)
+    model_batch = model.inputs[0].shape[0]
     if model_batch is not None:
         if batch_size not in (None, model_batch):
             raise ValueError(
@@ -267,28 +327,29 @@ def export_tflite(
             )
     if not unroll and batch_size is None:
         batch_size = 1
-    default_atol, default_rtol = DEFAULT_TOLERANCES[quantize]
-    atol = default_atol if atol is None else float(atol)
-    rtol = default_rtol if rtol is None else float(rtol)
+    return _Plan(unroll, batch_size, seq_len, stateful, representative_data)
 
+
+def _verify_batches(model, plan, verify_data):
+    """The batches the parity check runs: the user's, else seeded random ones."""
     if verify_data is None:
-        lengths = (seq_len,) if seq_len else VERIFY_LENGTHS
+        # A model with a fixed T takes only that T.
+        fixed = plan.seq_len or model.inputs[0].shape[1]
+        lengths = (fixed,) if fixed else VERIFY_LENGTHS
         # Stateful files take exactly their batch; others get >= 3 rows, which
         # also exercises the runner's chunking over a fixed batch.
-        rows = batch_size if stateful else max(batch_size or 3, 3)
-        batches = default_verify_data(model, rows, lengths)
-    else:
-        if not isinstance(verify_data, (list, tuple)):
-            verify_data = [verify_data]
-        batches = [
-            check_sequences("verify_data", x, model, seq_len if unroll else None)
-            for x in verify_data
-        ]
-    calibration = representative_data if representative_data is not None else batches[0]
-    input_dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
+        rows = plan.batch_size if plan.stateful else max(plan.batch_size or 3, 3)
+        return default_verify_data(model, rows, lengths)
+    if not isinstance(verify_data, (list, tuple)):
+        verify_data = [verify_data]
+    return [
+        check_sequences("verify_data", x, model, plan.seq_len if plan.unroll else None)
+        for x in verify_data
+    ]
 
-    # One row at a time, except on a fixed-batch (fused) file: whole batches.
-    rows = 1 if unroll else batch_size
+
+def _representative(calibration, input_dtype, rows):
+    """The converter's calibration generator: batches of `rows` sequences."""
 
     def representative():
         data = calibration.astype(input_dtype)  # token ids stay integers
@@ -297,17 +358,7 @@ def export_tflite(
         for start in range(0, len(data) - rows + 1, rows):
             yield [data[start : start + rows]]
 
-    try:
-        return _export_checked(
-            model, path, sidecar, unroll=unroll, seq_len=seq_len,
-            batch_size=batch_size, quantize=quantize, representative=representative,
-            allow_select_tf_ops=allow_select_tf_ops, verify=verify, batches=batches,
-            atol=atol, rtol=rtol, source_sha256=source_sha256,
-        )  # fmt: skip
-    except (ValueError, TypeError) as error:
-        # The arguments were checked above: what fails from here on is the
-        # export, not the call (exit 1 in the CLI, not a usage error).
-        raise ExportError(f"{type(error).__name__}: {error}") from error
+    return representative
 
 
 def _export_checked(

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import numbers
 import os
 import tempfile
 
@@ -14,27 +13,11 @@ from keras_rnninit.export.convert import ExportError, walk_layers
 __all__ = [
     "check_destination",
     "check_finite_weights",
-    "check_optional_positive_int",
     "check_sequences",
     "check_source",
     "load_model",
     "recurrent_layers",
 ]
-
-
-def check_optional_positive_int(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be a positive int or None. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive int or None. Received: {name}={value}"
-        )
-    return int(value)
 
 
 def check_destination(path, overwrite):

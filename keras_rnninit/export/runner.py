@@ -43,7 +43,9 @@ class TFLiteRunner:
         num_threads: Threads of the interpreter (default: LiteRT's choice).
     """
 
-    def __init__(self, path, num_threads=None):
+    def __init__(
+        self, path: "str | os.PathLike[str]", num_threads: int | None = None
+    ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         path = os.fspath(path)

@@ -2,12 +2,16 @@
 
 Every class is registered under the package name ``keras_rnninit``, so a
 ``.keras`` file that uses them loads without ``custom_objects`` once
-``keras_rnninit`` is imported.
+``keras_rnninit`` is imported. Each is also known to Keras by its class
+name and its snake_case name (`kernel_initializer="xavier_rnn"`); see
+`keras_rnninit.initializers.names`.
 """
 
 from keras_rnninit.initializers.base import SeededInitializer
 from keras_rnninit.initializers.chrono import ChronoBias
+from keras_rnninit.initializers.gain import calculate_gain
 from keras_rnninit.initializers.gaussian import HeRNN, XavierRNN
+from keras_rnninit.initializers.names import register_names
 from keras_rnninit.initializers.np_rnn import NpRNN
 from keras_rnninit.initializers.orthogonal import ScaledIdentity, ScaledOrthogonal
 from keras_rnninit.initializers.spectral import SpectralRadius
@@ -23,4 +27,8 @@ __all__ = [
     "SpectralRadius",
     "Uniform01",
     "XavierRNN",
+    "calculate_gain",
 ]
+
+# Last, after every initializer module above is imported.
+register_names()

@@ -4,7 +4,6 @@ Only public Keras APIs are used (`keras.random`, `keras.ops`, `keras.saving`),
 so the initializers run on every Keras 3 backend.
 """
 
-import math
 import numbers
 import random as python_random
 
@@ -12,25 +11,17 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["SeededInitializer", "derive_seed"]
+from keras_rnninit.validation import check_positive_int, check_positive_number
+
+__all__ = ["Seed", "SeededInitializer", "derive_seed"]
+
+# What `seed=` takes (Keras' seed semantics, see `SeededInitializer`).
+Seed = int | keras.random.SeedGenerator | None
 
 
 def check_positive(name, value):
-    """Return `value` as a float if it is a finite number > 0, else raise.
-
-    Raises `TypeError` for a non-number (bools included) and `ValueError`
-    for zero, a negative, NaN or an infinity.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"`{name}` must be a positive finite float. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(
-            f"`{name}` must be a positive finite float. Received: {name}={value!r}"
-        )
-    return float(value)
+    """`value` as a finite float > 0, else raise (see `keras_rnninit.validation`)."""
+    return check_positive_number(name, value)
 
 
 def check_matrix_shape(shape, initializer, square=False):
@@ -59,14 +50,7 @@ def check_matrix_shape(shape, initializer, square=False):
 
 def check_gates(gates):
     """Return `gates` as an int >= 1, else raise (TypeError for a non-int)."""
-    if isinstance(gates, bool) or not isinstance(gates, numbers.Integral):
-        raise TypeError(
-            "`gates` must be a positive int. "
-            f"Received: gates={gates!r} of type {type(gates).__name__}"
-        )
-    if gates < 1:
-        raise ValueError(f"`gates` must be a positive int. Received: gates={gates!r}")
-    return int(gates)
+    return check_positive_int("gates", gates)
 
 
 def gate_block_shape(shape, gates, initializer, square=False):
@@ -153,7 +137,7 @@ class SeededInitializer(keras.initializers.Initializer):
         seed: None, an int, or a `keras.random.SeedGenerator`.
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: Seed = None) -> None:
         if isinstance(seed, dict):
             seed = keras.saving.deserialize_keras_object(seed)
         if isinstance(seed, bool) or not (

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from keras_rnninit.initializers.base import (
+    Seed,
     SeededInitializer,
     compute_dtype,
     float_dtype,
@@ -109,7 +110,9 @@ class ChronoBias(SeededInitializer):
           https://arxiv.org/abs/1804.11188) (ICLR 2018)
     """
 
-    def __init__(self, max_length, seed=None, cell="lstm"):
+    def __init__(
+        self, max_length: float, seed: Seed = None, cell: str = "lstm"
+    ) -> None:
         self.max_length = check_max_length(max_length)
         self.cell = check_cell(cell)
         super().__init__(seed=seed)

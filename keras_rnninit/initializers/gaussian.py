@@ -5,13 +5,14 @@ import math
 import keras
 
 from keras_rnninit.initializers.base import (
+    Seed,
     SeededInitializer,
     check_gates,
-    check_positive,
     float_dtype,
     gate_block_shape,
     gates_config,
 )
+from keras_rnninit.initializers.gain import check_gain
 
 __all__ = ["HeRNN", "XavierRNN"]
 
@@ -34,6 +35,13 @@ class XavierRNN(SeededInitializer):
     is a different distribution (no mass beyond 2 sigma, where a Gaussian
     has 4.55%).
 
+    About the name: this is LeCun-normal without truncation, N(0, gain² /
+    fan_in). Glorot & Bengio's own Xavier initialization uses the average
+    fan_avg = (fan_in + fan_out) / 2 (Keras' `GlorotNormal`), not fan_in.
+    The package follows the naming of its seed description, where "Xavier
+    for RNNs" means std = sqrt(1 / fan_in); for the square Whh the two agree
+    (fan_in = fan_out), and only Wxh and Why differ.
+
     Gated cells: `gates=k` declares the last axis as k gate blocks (Keras'
     LSTM: k=4, GRU: k=3) and checks that it splits evenly. fan_in is
     shape[0] for every block, and all entries are independent, so each gate
@@ -52,7 +60,8 @@ class XavierRNN(SeededInitializer):
     >>> lstm = keras.layers.LSTM(8, recurrent_initializer=XavierRNN(gates=4))
 
     Args:
-        gain: Positive multiplier of the standard deviation.
+        gain: Positive multiplier of the standard deviation, or an activation name
+            (`"tanh"`) for its `calculate_gain` value.
         gates: Positive int, the number of gate blocks along the last axis
             (4 for an LSTM kernel, 3 for a GRU kernel).
         seed: None, an int, or a `keras.random.SeedGenerator` (Keras seed
@@ -65,8 +74,10 @@ class XavierRNN(SeededInitializer):
           https://doi.org/10.1007/3-540-49430-8_2)
     """
 
-    def __init__(self, gain=1.0, seed=None, gates=1):
-        self.gain = check_positive("gain", gain)
+    def __init__(
+        self, gain: float | str = 1.0, seed: Seed = None, gates: int = 1
+    ) -> None:
+        self.gain = check_gain(gain)
         self.gates = check_gates(gates)
         super().__init__(seed=seed)
 
@@ -102,7 +113,7 @@ class HeRNN(XavierRNN):
         - [He et al., 2015](https://arxiv.org/abs/1502.01852)
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: Seed = None) -> None:
         super().__init__(gain=math.sqrt(2.0), seed=seed)
 
     def get_config(self):

@@ -4,15 +4,16 @@ import keras
 from keras import ops
 
 from keras_rnninit.initializers.base import (
+    Seed,
     SeededInitializer,
     check_gates,
-    check_positive,
     compute_dtype,
     float_dtype,
     gate_block_shape,
     gates_config,
     per_gate,
 )
+from keras_rnninit.initializers.gain import check_gain
 
 __all__ = ["ScaledIdentity", "ScaledOrthogonal"]
 
@@ -52,7 +53,8 @@ class ScaledOrthogonal(SeededInitializer):
 
     Args:
         gain: Positive multiplier; every singular value of W (of each gate
-            block) equals `gain`.
+            block) equals `gain`. Or an activation name (`"tanh"`) for its
+            `calculate_gain` value.
         gates: Positive int, the number of gate blocks along the last axis
             (4 for an LSTM kernel, 3 for a GRU kernel).
         seed: None, an int, or a `keras.random.SeedGenerator`.
@@ -62,8 +64,10 @@ class ScaledOrthogonal(SeededInitializer):
         - [Mezzadri, 2007](https://arxiv.org/abs/math-ph/0609050)
     """
 
-    def __init__(self, gain=1.0, seed=None, gates=1):
-        self.gain = check_positive("gain", gain)
+    def __init__(
+        self, gain: float | str = 1.0, seed: Seed = None, gates: int = 1
+    ) -> None:
+        self.gain = check_gain(gain)
         self.gates = check_gates(gates)
         super().__init__(seed=seed)
 
@@ -114,7 +118,8 @@ class ScaledIdentity(keras.initializers.Initializer):
     [[1.0, 1.0]]
 
     Args:
-        gain: Positive value of the diagonal.
+        gain: Positive value of the diagonal, or an activation name
+            (`"tanh"`) for its `calculate_gain` value.
         gates: Positive int, the number of gate blocks along the last axis
             (4 for an LSTM kernel, 3 for a GRU kernel).
 
@@ -122,8 +127,8 @@ class ScaledIdentity(keras.initializers.Initializer):
         - [Le, Jaitly & Hinton, 2015](https://arxiv.org/abs/1504.00941)
     """
 
-    def __init__(self, gain=1.0, gates=1):
-        self.gain = check_positive("gain", gain)
+    def __init__(self, gain: float | str = 1.0, gates: int = 1) -> None:
+        self.gain = check_gain(gain)
         self.gates = check_gates(gates)
 
     def __call__(self, shape, dtype=None):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_rnninit.initializers.base import (
+    Seed,
     SeededInitializer,
     check_gates,
     check_positive,
@@ -56,7 +57,7 @@ class SpectralRadius(SeededInitializer):
           https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)
     """
 
-    def __init__(self, radius=1.0, seed=None, gates=1):
+    def __init__(self, radius: float = 1.0, seed: Seed = None, gates: int = 1) -> None:
         self.radius = check_positive("radius", radius)
         self.gates = check_gates(gates)
         super().__init__(seed=seed)

@@ -1,0 +1,62 @@
+"""One validator for positive numbers: same types, same one-line messages."""
+
+import numpy as np
+import pytest
+
+from keras_rnninit import XavierRNN
+from keras_rnninit.callbacks import RNNDiagnostics
+from keras_rnninit.compare import CompareConfig
+from keras_rnninit.export import export_tflite
+from keras_rnninit.validation import check_positive_int, check_positive_number
+
+PROBE = (np.zeros((2, 3, 1), "float32"), np.zeros((2, 1), "float32"))
+
+
+def test_check_positive_int():
+    assert check_positive_int("n", np.int64(3)) == 3
+    assert check_positive_int("n", None, optional=True) is None
+    with pytest.raises(
+        ValueError, match=r"^`n` must be a positive int\. Received: n=0$"
+    ):
+        check_positive_int("n", 0)
+    with pytest.raises(TypeError, match=r"^`n` must be a positive int or None\. "):
+        check_positive_int("n", 2.0, optional=True)
+    with pytest.raises(TypeError, match="of type bool"):
+        check_positive_int("n", True)
+
+
+def test_check_positive_number():
+    assert check_positive_number("x", 2) == 2.0
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"^`x` must be a positive finite float"):
+            check_positive_number("x", bad)
+    with pytest.raises(TypeError, match="of type str"):
+        check_positive_number("x", "1")
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: XavierRNN(gain=[1.0]), TypeError, "`gain` must be a positive finite"),
+        (lambda: XavierRNN(gates=2.0), TypeError, "`gates` must be a positive int"),
+        (lambda: CompareConfig(units=8.0), TypeError, "`units` must be a positive int"),
+        (
+            lambda: CompareConfig(learning_rate="1"),
+            TypeError,
+            "`learning_rate` must be a positive finite float",
+        ),
+        (
+            lambda: RNNDiagnostics(PROBE, every="3"),
+            TypeError,
+            "`every` must be a positive int or None",
+        ),
+        (
+            lambda: export_tflite("m.keras", "m.tflite", seq_len=0),
+            ValueError,
+            "`seq_len` must be a positive int or None",
+        ),
+    ],
+)
+def test_every_api_uses_the_same_checks(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
