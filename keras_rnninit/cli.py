@@ -272,6 +272,14 @@ def _add_compare(commands):
         help="the task (default: %(default)s)",
     )
     compare.add_argument(
+        "--cell",
+        choices=["gru", "lstm", "simple"],
+        default="simple",
+        help="the recurrent cell every scheme trains (default: %(default)s; "
+        "lstm/gru need schemes that support them, e.g. keras_default, chrono, "
+        "orthogonal, xavier_rnn, pytorch_default)",
+    )
+    compare.add_argument(
         "--reference",
         help="the scheme the others are compared with in the statistics "
         "(default: keras_default, else uniform01, else the first)",

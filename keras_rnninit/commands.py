@@ -171,7 +171,7 @@ def compare(args):
     from keras_rnninit.compare.store import RunStore, is_temporary
 
     # Every argument is checked before a folder is created or a step trained.
-    resolved, seeds = check_runs(args.schemes, args.seeds)
+    resolved, seeds = check_runs(args.schemes, args.seeds, args.cell)
     names = [s.name for s in resolved]
     check_executor(args.executor, args.ray_address, args.distribute)
     if args.reference is not None and args.reference not in names:
@@ -189,6 +189,7 @@ def compare(args):
         clipnorm=args.clipnorm,
         eval_every=args.eval_every,
         threshold=args.threshold,
+        cell=args.cell,
     )
     out = args.out
     if out is None:

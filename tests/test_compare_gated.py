@@ -74,3 +74,22 @@ def test_resumed_fused_seed_counts_only_new_runs():
     assert again[0] is first[0]
     counts = re.findall(r"runs (\d+)/(\d+) done", stream.getvalue())
     assert counts[-1] == ("2", "2")
+
+
+def test_cli_compares_lstm_schemes_and_refuses_a_simple_only_scheme(tmp_path):
+    from tests.helpers import run_python, tiny_compare_argv
+
+    out = tmp_path / "lstm"
+    argv = tiny_compare_argv(out, "keras_default,chrono", "0,1", 100, "--cell", "lstm")
+    done = run_python(*argv, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    assert {r["config"]["cell"] for r in report["records"]} == {"lstm"}
+    bad = run_python(
+        *tiny_compare_argv(tmp_path / "bad", "irnn", "0", 100, "--cell", "gru")
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "'irnn' supports simple" in bad.stderr
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
