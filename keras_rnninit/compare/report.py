@@ -165,7 +165,8 @@ def headline(records):
         result = st.comparison(runs, base_runs, base)
         ratio = result["median_ratio"]
         point = (
-            "no point estimate: fewer than half of either scheme's runs solved"
+            "no point estimate: one of the two schemes solved fewer than half "
+            "of its runs"
             if ratio is None
             else f"{ratio:.2f}x"
         )
