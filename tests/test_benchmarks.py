@@ -112,3 +112,32 @@ def test_fused_compare_quick(tmp_path):
     assert result["sequential_vs_one"] > 1.0
     assert result["met"] == (result["fused_vs_one"] <= 2.0)
     assert f"| {result['fused_vs_one']:.2f}x |" in stdout
+
+
+def test_peer_step_time_quick(tmp_path):
+    out, stdout, wall = run_quick("peer_step_time.py", tmp_path)
+    result = json.loads(out.read_text())
+    (row,) = result["rows"]
+    peer = row["jax:SimpleRNN"]["samples_ms"]
+    steps = result["batches"]
+    for cell in row.values():
+        if not isinstance(cell, dict):
+            continue
+        # Each sample is one fit over `batches` steps: all fit in the wall time.
+        assert_timed(np.asarray(cell["samples_ms"]) * steps / 1e3, wall)
+        assert cell["ms_min"] == min(cell["samples_ms"])
+        assert math.isclose(cell["vs_peer_min"], min(peer) / cell["ms_min"])
+    assert math.isclose(
+        row["floor_ms"], 3 * row["length"] * result["matmul_64_us"] / 1e3
+    )
+    assert f"| {row['length']} |" in stdout
+
+
+def test_xla_cache_memory_quick(tmp_path):
+    out, stdout, _ = run_quick("xla_cache_memory.py", tmp_path)
+    result = json.loads(out.read_text())
+    compiled = {v: r["compiled"] for v, r in result["results"].items()}
+    # 6 lengths: each compiled once with XLA (within the cap of 32), none without.
+    assert compiled == {"capped": 6, "uncapped": 6, "no_xla": 0}
+    for variant in compiled:
+        assert f"| {variant} |" in stdout
