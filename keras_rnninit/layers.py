@@ -59,11 +59,11 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
 
     def __init__(
         self,
-        units,
+        units: int,
         kernel_initializer=None,
         recurrent_initializer=None,
-        seed=None,
-        jit_compile="auto",
+        seed: int | None = None,
+        jit_compile: str | bool = "auto",
         **kwargs,
     ):
         if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
@@ -86,7 +86,7 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
     def get_config(self):
         return {**super().get_config(), "jit_compile": self.jit_compile}
 
-    def uses_xla(self, training=True):
+    def uses_xla(self, training: bool = True) -> bool:
         """Whether a call with this `training` runs the XLA-compiled loops
         (for shapes within `recurrence.MAX_COMPILED_SHAPES`)."""
         if training is not True or self.jit_compile is False:

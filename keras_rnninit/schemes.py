@@ -196,18 +196,18 @@ class Scheme:
 
     def build_model(
         self,
-        input_dim,
-        units,
-        output_units=1,
+        input_dim: int,
+        units: int,
+        output_units: int = 1,
         *,
-        seed=0,
-        seq_len=None,
-        batch_size=None,
-        return_sequences=False,
+        seed: int = 0,
+        seq_len: int | None = None,
+        batch_size: int | None = None,
+        return_sequences: bool = False,
         output_activation=None,
         rnn_layer=None,
-        cell="simple",
-    ):
+        cell: str = "simple",
+    ) -> keras.Model:
         """A fresh `Input -> SimpleRNN | LSTM | GRU -> Dense` model of this scheme.
 
         The input layer is named ``"sequence"`` (it becomes the input name of an
@@ -279,7 +279,7 @@ def chrono(max_length=100, name="chrono"):
 _REGISTRY = {}
 
 
-def register(scheme):
+def register(scheme: "Scheme") -> "Scheme":
     """Add a `Scheme` so that `get(scheme.name)` and the CLI find it."""
     if not isinstance(scheme, Scheme):
         raise TypeError(
@@ -295,7 +295,7 @@ def register(scheme):
     return scheme
 
 
-def names(cell="simple"):
+def names(cell: str | None = "simple") -> list[str]:
     """Sorted names of the registered schemes that support `cell`.
 
     The default, `"simple"`, lists what the CLI and the comparison runner can
@@ -311,7 +311,7 @@ def names(cell="simple"):
     return sorted(name for name, s in _REGISTRY.items() if cell in s.cells)
 
 
-def get(name):
+def get(name: "str | Scheme") -> "Scheme":
     """The `Scheme` called `name` (a `Scheme` is returned as is)."""
     if isinstance(name, Scheme):
         return name
@@ -513,7 +513,7 @@ def best_row(rows):
     )
 
 
-def recommend(task, length, evidence=None):
+def recommend(task: str, length: int, evidence: str | None = None) -> "Recommendation":
     """The scheme our length sweep supports for `task` at `length`.
 
     Reads the summary written by `benchmarks/length_sweep.py` (by default the

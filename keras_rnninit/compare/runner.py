@@ -114,19 +114,19 @@ def get_strategy(distribute):
 
 
 def compare(
-    schemes,
+    schemes: list,
     seeds=(0,),
-    config=None,
+    config: "CompareConfig | None" = None,
     progress=True,
     on_record=None,
-    save_dir=None,
-    completed=None,
+    save_dir: str | None = None,
+    completed: dict | None = None,
     distribute=None,
-    fused=True,
-    executor="local",
-    ray_address=None,
+    fused: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
     **overrides,
-):
+) -> list[dict]:
     """Train the same model under every scheme x seed with equal budgets.
 
     By default the schemes of each seed train fused, as independent branches

@@ -207,7 +207,14 @@ def _first_nonfinite(model, names, states):
     return None
 
 
-def diagnose(model, x, y, loss=None, layer=None, saturation=SATURATION):
+def diagnose(
+    model: keras.Model,
+    x,
+    y,
+    loss=None,
+    layer: str | None = None,
+    saturation: float = SATURATION,
+) -> dict:
     """Everything about the recurrent layer of `model` on the probe batch (x, y).
 
     The replay is the network that trains (in inference mode, no dropout):
