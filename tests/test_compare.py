@@ -165,7 +165,7 @@ def test_config_errors(kwargs, match):
 
 
 def test_compare_argument_errors():
-    with pytest.raises(ValueError, match="`name` must be one of he, irnn"):
+    with pytest.raises(ValueError, match="`name` must be one of critical_tanh, he, irnn"):
         compare(["xavier"], progress=None, **TINY)
     with pytest.raises(ValueError, match="`seeds` must be a non-empty list"):
         compare(["xavier_rnn"], seeds=[], progress=None, **TINY)
