@@ -328,7 +328,27 @@ def get(name: "str | Scheme") -> "Scheme":
     return _REGISTRY[name]
 
 
-register(
+def _seeded(cls, *args, **kwargs):
+    """A factory `(units, seed) -> cls(*args, seed=seed, **kwargs)`."""
+    return lambda units, seed: cls(*args, seed=seed, **kwargs)
+
+
+def _small_normal(stddev):
+    """A factory of `RandomNormal(0, stddev²)`: small input weights."""
+    return _seeded(keras.initializers.RandomNormal, stddev=stddev)
+
+
+def _keras(cls):
+    """A factory of a Keras initializer, for every cell (Keras' own layers
+    use one whole-matrix initializer whatever the gates)."""
+    return lambda units, seed, cell="simple": cls(seed=seed)
+
+
+# Every built-in scheme, one row each. The long-range ones (README "Long
+# range") start the recurrence at, or just below, norm preservation, with
+# input weights small enough that the state starts in the near-linear regime
+# of the activation.
+SCHEMES = (
     Scheme(
         "xavier_rnn",
         "N(0, 1/fan_in) for Wxh, Whh, Why; tanh",
@@ -336,27 +356,21 @@ register(
         recurrent=_per_gate(XavierRNN),
         output=_xavier_output,
         cells=CELLS,
-    )
-)
-register(
+    ),
     Scheme(
         "uniform01",
         "naive U[0, 1] for Wxh, Whh, Why; tanh (saturates)",
-        kernel=lambda u, s: Uniform01(seed=s),
-        recurrent=lambda u, s: Uniform01(seed=s),
-        output=lambda u, s: Uniform01(seed=s),
-    )
-)
-register(
+        kernel=_seeded(Uniform01),
+        recurrent=_seeded(Uniform01),
+        output=_seeded(Uniform01),
+    ),
     Scheme(
         "he",
         "N(0, 2/fan_in) for Wxh, Whh, Why; tanh",
-        kernel=lambda u, s: HeRNN(seed=s),
-        recurrent=lambda u, s: HeRNN(seed=s),
-        output=lambda u, s: HeRNN(seed=s),
-    )
-)
-register(
+        kernel=_seeded(HeRNN),
+        recurrent=_seeded(HeRNN),
+        output=_seeded(HeRNN),
+    ),
     Scheme(
         "orthogonal",
         "orthogonal Whh (per gate), N(0, 1/fan_in) Wxh and Why; tanh",
@@ -364,30 +378,24 @@ register(
         recurrent=_per_gate(ScaledOrthogonal),
         output=_xavier_output,
         cells=CELLS,
-    )
-)
-register(
+    ),
     Scheme(
         "irnn",
         "identity Whh, N(0, 0.001^2) Wxh, N(0, 1/fan_in) Why; relu",
-        kernel=lambda u, s: keras.initializers.RandomNormal(stddev=0.001, seed=s),
-        recurrent=lambda u, s: ScaledIdentity(),
-        output=lambda u, s: XavierRNN(seed=s),
+        kernel=_small_normal(0.001),
+        recurrent=lambda units, seed: ScaledIdentity(),
+        output=_seeded(XavierRNN),
         activation="relu",
-    )
-)
-register(
+    ),
     Scheme(
         "keras_default",
         "Keras SimpleRNN/LSTM/GRU/Dense defaults: glorot_uniform, orthogonal",
-        kernel=lambda u, s, cell="simple": keras.initializers.GlorotUniform(seed=s),
-        recurrent=lambda u, s, cell="simple": keras.initializers.Orthogonal(seed=s),
-        output=lambda u, s, cell="simple": keras.initializers.GlorotUniform(seed=s),
+        kernel=_keras(keras.initializers.GlorotUniform),
+        recurrent=_keras(keras.initializers.Orthogonal),
+        output=_keras(keras.initializers.GlorotUniform),
         cells=CELLS,
         unit_forget_bias=True,
-    )
-)
-register(
+    ),
     Scheme(
         "pytorch_default",
         "PyTorch nn.RNN/LSTM/GRU/Linear defaults: U(±1/sqrt(units)) "
@@ -398,54 +406,34 @@ register(
         bias=_pytorch_uniform,
         output_bias=_pytorch_uniform,
         cells=CELLS,
-    )
-)
-register(chrono())
-
-
-# Long-range schemes (README "Long range"): a recurrence that starts at, or
-# just below, norm preservation, and input weights small enough that the state
-# starts in the near-linear regime of the activation.
-
-
-def _small_normal(stddev):
-    """A factory of `RandomNormal(0, stddev²)`: the small input weights."""
-
-    def factory(units, seed):
-        return keras.initializers.RandomNormal(stddev=stddev, seed=seed)
-
-    return factory
-
-
-register(
+    ),
+    chrono(),
     Scheme(
         "np_rnn",
         "np-RNN: Whh = R / max eig(R), R = AᵀA/n + I, A ~ N(0, 1); "
         "N(0, 0.001^2) Wxh; relu",
         kernel=_small_normal(0.001),
-        recurrent=lambda u, s: NpRNN(seed=s),
-        output=lambda u, s: XavierRNN(seed=s),
+        recurrent=_seeded(NpRNN),
+        output=_seeded(XavierRNN),
         activation="relu",
-    )
-)
-register(
+    ),
     Scheme(
         "critical_tanh",
         "orthogonal Whh (gain 1, zero bias), N(0, 0.01^2) Wxh: critical tanh; tanh",
         kernel=_small_normal(0.01),
-        recurrent=lambda u, s: ScaledOrthogonal(seed=s),
-        output=lambda u, s: XavierRNN(seed=s),
-    )
-)
-register(
+        recurrent=_seeded(ScaledOrthogonal),
+        output=_seeded(XavierRNN),
+    ),
     Scheme(
         "spectral_095",
         "random Whh with spectral radius 0.95, N(0, 0.01^2) Wxh; tanh",
         kernel=_small_normal(0.01),
-        recurrent=lambda u, s: SpectralRadius(0.95, seed=s),
-        output=lambda u, s: XavierRNN(seed=s),
-    )
+        recurrent=_seeded(SpectralRadius, 0.95),
+        output=_seeded(XavierRNN),
+    ),
 )
+for _scheme in SCHEMES:
+    register(_scheme)
 
 
 # ------------------------------------------------------------------ guidance
