@@ -222,12 +222,18 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
     "argv, fragment",
     [
         (["compare", "--task", "parity"], "invalid choice: 'parity'"),
-        (["compare", "--schemes", "xavier_rnn,nope"], "`name` must be one of critical_tanh, he, irnn"),
+        (
+            ["compare", "--schemes", "xavier_rnn,nope"],
+            "`name` must be one of critical_tanh, he, irnn",
+        ),
         (["compare", "--schemes", "a,,b"], "must be comma-separated names"),
         (["compare", "--seeds", "0,x"], "must be comma-separated ints >= 0"),
         (["compare", "--lr", "-1"], "must be a positive number. Received: '-1'"),
         (["compare", "--steps", "150"], "`steps` must be a multiple of `eval_every`"),
-        (["diagnose", "--scheme", "bogus"], "`name` must be one of critical_tanh, he, irnn"),
+        (
+            ["diagnose", "--scheme", "bogus"],
+            "`name` must be one of critical_tanh, he, irnn",
+        ),
         (["diagnose", "--units", "0"], "must be a positive int"),
     ],
 )

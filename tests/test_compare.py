@@ -135,9 +135,7 @@ def test_summary_median_counts_never_as_infinite():
     )
     assert summarize([record(0, None), record(1, 100)])[0]["median_steps"] == 100
     assert (
-        summarize([record(0, None), record(1, 100), record(2, None)])[0][
-            "median_steps"
-        ]
+        summarize([record(0, None), record(1, 100), record(2, None)])[0]["median_steps"]
         is None
     )
 
@@ -165,7 +163,9 @@ def test_config_errors(kwargs, match):
 
 
 def test_compare_argument_errors():
-    with pytest.raises(ValueError, match="`name` must be one of critical_tanh, he, irnn"):
+    with pytest.raises(
+        ValueError, match="`name` must be one of critical_tanh, he, irnn"
+    ):
         compare(["xavier"], progress=None, **TINY)
     with pytest.raises(ValueError, match="`seeds` must be a non-empty list"):
         compare(["xavier_rnn"], seeds=[], progress=None, **TINY)
