@@ -24,8 +24,35 @@ def xavier_defaults(kernel_initializer, recurrent_initializer, seed, gates=1):
     return kernel_initializer, recurrent_initializer
 
 
+class _XavierDefaults:
+    """The constructor shared by the Xavier cells: missing kernel and
+    recurrent initializers become `XavierRNN(gates=cls.gates)`, seeded from
+    an int `seed`; everything else goes to the Keras cell."""
+
+    gates = 1
+
+    def __init__(
+        self,
+        units,
+        kernel_initializer=None,
+        recurrent_initializer=None,
+        seed=None,
+        **kwargs,
+    ):
+        kernel_initializer, recurrent_initializer = xavier_defaults(
+            kernel_initializer, recurrent_initializer, seed, gates=self.gates
+        )
+        super().__init__(
+            units,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            seed=seed,
+            **kwargs,
+        )
+
+
 @keras.saving.register_keras_serializable(package="keras_rnninit")
-class XavierRNNCell(keras.layers.SimpleRNNCell):
+class XavierRNNCell(_XavierDefaults, keras.layers.SimpleRNNCell):
     """A `keras.layers.SimpleRNNCell` whose kernels default to `XavierRNN`.
 
     h_t = activation(x_t Wxh + h_{t-1} Whh + b) with Wxh, Whh ~ N(0, 1/fan_in)
@@ -54,28 +81,11 @@ class XavierRNNCell(keras.layers.SimpleRNNCell):
         **kwargs: Any other `keras.layers.SimpleRNNCell` argument.
     """
 
-    def __init__(
-        self,
-        units,
-        kernel_initializer=None,
-        recurrent_initializer=None,
-        seed=None,
-        **kwargs,
-    ):
-        kernel_initializer, recurrent_initializer = xavier_defaults(
-            kernel_initializer, recurrent_initializer, seed
-        )
-        super().__init__(
-            units,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            seed=seed,
-            **kwargs,
-        )
+    gates = 1
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")
-class XavierLSTMCell(keras.layers.LSTMCell):
+class XavierLSTMCell(_XavierDefaults, keras.layers.LSTMCell):
     """A `keras.layers.LSTMCell` whose kernels default to `XavierRNN(gates=4)`.
 
     Every gate pre-activation x_t W_g + h_{t-1} U_g + b_g (g = i, f, c, o)
@@ -110,28 +120,11 @@ class XavierLSTMCell(keras.layers.LSTMCell):
         - [Hochreiter & Schmidhuber, 1997](https://doi.org/10.1162/neco.1997.9.8.1735)
     """
 
-    def __init__(
-        self,
-        units,
-        kernel_initializer=None,
-        recurrent_initializer=None,
-        seed=None,
-        **kwargs,
-    ):
-        kernel_initializer, recurrent_initializer = xavier_defaults(
-            kernel_initializer, recurrent_initializer, seed, gates=4
-        )
-        super().__init__(
-            units,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            seed=seed,
-            **kwargs,
-        )
+    gates = 4
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")
-class XavierGRUCell(keras.layers.GRUCell):
+class XavierGRUCell(_XavierDefaults, keras.layers.GRUCell):
     """A `keras.layers.GRUCell` whose kernels default to `XavierRNN(gates=3)`.
 
     Every gate block (z, r, h) of W starts N(0, 1/input_dim) and of U
@@ -163,21 +156,4 @@ class XavierGRUCell(keras.layers.GRUCell):
         - [Cho et al., 2014](https://arxiv.org/abs/1406.1078)
     """
 
-    def __init__(
-        self,
-        units,
-        kernel_initializer=None,
-        recurrent_initializer=None,
-        seed=None,
-        **kwargs,
-    ):
-        kernel_initializer, recurrent_initializer = xavier_defaults(
-            kernel_initializer, recurrent_initializer, seed, gates=3
-        )
-        super().__init__(
-            units,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            seed=seed,
-            **kwargs,
-        )
+    gates = 3
