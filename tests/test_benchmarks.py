@@ -141,3 +141,26 @@ def test_xla_cache_memory_quick(tmp_path):
     assert compiled == {"capped": 6, "uncapped": 6, "no_xla": 0}
     for variant in compiled:
         assert f"| {variant} |" in stdout
+
+
+def test_compare_throughput_quick(tmp_path):
+    out, stdout, wall = run_quick("compare_throughput.py", tmp_path)
+    result = json.loads(out.read_text())
+    # The budget follows from the peer samples measured in the same run.
+    assert result["peer_ms_min"] == min(result["peer_ms_samples"])
+    assert math.isclose(
+        result["budget_s"],
+        result["factor"] * result["runs"] * result["steps"]
+        * result["peer_ms_min"] / 1e3,
+    )
+    assert set(result["backends"]) == {"tensorflow", "jax"}
+    walls = []
+    for row in result["backends"].values():
+        walls.extend(row["samples_s"])
+        assert row["wall_s_min"] == min(row["samples_s"])
+        budget = result["budget_s"]
+        assert math.isclose(row["vs_budget_min"], row["wall_s_min"] / budget)
+        assert row["met"] == (row["wall_s_min"] <= result["budget_s"])
+    # The compare processes ran one after another inside this test's wall time.
+    assert_timed(walls, wall)
+    assert result["command"].startswith("keras-rnninit compare --task adding")
