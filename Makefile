@@ -29,9 +29,13 @@ JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.p
              tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
              keras_rnninit/initializers
 
+# pytest-xdist: one worker per core; each test file stays on one worker, so
+# module fixtures are built once and the Ray cluster tests never overlap.
+PYTEST := $(BIN)/python -m pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadfile --durations=15
+
 test: lint
-	$(BIN)/python -m pytest
-	KERAS_BACKEND=jax $(BIN)/python -m pytest $(JAX_TESTS)
+	$(PYTEST)
+	KERAS_BACKEND=jax $(PYTEST) $(JAX_TESTS)
 
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force

@@ -8,9 +8,12 @@ intervals; survival.png).
         --seeds 0-9 --out benchmarks/results/adding_T100
     .venv/bin/python benchmarks/compare_adding.py --seeds 0-19 --executor ray \
         [--ray-address HOST:PORT]                                # on a cluster
+    .venv/bin/python benchmarks/compare_adding.py --cell lstm --length 150 \
+        --schemes keras_default,chrono,orthogonal --clipnorm 1 --seeds 0-9
     .venv/bin/python benchmarks/compare_adding.py --quick  # tiny, for the tests
 
-SimpleRNN(64) (as FastSimpleRNN, like every comparison run), Adam 1e-3,
+SimpleRNN(64) (as FastSimpleRNN, like every comparison run; `--cell lstm|gru`:
+Keras' LSTM/GRU(64) instead), Adam 1e-3,
 batch 64, test MSE every 100 steps. Writes the full comparison report (JSON,
 Markdown, plots) to benchmarks/results/adding_T<length>/, prints its
 statistics table and the wall time. `--resume` continues an interrupted
@@ -36,6 +39,13 @@ def run(argv=None):
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--clipnorm", type=float)
     parser.add_argument("--schemes", default=SCHEMES)
+    parser.add_argument(
+        "--cell",
+        choices=["simple", "lstm", "gru"],
+        default="simple",
+        help="the recurrent cell (default: simple); lstm/gru write to "
+        "results/<cell>_adding_T<length>/",
+    )
     parser.add_argument("--seeds", default="0-19", help="e.g. 0-19 or 0,3,5-9")
     parser.add_argument("--executor", choices=["local", "ray"], default="local")
     parser.add_argument("--ray-address", metavar="HOST:PORT")
@@ -46,8 +56,11 @@ def run(argv=None):
     if args.quick:
         args.length, args.steps, args.seeds = 8, 200, "0-2"
         args.schemes = "xavier_rnn,uniform01"
+    prefix = "" if args.cell == "simple" else f"{args.cell}_"
     out = args.out or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "results", f"adding_T{args.length}"
+        os.path.dirname(os.path.abspath(__file__)),
+        "results",
+        f"{prefix}adding_T{args.length}",
     )
     cli = [
         "compare",
@@ -63,6 +76,8 @@ def run(argv=None):
         args.seeds,
         "--out",
         out,
+        "--cell",
+        args.cell,
         "--executor",
         args.executor,
         "--resume" if args.resume else "--force",

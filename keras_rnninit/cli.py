@@ -79,9 +79,16 @@ def name_list(text):
     return names
 
 
+MAX_SEEDS = 10_000
+
+
 def seed_list(text):
-    """argparse type: comma-separated ints >= 0 and ranges: `0-19`, `0,3,5-9`."""
-    seeds = []
+    """argparse type: comma-separated ints >= 0 and ranges: `0-19`, `0,3,5-9`.
+
+    At most `MAX_SEEDS` seeds in all, counted before any list is built (a
+    typo like `0-999999999` is refused at once instead of filling memory).
+    """
+    ranges = []
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
@@ -90,8 +97,12 @@ def seed_list(text):
                 f"Received: {text!r}"
             )
         first = int(match[1])
-        seeds += range(first, int(match[2] or first) + 1)
-    return seeds
+        ranges.append(range(first, int(match[2] or first) + 1))
+    if sum(len(r) for r in ranges) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(
+            f"must name at most {MAX_SEEDS} seeds. Received: {text!r}"
+        )
+    return [seed for r in ranges for seed in r]
 
 
 # ------------------------------------------------------------ shared options

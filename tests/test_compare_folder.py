@@ -169,3 +169,24 @@ def test_second_job_on_a_running_folder_is_refused(reference, tmp_path):
         without_time(r)
         for r in json.loads((reference / "report.json").read_text())["records"]
     ]
+
+
+def test_resume_with_other_settings_names_each_difference(tmp_path):
+    from keras_rnninit.compare.runner import CompareConfig
+    from keras_rnninit.compare.store import RunStore
+
+    out = tmp_path / "report"
+    with RunStore(out, CompareConfig(steps=200)) as store:
+        store.save({"scheme": "xavier_rnn", "seed": 0, "config": store.config})
+    changed = CompareConfig(steps=400, clipnorm=1.0)
+    with pytest.raises(ValueError) as error:
+        RunStore(out, changed, resume=True)
+    message = str(error.value)
+    assert message.startswith("`--resume` must use the settings of the interrupted")
+    assert message.endswith(
+        "Received: clipnorm=1.0 (its runs used None), "
+        "steps=400 (its runs used 200)"
+    )
+    # The refusal released the folder's lock: the same settings resume.
+    with RunStore(out, CompareConfig(steps=200), resume=True) as store:
+        assert set(store.completed) == {("xavier_rnn", 0)}

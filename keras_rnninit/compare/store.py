@@ -154,8 +154,8 @@ class RunStore:
                     elif record["config"] != self.config:
                         raise ValueError(
                             "`--resume` must use the settings of the interrupted "
-                            f"comparison in {self.path}. Received different "
-                            f"settings; its runs used {record['config']}"
+                            f"comparison in {self.path}. Received: "
+                            + _differences(record["config"], self.config)
                         )
                     else:
                         found[(record["scheme"], record["seed"])] = record
@@ -191,3 +191,13 @@ class RunStore:
         os.replace(self.path, self.out)
         self.close()
         return report
+
+
+def _differences(stored, given):
+    """`name=given (the runs used stored)` for every setting that differs."""
+    names = sorted(set(stored) | set(given))
+    return ", ".join(
+        f"{name}={given.get(name)!r} (its runs used {stored.get(name)!r})"
+        for name in names
+        if stored.get(name) != given.get(name)
+    )
