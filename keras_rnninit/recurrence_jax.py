@@ -10,6 +10,8 @@ a `custom_vjp` function and JAX says so if asked.
 
 import functools
 
+import keras
+
 __all__ = ["recurrence"]
 
 
@@ -39,12 +41,9 @@ def _kernel(name, masked, dropped):
 
     from keras_rnninit.activations import DERIVATIVES
 
-    act = {
-        "tanh": jnp.tanh,
-        "relu": jax.nn.relu,
-        "sigmoid": jax.nn.sigmoid,
-        "linear": lambda z: z,
-    }[name]
+    # Keras' own activation (on JAX: jnp.tanh, jax.nn.relu, ...), so the fast
+    # path runs exactly the function the layer would.
+    act = keras.activations.get(name)
     derivative = DERIVATIVES[name]
 
     def unpack(constants):

@@ -35,6 +35,22 @@ class ExportError(RuntimeError):
     """The model cannot be exported or verified as asked; nothing was written."""
 
 
+def check_finite(value, what, why):
+    """Raise ExportError naming `value`'s first NaN or infinity, its index and
+    how many there are: "<what> holds nan at index (0, 3) (2 non-finite
+    value(s))<why>"."""
+    import numpy as np
+
+    value = np.asarray(value)
+    bad = np.argwhere(~np.isfinite(value))
+    if bad.size:
+        where = tuple(int(i) for i in bad[0])
+        raise ExportError(
+            f"{what} holds {value[where]} at index {where} "
+            f"({len(bad)} non-finite value(s)){why}"
+        )
+
+
 def walk_layers(layer):
     """The layers inside `layer`, nested models (and their layers) included."""
     for inner in getattr(layer, "layers", None) or []:

@@ -8,7 +8,7 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_rnninit.export.convert import ExportError, walk_layers
+from keras_rnninit.export.convert import ExportError, check_finite, walk_layers
 
 __all__ = [
     "check_destination",
@@ -112,15 +112,11 @@ def load_model(source, safe_mode=True):
 def check_finite_weights(model):
     """Refuse a model with a NaN or infinite weight before converting it."""
     for weight in model.weights:
-        value = np.asarray(keras.ops.convert_to_numpy(weight))
-        bad = np.argwhere(~np.isfinite(value))
-        if bad.size:
-            where = tuple(int(i) for i in bad[0])
-            raise ExportError(
-                f"weight {weight.path!r} holds {value[where]} at index {where} "
-                f"({len(bad)} non-finite value(s)); a model with non-finite "
-                "weights has no meaningful export"
-            )
+        check_finite(
+            keras.ops.convert_to_numpy(weight),
+            f"weight {weight.path!r}",
+            "; a model with non-finite weights has no meaningful export",
+        )
 
 
 def check_sequences(name, x, model, seq_len=None):

@@ -3,7 +3,12 @@
 import keras
 import numpy as np
 
-from keras_rnninit.export.convert import ExportError, stateful_layers, walk_layers
+from keras_rnninit.export.convert import (
+    ExportError,
+    check_finite,
+    stateful_layers,
+    walk_layers,
+)
 from keras_rnninit.export.runner import TFLiteRunner
 
 __all__ = ["default_verify_data", "keras_outputs", "verify"]
@@ -51,14 +56,12 @@ def keras_outputs(model, x, stateful):
 
 
 def _check_finite(side, name, y, index, x):
-    bad = np.argwhere(~np.isfinite(y))
-    if bad.size:
-        where = tuple(int(i) for i in bad[0])
-        raise ExportError(
-            f"{side} output {name!r} holds {y[where]} at index {where} "
-            f"({len(bad)} non-finite value(s)) on verify batch {index} of input "
-            f"shape {x.shape}; an export is only checked on finite outputs"
-        )
+    check_finite(
+        y,
+        f"{side} output {name!r}",
+        f" on verify batch {index} of input shape {x.shape}; an export is only "
+        "checked on finite outputs",
+    )
 
 
 def verify(path, model, batches, atol, rtol):
