@@ -438,13 +438,9 @@ for _scheme in SCHEMES:
 
 # ------------------------------------------------------------------ guidance
 
-# The committed evidence: written by benchmarks/length_sweep.py.
+# The committed evidence, package data: written by benchmarks/length_sweep.py.
 EVIDENCE = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "benchmarks",
-    "results",
-    "length_sweep",
-    "summary.json",
+    os.path.dirname(os.path.abspath(__file__)), "evidence", "length_sweep.json"
 )
 
 
@@ -505,7 +501,7 @@ def recommend(task: str, length: int, evidence: str | None = None) -> "Recommend
     """The scheme our length sweep supports for `task` at `length`.
 
     Reads the summary written by `benchmarks/length_sweep.py` (by default the
-    committed `benchmarks/results/length_sweep/summary.json`). A length that
+    one shipped in the package, `EVIDENCE`). A length that
     was not measured uses the nearest measured length not shorter than it
     (a scheme that works for longer dependencies is the safe pick); a length
     beyond the longest measured one is refused, as is a task never measured.

@@ -23,7 +23,7 @@ from tests.test_saving import load_in_fresh_process, save_with_reference
 
 N = 256
 LONG_RANGE = ["critical_tanh", "np_rnn", "spectral_095"]
-SUMMARY = os.path.join(REPO, "benchmarks", "results", "length_sweep", "summary.json")
+SUMMARY = os.path.join(REPO, "keras_rnninit", "evidence", "length_sweep.json")
 
 
 def wilson(k, n, z=1.959963984540054):
@@ -197,6 +197,22 @@ def test_recommend_rests_on_the_committed_sweep():
     assert rec.interval == pytest.approx((low, high), abs=1e-9)
     assert rec.steps == cell["steps"] and rec.clipnorm == cell["clipnorm"]
     assert f"{rec.solved}/{rec.runs} seeds" in str(rec)
+
+
+def test_recommend_evidence_ships_in_the_package():
+    # recommend() works from an installed package, not only from a checkout:
+    # its default evidence is package data that pyproject.toml declares.
+    import fnmatch
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    package = os.path.dirname(schemes.__file__)
+    assert os.path.samefile(schemes.EVIDENCE, SUMMARY)
+    relative = os.path.relpath(schemes.EVIDENCE, package)
+    assert not relative.startswith(os.pardir), relative
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        globs = tomllib.load(f)["tool"]["setuptools"]["package-data"]["keras_rnninit"]
+    assert any(fnmatch.fnmatch(relative, glob) for glob in globs), globs
 
 
 def test_recommend_uses_the_next_longer_measured_length():
