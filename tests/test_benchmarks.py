@@ -9,6 +9,7 @@ around the script (an independent clock).
 import json
 import math
 import os
+import statistics
 import time
 
 import numpy as np
@@ -158,6 +159,7 @@ def test_compare_throughput_quick(tmp_path):
     for row in result["backends"].values():
         walls.extend(row["samples_s"])
         assert row["wall_s_min"] == min(row["samples_s"])
+        assert row["wall_s_median"] == statistics.median(row["samples_s"])
         budget = result["budget_s"]
         assert math.isclose(row["vs_budget_min"], row["wall_s_min"] / budget)
         assert row["met"] == (row["wall_s_min"] <= result["budget_s"])

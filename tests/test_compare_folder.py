@@ -187,6 +187,13 @@ def test_resume_with_other_settings_names_each_difference(tmp_path):
         "Received: clipnorm=1.0 (its runs used None), "
         "steps=400 (its runs used 200)"
     )
+    # A record whose config is not a mapping is moved aside, not compared.
+    bad = tmp_path / "report.partial" / "runs" / "he-seed1.json"
+    bad.write_text(json.dumps({"scheme": "he", "seed": 1, "config": None}))
     # The refusal released the folder's lock: the same settings resume.
     with RunStore(out, CompareConfig(steps=200), resume=True) as store:
         assert set(store.completed) == {("xavier_rnn", 0)}
+        assert store.notes == [
+            "moved runs/he-seed1.json to corrupt/ (not a run record); "
+            "its run is trained again"
+        ]

@@ -128,8 +128,10 @@ class RunStore:
                 record = json.load(file)
         except (OSError, UnicodeDecodeError, ValueError) as error:
             return f"not a readable JSON record ({error})"
-        if not isinstance(record, dict) or not {"scheme", "seed", "config"} <= set(
-            record
+        if (
+            not isinstance(record, dict)
+            or not {"scheme", "seed", "config"} <= set(record)
+            or not isinstance(record["config"], dict)
         ):
             return "not a run record"
         if name != f"{record['scheme']}-seed{record['seed']}.json":
