@@ -5,6 +5,8 @@
 - docs/adding_T50_loss_curves.png, docs/adding_T50_grad_through_time.png:
   re-plotted from benchmarks/results/adding_T50/report.json (produced by
   `benchmarks/compare_adding.py`), at a small size;
+- docs/<name>_survival.png for each folder in SURVIVAL: the survival plot of
+  benchmarks/results/<name>/ (written there by `benchmarks/compare_adding.py`);
 - docs/signal_propagation.png: `keras-rnninit diagnose --scheme
   xavier_rnn,keras_default,uniform01,irnn --units 256 --length 100`.
 """
@@ -22,12 +24,19 @@ from keras_rnninit.compare.plots import write_plots  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
+# The comparison reports whose survival plots the README shows.
+SURVIVAL = ("adding_T50", "adding_T100", "lstm_adding_T150")
 
 
 def main():
     os.makedirs(DOCS, exist_ok=True)
     with open(os.path.join(HERE, "results", "adding_T50", "report.json")) as file:
         records = json.load(file)["records"]
+    for name in SURVIVAL:
+        shutil.copy(
+            os.path.join(HERE, "results", name, "survival.png"),
+            os.path.join(DOCS, f"{name}_survival.png"),
+        )
     with tempfile.TemporaryDirectory() as folder:
         write_plots(records, folder, dpi=70)
         for name in ("loss_curves", "grad_through_time"):
@@ -57,7 +66,8 @@ def main():
         )
     print(
         f"wrote {DOCS}/adding_T50_loss_curves.png, adding_T50_grad_through_time.png, "
-        "signal_propagation.png"
+        "signal_propagation.png, "
+        + ", ".join(f"{name}_survival.png" for name in SURVIVAL)
     )
     return 0
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_rnninit.compare import CompareConfig, compare
+from keras_rnninit.compare.report import write_report
 from keras_rnninit.compare.runner import check_runs
 
 pytestmark = pytest.mark.skipif(
@@ -31,6 +32,12 @@ def test_fused_gated_comparison_trains_the_named_cell(tmp_path, cell):
         x, y = _test_set(cell)
         mse = float(np.mean((model.predict(x, verbose=0) - y) ** 2))
         assert mse == pytest.approx(record["final_test"], rel=1e-4)
+    # The report names the layer that trained, not SimpleRNN.
+    (tmp_path / "report").mkdir()
+    write_report(records, str(tmp_path / "report"))
+    text = (tmp_path / "report" / "report.md").read_text()
+    layer = {"lstm": "LSTM", "gru": "GRU"}[cell]
+    assert f"\n{layer}(4) + Dense, Adam 0.001" in text and "SimpleRNN" not in text
 
 
 def _test_set(cell):
