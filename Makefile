@@ -29,9 +29,9 @@ JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.p
              tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
              keras_rnninit/initializers
 
-# pytest-xdist: one worker per core; each test file stays on one worker, so
-# module fixtures are built once and the Ray cluster tests never overlap.
-PYTEST := $(BIN)/python -m pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadfile --durations=15
+# pytest-xdist: one worker per core, tests handed out one by one; the Ray
+# cluster tests share a group (one worker), so two clusters never overlap.
+PYTEST := $(BIN)/python -m pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadgroup --durations=15
 
 test: lint
 	$(PYTEST)

@@ -26,6 +26,9 @@ from ray.cluster_utils import Cluster  # noqa: E402
 SCHEMES, SEEDS = "xavier_rnn,uniform01", "0-1"
 RUNS = sorted(f"{s}-seed{n}" for s in SCHEMES.split(",") for n in (0, 1))
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+# Under pytest-xdist (`make test`) these tests share one worker, so two Ray
+# clusters never run at once on the machine.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 @pytest.fixture
