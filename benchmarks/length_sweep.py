@@ -111,6 +111,8 @@ def summarize(records):
             continue  # one budget per cell: the largest measured
         rows = []
         for scheme, runs in sorted(by_scheme.items()):
+            # Per-seed lists are in seed order, aligned with "seeds".
+            runs = sorted(runs, key=lambda r: r["seed"])
             hits = [r["steps_to_threshold"] for r in runs]
             done = [h for h in hits if h is not None]
             rows.append(
@@ -145,6 +147,32 @@ def _fraction(row):
     low, high = row["interval"]
     median = "" if row["median_steps"] is None else f", median {row['median_steps']:g}"
     return f"{row['solved']}/{row['runs']} [{low:.2f}, {high:.2f}]{median}"
+
+
+def per_seed(cell):
+    """One cell's runs seed by seed: the step that reached the threshold, or
+    "–" and the best test metric in brackets."""
+    seeds = cell["seeds"]
+    lines = [
+        f"{cell['task']} T={cell['length']}, steps to threshold per seed "
+        "(–: not within the budget, best test metric in brackets):",
+        "",
+        "| scheme | " + " | ".join(str(seed) for seed in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for row in cell["rows"]:
+        outcomes = zip(row["steps_to_threshold"], row["best_test"], strict=True)
+        runs = dict(zip(row["seeds"], outcomes, strict=True))
+        shown = []
+        for seed in seeds:
+            if seed not in runs:
+                shown.append("")
+            elif runs[seed][0] is not None:
+                shown.append(f"{runs[seed][0]:g}")
+            else:
+                shown.append(f"– ({runs[seed][1]:.3f})")
+        lines.append(f"| `{row['scheme']}` | " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def tables(cells, summary_path):
@@ -263,7 +291,8 @@ def write_outputs(out, docs, readme=None, summary_path=None):
             f"{c['task']}_T{c['length']}.png)\n"
             for c in cells
         )
-        splice(readme, f"{guide}\n{sweep}\n{plots}")
+        seeds = "\n".join(per_seed(c) for c in cells)
+        splice(readme, f"{guide}\n{sweep}\n{seeds}\n{plots}")
     return sweep, guide
 
 

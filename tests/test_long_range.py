@@ -315,7 +315,7 @@ def test_length_sweep_quick(tmp_path):
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
     readme = tmp_path / "README.md"
     readme.write_text(
-        "# x\n<!-- length_sweep:begin -->\nold\n<!-- length_sweep:end -->\n"
+        "# x\n<!-- length_sweep:begin -->\nSTALE\n<!-- length_sweep:end -->\n"
     )
     done = run_python(script, "--quick", "--out", out, "--readme", readme, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -331,8 +331,21 @@ def test_length_sweep_quick(tmp_path):
     assert (out / f"length_sweep_adding_T{summary['length']}.png").stat().st_size > 0
     assert "| adding | 8 |" in done.stdout
     spliced = readme.read_text()
-    assert "old" not in spliced and spliced.startswith("# x\n<!-- length_sweep:begin")
+    assert "STALE" not in spliced and spliced.startswith("# x\n<!-- length_sweep:begin")
     assert "| adding | 8 | `" in spliced or "| adding | 8 | none solved" in spliced
+    # ... and every run seed by seed: its step to threshold or its best metric.
+    assert "adding T=8, steps to threshold per seed" in spliced
+    for r in summary["rows"]:
+        for seed, hit, best in zip(
+            r["seeds"], r["steps_to_threshold"], r["best_test"], strict=True
+        ):
+            run = next(
+                x for x in records if x["scheme"] == r["scheme"] and x["seed"] == seed
+            )
+            assert (hit, best) == (run["steps_to_threshold"], run["best_test"])
+        outcomes = zip(r["steps_to_threshold"], r["best_test"], strict=True)
+        shown = [f"{h:g}" if h is not None else f"– ({b:.3f})" for h, b in outcomes]
+        assert f"| `{r['scheme']}` | " + " | ".join(shown) + " |" in spliced
     # A second run resumes: nothing is trained again, nothing is duplicated.
     again = run_python(script, "--quick", "--out", out, timeout=300)
     assert again.returncode == 0 and "0 runs to train" in again.stderr
