@@ -28,7 +28,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from keras_rnninit.cli import main  # noqa: E402
+from keras_rnninit.cli import CELLS, main  # noqa: E402
 
 SCHEMES = "xavier_rnn,orthogonal,he,keras_default,pytorch_default,irnn,uniform01"
 
@@ -41,7 +41,7 @@ def run(argv=None):
     parser.add_argument("--schemes", default=SCHEMES)
     parser.add_argument(
         "--cell",
-        choices=["simple", "lstm", "gru"],
+        choices=CELLS,
         default="simple",
         help="the recurrent cell (default: simple); lstm/gru write to "
         "results/<cell>_adding_T<length>/",

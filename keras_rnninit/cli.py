@@ -23,12 +23,14 @@ import sys
 
 from keras_rnninit.version import __version__
 
-__all__ = ["PROG", "TASKS", "USAGE_ERRORS", "build_parser", "main"]
+__all__ = ["CELLS", "PROG", "TASKS", "USAGE_ERRORS", "build_parser", "main"]
 
 PROG = "keras-rnninit"
 # The names of `keras_rnninit.tasks` (checked against it by the tests; listed
 # here so that parsing imports nothing heavy).
 TASKS = ("adding", "chars", "copy")
+# Likewise `keras_rnninit.schemes.CELLS`.
+CELLS = ("gru", "lstm", "simple")
 # Bad arguments or paths: exit 2. Anything else that fails: exit 1.
 USAGE_ERRORS = (
     ValueError,
@@ -284,7 +286,7 @@ def _add_compare(commands):
     )
     compare.add_argument(
         "--cell",
-        choices=["gru", "lstm", "simple"],
+        choices=CELLS,
         default="simple",
         help="the recurrent cell every scheme trains (default: %(default)s; "
         "lstm/gru need schemes that support them, e.g. keras_default, chrono, "

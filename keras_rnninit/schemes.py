@@ -44,6 +44,7 @@ __all__ = [
     "CELLS",
     "EVIDENCE",
     "GATES",
+    "LAYERS",
     "Recommendation",
     "Scheme",
     "SchemeInitializers",
@@ -62,7 +63,8 @@ Factory = Callable[..., keras.initializers.Initializer]
 # The gate blocks of each cell's kernels, along their last axis.
 GATES = {"gru": 3, "lstm": 4, "simple": 1}
 CELLS = tuple(sorted(GATES))
-_LAYERS = {
+# The Keras layer `build_model` makes for each cell.
+LAYERS = {
     "gru": keras.layers.GRU,
     "lstm": keras.layers.LSTM,
     "simple": keras.layers.SimpleRNN,
@@ -176,7 +178,7 @@ class Scheme:
                 f"SimpleRNN class). Received: rnn_layer={rnn_layer!r}, cell={cell!r}"
             )
         extra = {"unit_forget_bias": self.unit_forget_bias} if cell == "lstm" else {}
-        hidden = (rnn_layer or _LAYERS[cell])(
+        hidden = (rnn_layer or LAYERS[cell])(
             units,
             activation=self.activation,
             kernel_initializer=inits.kernel,

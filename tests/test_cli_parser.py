@@ -2,8 +2,8 @@
 
 import pytest
 
-from keras_rnninit import tasks
-from keras_rnninit.cli import TASKS, build_parser
+from keras_rnninit import schemes, tasks
+from keras_rnninit.cli import CELLS, TASKS, build_parser
 
 
 def parse(*argv):
@@ -12,6 +12,10 @@ def parse(*argv):
 
 def test_task_choices_are_the_registered_tasks():
     assert sorted(TASKS) == sorted(tasks.names())
+
+
+def test_cell_choices_are_the_schemes_cells():
+    assert sorted(CELLS) == sorted(schemes.CELLS)
 
 
 def test_each_command_keeps_its_own_defaults():

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from keras_rnninit.compare.statistics import km_median
+from keras_rnninit.schemes import LAYERS
 
 __all__ = ["headline", "jsonable", "speedups", "summarize", "write_report"]
 
@@ -216,20 +217,17 @@ def _statistics_table(statistics, comparisons):
     return lines
 
 
-# The Keras layer each `CompareConfig.cell` trains (SimpleRNN runs train on
-# FastSimpleRNN, which gives SimpleRNN's numbers).
-_LAYERS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-
-
 def _markdown(records, rows, command, report):
     config, first = records[0]["config"], records[0]
     clip = f", clipnorm {config['clipnorm']:g}" if config["clipnorm"] else ""
     lines = [
         f"# Initialization comparison: {config['task']}, T={config['length']}",
         "",
-        f"{_LAYERS[config.get('cell', 'simple')]}({config['units']}) + Dense, "
-        f"Adam {config['learning_rate']:g}"
-        f"{clip}, batch {config['batch_size']}, {config['steps']} steps, "
+        # The layer the cell names (SimpleRNN runs train on FastSimpleRNN,
+        # which gives SimpleRNN's numbers).
+        f"{LAYERS[config.get('cell', 'simple')].__name__}({config['units']}) "
+        f"+ Dense, Adam {config['learning_rate']:g}{clip}, "
+        f"batch {config['batch_size']}, {config['steps']} steps, "
         f"{first['metric']} every {config['eval_every']} steps on "
         f"{config['test_size']} held-out sequences; threshold "
         f"{first['threshold']:g} (trivial predictor: {first['baseline']:.4g}).",

@@ -15,6 +15,7 @@ import re
 import tempfile
 
 import keras
+import numpy as np
 
 __all__ = [
     "QUANTIZE_MODES",
@@ -39,8 +40,6 @@ def check_finite(value, what, why):
     """Raise ExportError naming `value`'s first NaN or infinity, its index and
     how many there are: "<what> holds nan at index (0, 3) (2 non-finite
     value(s))<why>"."""
-    import numpy as np
-
     value = np.asarray(value)
     bad = np.argwhere(~np.isfinite(value))
     if bad.size:
