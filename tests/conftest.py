@@ -1,10 +1,13 @@
 """Suite-wide settings: the Hypothesis tests are deterministic like the rest,
-and every test gets a fresh budget of XLA-compiled shapes.
+every test gets a fresh budget of XLA-compiled shapes, and every test starts
+from the same random state (Keras' global seed and a module's shared `RNG`),
+whatever ran before it in the same worker.
 
 With `derandomize=True` Hypothesis draws its examples from a fixed seed (and
 keeps no example database), so every run of the suite tries the same inputs.
 """
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -20,3 +23,23 @@ def _xla_shape_budget(monkeypatch):
     from keras_rnninit import recurrence
 
     monkeypatch.setattr(recurrence, "_compiled", set())
+
+
+_RNG_STATES = {}
+
+
+@pytest.fixture(autouse=True)
+def _seeded(request):
+    """Every test starts from the same random state: Keras' global seed (which
+    unseeded initializers, dropout and shuffling draw from) is reset, and a
+    test module's `RNG` (a seeded numpy Generator its tests share) is rewound
+    to its state at the module's first test. So the numbers a test sees do not
+    depend on which tests ran before it in the same worker (pytest-xdist hands
+    tests out in a different order every run)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = getattr(request.module, "RNG", None)
+    if isinstance(rng, np.random.Generator):
+        state = _RNG_STATES.setdefault(request.module.__name__, rng.bit_generator.state)
+        rng.bit_generator.state = state

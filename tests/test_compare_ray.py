@@ -1,7 +1,11 @@
 """`compare --executor ray` on a real 2-node Ray cluster on this machine
 (`ray.cluster_utils.Cluster`, 1 CPU per node, every address on loopback):
 the same records and models as the local executor, a node removed mid-run,
-and resume. The CLI runs in subprocesses, as a user runs it."""
+and resume. The CLI runs in subprocesses, as a user runs it.
+
+One cluster serves the module (a test that removes its worker node adds a
+fresh one back), and the one-model-per-run local reference is computed once:
+starting clusters and TensorFlow processes is most of what these tests cost."""
 
 import json
 import os
@@ -31,28 +35,38 @@ LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 pytestmark = pytest.mark.xdist_group("ray")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster():
     """Two nodes, one CPU each; shut down at the end, whatever happens."""
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
-        cluster.worker = cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes(timeout=60)
+        add_worker(cluster)
         assert cluster.address.startswith("127.0.0.1:"), cluster.address
         yield cluster
     finally:
         cluster.shutdown()
 
 
+def add_worker(cluster):
+    cluster.worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes(timeout=60)
+
+
 def argv(out, steps, *extra):
     return tiny_compare_argv(out, SCHEMES, SEEDS, steps, *extra)
 
 
-def reference(tmp_path, steps):
-    out = tmp_path / "local"
-    done = run_python(*argv(out, steps), timeout=300)
+def reference(out, steps, *extra):
+    done = run_python(*argv(out, steps, *extra), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """The local executor's runs, one model per run (--sequential), 200 steps."""
+    out = tmp_path_factory.mktemp("local") / "sequential"
+    return reference(out, 200, "--sequential")
 
 
 def start(out, steps, *extra):
@@ -114,23 +128,22 @@ def assert_same_runs(ours, theirs):
     )
 
 
-def test_ray_cluster_gives_the_local_executors_results(cluster, tmp_path):
-    local = reference(tmp_path, 200)
+def test_ray_cluster_gives_the_local_executors_results(cluster, sequential, tmp_path):
     out = tmp_path / "ray"
-    done = run_python(
-        *argv(out, 200, "--executor", "ray", "--ray-address", cluster.address),
-        timeout=300,
-        **LOOPBACK,
-    )
+    ray_args = ("--sequential", "--executor", "ray", "--ray-address", cluster.address)
+    done = run_python(*argv(out, 200, *ray_args), timeout=300, **LOOPBACK)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "runs 4/4 done, 0 in flight" in done.stderr
-    assert_same_runs(out, local)
+    assert_same_runs(out, sequential)
 
 
 def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
-    local = reference(tmp_path, 600)
+    # Fused runs (one task per seed), long enough to outlive the node.
+    local = reference(tmp_path / "local", 600)
     out = tmp_path / "ray"
     runs = tmp_path / "ray.partial" / "runs"
+    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
+    earlier = set(os.listdir(logs))  # the drivers of the module's other tests
     process = start(out, 600, "--executor", "ray", "--ray-address", cluster.address)
     try:
         # Two units (seeds), spread over the two nodes as soon as submitted.
@@ -146,19 +159,19 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+        add_worker(cluster)  # the next test gets two nodes again
     assert process.returncode == 0, err[-3000:]
-    # The driver's own Ray log: the lost task was run again.
-    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
+    # This run's driver log: the lost task was run again.
     driver = "".join(
         open(os.path.join(logs, name)).read()
-        for name in os.listdir(logs)
+        for name in set(os.listdir(logs)) - earlier
         if name.startswith("python-core-driver-")
     )
     assert "Attempting to resubmit task" in driver
     assert_same_runs(out, local)
 
 
-def test_interrupted_ray_sweep_resumes(cluster, tmp_path):
+def test_interrupted_ray_sweep_resumes(cluster, sequential, tmp_path):
     out = tmp_path / "ray"
     ray_args = ("--sequential", "--executor", "ray", "--ray-address", cluster.address)
     runs = tmp_path / "ray.partial" / "runs"
@@ -185,8 +198,4 @@ def test_interrupted_ray_sweep_resumes(cluster, tmp_path):
     assert f"({len(kept)} finished run(s) reused)" in resumed.stderr
     for name, text in kept.items():
         assert (out / "runs" / name).read_text() == text
-    # One model per run (--sequential): the reference is a local sequential run.
-    sequential = tmp_path / "local-sequential"
-    done = run_python(*argv(sequential, 200, "--sequential"), timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
     assert_same_runs(out, sequential)
