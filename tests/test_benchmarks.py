@@ -166,3 +166,20 @@ def test_compare_throughput_quick(tmp_path):
     # The compare processes ran one after another inside this test's wall time.
     assert_timed(walls, wall)
     assert result["command"].startswith("keras-rnninit compare --task adding")
+
+
+def test_loop_time_quick(tmp_path):
+    out, stdout, wall = run_quick("loop_time.py", tmp_path)
+    result = json.loads(out.read_text())
+    rows = {row["variant"]: row for row in result["rows"]}
+    # T=12 leaves 2 steps over for k=5 and k=10: the unrolled loops' leftover
+    # steps ran, and every variant matched the TensorFlow kernel (the worker
+    # exits non-zero otherwise).
+    assert set(rows) == {"tensorflow", "jax"} | {
+        f"tensorflow-unroll{k}" for k in (2, 5, 10)
+    }
+    for row in rows.values():
+        assert row["length"] == 12 and row["ms_min"] == min(row["samples_ms"])
+        assert_timed(np.asarray(row["samples_ms"]) * result["reps"] / 1e3, wall)
+        assert math.isclose(row["vs_jax_min"], rows["jax"]["ms_min"] / row["ms_min"])
+        assert f"| 12 | `{row['variant']}` |" in stdout
