@@ -18,6 +18,9 @@ from tests.helpers import REPO, python_env, run_python, tiny_compare_argv
 
 SCHEMES, SEEDS, STEPS = "xavier_rnn,uniform01", "0,1", 100
 RUNS = [f"{s}-seed{n}" for s in SCHEMES.split(",") for n in SEEDS.split(",")]
+# One worker under pytest-xdist, so the module's uninterrupted reference run
+# (`reference`) is computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("compare_folder")
 
 
 def start(out, *extra):

@@ -115,7 +115,9 @@ def sample_text(model, vocabulary, prompt, length=200, temperature=1.0, seed=0):
     ids = list(vocabulary.encode(prompt))
     eye = np.eye(vocabulary.size, dtype="float32")
     for _ in range(length):
-        logits = keras.ops.convert_to_numpy(model(eye[np.array(ids)][None]))[0, -1]
+        # The model's compiled predict function, not an eager call: eagerly a
+        # recurrent layer runs its loop op by op, once per character.
+        logits = np.asarray(model.predict_on_batch(eye[np.array(ids)][None]))[0, -1]
         z = logits.astype("float64") / temperature
         p = np.exp(z - z.max())
         ids.append(int(rng.choice(vocabulary.size, p=p / p.sum())))
