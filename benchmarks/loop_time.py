@@ -212,6 +212,7 @@ def main(argv=None):
     lengths = [int(v) for v in args.lengths.split(",")]
     if args.worker:
         return worker(args.worker, lengths, args.reps, args.scratch)
+    os.environ["KERAS_BACKEND"] = "tensorflow"  # the reference is the TF kernel
 
     samples = {}
     with tempfile.TemporaryDirectory(prefix="loop_time-") as scratch:

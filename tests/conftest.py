@@ -35,7 +35,9 @@ def _seeded(request):
     test module's `RNG` (a seeded numpy Generator its tests share) is rewound
     to its state at the module's first test. So the numbers a test sees do not
     depend on which tests ran before it in the same worker (pytest-xdist hands
-    tests out in a different order every run)."""
+    tests out in a different order every run). A module-scoped fixture runs
+    before this rewind, so it must not draw from `RNG`; a legacy
+    `np.random.RandomState` named `RNG` is not rewound."""
     import keras
 
     keras.utils.set_random_seed(0)

@@ -145,6 +145,7 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
     earlier = set(os.listdir(logs))  # the drivers of the module's other tests
     process = start(out, 600, "--executor", "ray", "--ray-address", cluster.address)
+    removed = False
     try:
         # Two units (seeds), spread over the two nodes as soon as submitted.
         wait_for(
@@ -155,11 +156,13 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
         time.sleep(2.0)  # both tasks are on their nodes, importing TF at least
         assert not any(runs.iterdir()), "a run finished before the node was removed"
         cluster.remove_node(cluster.worker)
+        removed = True
         err = finish(process)
     finally:
         if process.poll() is None:
             process.kill()
-        add_worker(cluster)  # the next test gets two nodes again
+        if removed:
+            add_worker(cluster)  # the module's next test gets two nodes again
     assert process.returncode == 0, err[-3000:]
     # This run's driver log: the lost task was run again.
     driver = "".join(

@@ -159,5 +159,11 @@ def test_sample_text_from_a_trained_char_model():
     text = sample_text(model, vocab, "The ", length=30, temperature=0.8, seed=1)
     assert len(text) == 30 and set(text) <= set(vocab.chars)
     assert text == sample_text(model, vocab, "The ", length=30, temperature=0.8, seed=1)
+    # A plain callable (here the eager call the compiled predict replaces)
+    # samples the same text.
+    eager = sample_text(
+        lambda x: model(x), vocab, "The ", length=30, temperature=0.8, seed=1
+    )
+    assert eager == text
     with pytest.raises(ValueError, match="`temperature` must be > 0"):
         sample_text(model, vocab, "The ", temperature=0)

@@ -103,8 +103,9 @@ def char_windows(num_samples, length, seed=0, split="train", text=None):
 def sample_text(model, vocabulary, prompt, length=200, temperature=1.0, seed=0):
     """Generate `length` characters after `prompt` from a character model.
 
-    `model` maps one-hot (1, t, vocab) to logits (1, t, vocab); each new
-    character is drawn from softmax(logits / temperature) at the last step.
+    `model` (a Keras model, or any callable) maps one-hot (1, t, vocab) to
+    logits (1, t, vocab); each new character is drawn from
+    softmax(logits / temperature) at the last step.
     """
     length = check_int("length", length, 1)
     if not temperature > 0:
@@ -114,10 +115,12 @@ def sample_text(model, vocabulary, prompt, length=200, temperature=1.0, seed=0):
     rng = np.random.default_rng(seed)
     ids = list(vocabulary.encode(prompt))
     eye = np.eye(vocabulary.size, dtype="float32")
+    # A Keras model's compiled predict function, not an eager call: eagerly a
+    # recurrent layer runs its loop op by op, for every character (same
+    # logits, 10x slower on TensorFlow). Any other callable is called as is.
+    predict = getattr(model, "predict_on_batch", None) or model
     for _ in range(length):
-        # The model's compiled predict function, not an eager call: eagerly a
-        # recurrent layer runs its loop op by op, once per character.
-        logits = np.asarray(model.predict_on_batch(eye[np.array(ids)][None]))[0, -1]
+        logits = keras.ops.convert_to_numpy(predict(eye[np.array(ids)][None]))[0, -1]
         z = logits.astype("float64") / temperature
         p = np.exp(z - z.max())
         ids.append(int(rng.choice(vocabulary.size, p=p / p.sum())))
