@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/length_sweep.py --task adding --lengths 150 \
         --seeds 0,1,2,3 --schemes np_rnn,critical_tanh,irnn   # a subset
     .venv/bin/python benchmarks/length_sweep.py --quick --out /tmp/sweep
+    .venv/bin/python benchmarks/length_sweep.py --executor ray \
+        --ray-address HOST:PORT                          # seeds as Ray tasks
 
 One protocol for every cell: `keras_rnninit.compare.compare` with the
 runner's defaults (SimpleRNN(64), Adam 1e-3, batch 64, test metric on 1000
@@ -12,6 +14,10 @@ steps; "solved" means the task's threshold (adding: test MSE < 0.01; copy:
 0.1 x the memoryless baseline) was reached within the budget. The full
 protocol is adding T in {50, 100, 150, 200} and copy T in {50, 100}, seeds
 0..9, every scheme in SCHEMES.
+
+With `--executor ray` each seed's runs train as one Ray task (on a cluster
+with `--ray-address`, else on a local Ray instance), the records coming back
+to this process; the results are the local executor's.
 
 Each run's record is appended to `<out>/records.jsonl` as soon as it
 finishes, so an interrupted sweep resumes where it stopped and subsets
@@ -311,6 +317,19 @@ def run(argv=None):
         help="file whose length_sweep markers get the tables (default: the "
         "repository's README.md; with --quick: none)",
     )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where the runs train: this process, or one Ray task per seed "
+        "(needs keras_rnninit[ray]; default: local)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="a running Ray cluster for --executor ray (default: start a local "
+        "Ray instance)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
     args = parser.parse_args(argv)
     extra = {}
@@ -365,6 +384,8 @@ def run(argv=None):
                     progress=None,
                     on_record=save,
                     completed={k: v for k, v in completed.items() if k[1] in todo},
+                    executor=args.executor,
+                    ray_address=args.ray_address,
                     **extra,
                 )
             print(

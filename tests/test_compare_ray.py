@@ -202,3 +202,32 @@ def test_interrupted_ray_sweep_resumes(cluster, sequential, tmp_path):
     for name, text in kept.items():
         assert (out / "runs" / name).read_text() == text
     assert_same_runs(out, sequential)
+
+
+def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
+    """`benchmarks/length_sweep.py --executor ray`: each seed a Ray task, the
+    records (but their wall times) those of the local executor."""
+    script = os.path.join(REPO, "benchmarks", "length_sweep.py")
+    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
+    drivers = {n for n in os.listdir(logs) if n.startswith("python-core-driver-")}
+    outputs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        extra = ("--ray-address", cluster.address) if executor == "ray" else ()
+        done = run_python(
+            script, "--quick", "--out", out, "--executor", executor, *extra,
+            timeout=300, **LOOPBACK,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        records = [
+            json.loads(line) for line in (out / "records.jsonl").read_text().split("\n")
+            if line
+        ]  # fmt: skip
+        for r in records:
+            r.pop("wall_seconds")
+        outputs[executor] = sorted(records, key=lambda r: (r["scheme"], r["seed"]))
+    assert len(outputs["ray"]) == 4  # 2 schemes x 2 seeds
+    assert outputs["ray"] == outputs["local"]
+    # The ray run was a driver of this cluster (the local one never connects).
+    now = {n for n in os.listdir(logs) if n.startswith("python-core-driver-")}
+    assert len(now - drivers) == 1
