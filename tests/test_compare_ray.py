@@ -3,9 +3,10 @@
 the same records and models as the local executor, a node removed mid-run,
 and resume. The CLI runs in subprocesses, as a user runs it.
 
-One cluster serves the module (a test that removes its worker node adds a
-fresh one back), and the one-model-per-run local reference is computed once:
-starting clusters and TensorFlow processes is most of what these tests cost."""
+Each test gets a fresh cluster: a reused one (after a node removal and an
+interrupted job, with another Ray instance running on the machine) once left
+a resumed job waiting past its timeout. The one-model-per-run local reference
+is computed once for the module."""
 
 import json
 import os
@@ -35,7 +36,7 @@ LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 pytestmark = pytest.mark.xdist_group("ray")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster():
     """Two nodes, one CPU each; shut down at the end, whatever happens."""
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
@@ -142,10 +143,7 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     local = reference(tmp_path / "local", 600)
     out = tmp_path / "ray"
     runs = tmp_path / "ray.partial" / "runs"
-    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
-    earlier = set(os.listdir(logs))  # the drivers of the module's other tests
     process = start(out, 600, "--executor", "ray", "--ray-address", cluster.address)
-    removed = False
     try:
         # Two units (seeds), spread over the two nodes as soon as submitted.
         wait_for(
@@ -156,18 +154,16 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
         time.sleep(2.0)  # both tasks are on their nodes, importing TF at least
         assert not any(runs.iterdir()), "a run finished before the node was removed"
         cluster.remove_node(cluster.worker)
-        removed = True
         err = finish(process)
     finally:
         if process.poll() is None:
             process.kill()
-        if removed:
-            add_worker(cluster)  # the module's next test gets two nodes again
     assert process.returncode == 0, err[-3000:]
-    # This run's driver log: the lost task was run again.
+    # The driver's own Ray log: the lost task was run again.
+    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
     driver = "".join(
         open(os.path.join(logs, name)).read()
-        for name in set(os.listdir(logs)) - earlier
+        for name in os.listdir(logs)
         if name.startswith("python-core-driver-")
     )
     assert "Attempting to resubmit task" in driver
@@ -228,6 +224,6 @@ def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
         outputs[executor] = sorted(records, key=lambda r: (r["scheme"], r["seed"]))
     assert len(outputs["ray"]) == 4  # 2 schemes x 2 seeds
     assert outputs["ray"] == outputs["local"]
-    # The ray run was a driver of this cluster (the local one never connects).
+    # The ray run was this cluster's one driver (the local run never connects).
     now = {n for n in os.listdir(logs) if n.startswith("python-core-driver-")}
     assert len(now - drivers) == 1
