@@ -82,6 +82,11 @@ def test_cli_distribute_flag_uses_both_devices(tmp_path):
     for name, extra in (("mirrored", ["--distribute", "mirrored"]), ("single", [])):
         argv = tiny_compare_argv(tmp_path / name, "xavier_rnn", "0", 100, *extra)
         done = run_python("-c", CLI, *argv[2:], timeout=300)
+        if done.returncode < 0:
+            # Killed by a signal inside TensorFlow: once in ~10 full-suite runs
+            # on 2 busy cores this process died of SIGSEGV (never alone, 0 of
+            # 6). One more try; a second crash, or any error, fails the test.
+            done = run_python("-c", CLI, *argv[2:], "--force", timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
         path = tmp_path / name / "report.json"
         reports[name] = json.loads(path.read_text())["records"][0]
