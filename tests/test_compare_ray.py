@@ -41,16 +41,22 @@ def cluster():
     """Two nodes, one CPU each; shut down at the end, whatever happens."""
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
-        add_worker(cluster)
+        cluster.worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes(timeout=60)
         assert cluster.address.startswith("127.0.0.1:"), cluster.address
         yield cluster
     finally:
         cluster.shutdown()
 
 
-def add_worker(cluster):
-    cluster.worker = cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes(timeout=60)
+def driver_logs(cluster):
+    """{name: path} of the Ray core logs of the drivers that used `cluster`."""
+    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
+    return {
+        name: os.path.join(logs, name)
+        for name in os.listdir(logs)
+        if name.startswith("python-core-driver-")
+    }
 
 
 def argv(out, steps, *extra):
@@ -160,12 +166,7 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
             process.kill()
     assert process.returncode == 0, err[-3000:]
     # The driver's own Ray log: the lost task was run again.
-    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
-    driver = "".join(
-        open(os.path.join(logs, name)).read()
-        for name in os.listdir(logs)
-        if name.startswith("python-core-driver-")
-    )
+    driver = "".join(open(path).read() for path in driver_logs(cluster).values())
     assert "Attempting to resubmit task" in driver
     assert_same_runs(out, local)
 
@@ -204,8 +205,7 @@ def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
     """`benchmarks/length_sweep.py --executor ray`: each seed a Ray task, the
     records (but their wall times) those of the local executor."""
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
-    logs = os.path.join(cluster.head_node.get_session_dir_path(), "logs")
-    drivers = {n for n in os.listdir(logs) if n.startswith("python-core-driver-")}
+    drivers = set(driver_logs(cluster))
     outputs = {}
     for executor in ("local", "ray"):
         out = tmp_path / executor
@@ -215,15 +215,12 @@ def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
             timeout=300, **LOOPBACK,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
-        records = [
-            json.loads(line) for line in (out / "records.jsonl").read_text().split("\n")
-            if line
-        ]  # fmt: skip
+        lines = (out / "records.jsonl").read_text().splitlines()
+        records = [json.loads(line) for line in lines]
         for r in records:
             r.pop("wall_seconds")
         outputs[executor] = sorted(records, key=lambda r: (r["scheme"], r["seed"]))
     assert len(outputs["ray"]) == 4  # 2 schemes x 2 seeds
     assert outputs["ray"] == outputs["local"]
     # The ray run was this cluster's one driver (the local run never connects).
-    now = {n for n in os.listdir(logs) if n.startswith("python-core-driver-")}
-    assert len(now - drivers) == 1
+    assert len(set(driver_logs(cluster)) - drivers) == 1
