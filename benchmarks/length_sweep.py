@@ -47,7 +47,7 @@ from scipy.stats import binomtest  # noqa: E402
 from keras_rnninit import schemes as scheme_registry  # noqa: E402
 from keras_rnninit.compare import compare  # noqa: E402
 
-LONG_RANGE = ["critical_tanh", "np_rnn", "spectral_095"]
+LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 SCHEMES = LONG_RANGE + ["irnn", "keras_default", "orthogonal", "xavier_rnn"]
 PROTOCOL = {"adding": [50, 100, 150, 200], "copy": [50, 100]}
 STEPS, CLIPNORM, SEEDS = 10000, 1.0, list(range(10))

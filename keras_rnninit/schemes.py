@@ -36,6 +36,7 @@ from keras_rnninit.initializers import (
     ScaledOrthogonal,
     SpectralRadius,
     Uniform01,
+    UniformDiagonal,
     XavierRNN,
 )
 from keras_rnninit.initializers.base import derive_seed
@@ -432,6 +433,26 @@ SCHEMES = (
         kernel=_small_normal(0.01),
         recurrent=_seeded(SpectralRadius, 0.95),
         output=_seeded(XavierRNN),
+    ),
+    # The two relu schemes with full-size (XavierRNN) input weights: irnn and
+    # np_rnn keep their papers' N(0, 0.001²), which under Adam leaves the
+    # input weights tiny for thousands of steps (README "Long range").
+    Scheme(
+        "irnn_xavier",
+        "identity Whh, N(0, 1/fan_in) Wxh and Why; relu",
+        kernel=_seeded(XavierRNN),
+        recurrent=lambda units, seed: ScaledIdentity(),
+        output=_seeded(XavierRNN),
+        activation="relu",
+    ),
+    Scheme(
+        "uniform_diag",
+        "diag(λ) Whh, λ ~ U[0, 1] (one self-loop per unit), "
+        "N(0, 1/fan_in) Wxh and Why; relu",
+        kernel=_seeded(XavierRNN),
+        recurrent=_seeded(UniformDiagonal),
+        output=_seeded(XavierRNN),
+        activation="relu",
     ),
 )
 for _scheme in SCHEMES:

@@ -40,8 +40,9 @@ ROWS = [
         "unknown scheme",
         ["compare", "--schemes", "xavier", "--out", "{tmp}/o"],
         2,
-        "`name` must be one of critical_tanh, he, irnn, keras_default, np_rnn, "
-        "orthogonal, pytorch_default, spectral_095, uniform01, xavier_rnn. "
+        "`name` must be one of critical_tanh, he, irnn, irnn_xavier, keras_default, "
+        "np_rnn, orthogonal, pytorch_default, spectral_095, uniform01, uniform_diag, "
+        "xavier_rnn. "
         "Received: name='xavier'",
     ),
     (

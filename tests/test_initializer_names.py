@@ -17,6 +17,8 @@ NAMES = {
     "scaled_orthogonal": "ScaledOrthogonal",
     "scaled_identity": "ScaledIdentity",
     "spectral_radius": "SpectralRadius",
+    "np_rnn": "NpRNN",
+    "uniform_diagonal": "UniformDiagonal",
     "chrono_bias": "ChronoBias",
 }
 

@@ -6,10 +6,12 @@ import pytest
 
 from keras_rnninit import (
     HeRNN,
+    NpRNN,
     ScaledIdentity,
     ScaledOrthogonal,
     SpectralRadius,
     Uniform01,
+    UniformDiagonal,
     XavierRNN,
 )
 from tests.helpers import (
@@ -25,7 +27,15 @@ from tests.helpers import (
 N = 256  # every statistical check draws at least N x N = 65536 samples
 TAIL_2SIGMA = math.erfc(2 / math.sqrt(2))  # 0.0455 for an untruncated Gaussian
 
-SEEDED = [XavierRNN, HeRNN, Uniform01, ScaledOrthogonal, SpectralRadius]
+SEEDED = [
+    XavierRNN,
+    HeRNN,
+    Uniform01,
+    ScaledOrthogonal,
+    SpectralRadius,
+    NpRNN,
+    UniformDiagonal,
+]
 
 
 # ---------------------------------------------------------------- statistics
@@ -243,7 +253,16 @@ def test_bad_seed_type(cls, seed):
 
 
 @pytest.mark.parametrize(
-    "cls", [XavierRNN, HeRNN, ScaledOrthogonal, ScaledIdentity, SpectralRadius]
+    "cls",
+    [
+        XavierRNN,
+        HeRNN,
+        ScaledOrthogonal,
+        ScaledIdentity,
+        SpectralRadius,
+        NpRNN,
+        UniformDiagonal,
+    ],
 )
 @pytest.mark.parametrize("shape", [(4,), (2, 3, 4), (0, 4), ("a", 4)])
 def test_bad_shape(cls, shape):

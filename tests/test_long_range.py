@@ -1,14 +1,16 @@
-"""Long-range schemes (np_rnn, critical_tanh, spectral_095), NpRNN, recommend."""
+"""Long-range schemes (np_rnn, critical_tanh, spectral_095, irnn_xavier,
+uniform_diag), NpRNN, UniformDiagonal, recommend."""
 
 import json
 import math
 import os
+import re
 
 import keras
 import numpy as np
 import pytest
 
-from keras_rnninit import NpRNN, schemes
+from keras_rnninit import NpRNN, UniformDiagonal, schemes
 from keras_rnninit.compare import compare
 from tests.helpers import (
     REPO,
@@ -22,7 +24,7 @@ from tests.helpers import (
 from tests.test_saving import load_in_fresh_process, save_with_reference
 
 N = 256
-LONG_RANGE = ["critical_tanh", "np_rnn", "spectral_095"]
+LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 SUMMARY = os.path.join(REPO, "keras_rnninit", "evidence", "length_sweep.json")
 
 
@@ -103,6 +105,96 @@ def test_np_rnn_float16_and_bad_input():
         NpRNN(seed=1.5)
 
 
+# ----------------------------------------------------------- UniformDiagonal
+
+
+def test_uniform_diagonal_is_diagonal_and_uniform():
+    w = to_numpy(UniformDiagonal(seed=1)((4096, 4096)))
+    loops = np.diag(w).astype("float64")
+    np.testing.assert_array_equal(w, np.diag(np.diag(w)))  # nothing off the diagonal
+    assert loops.min() >= 0.0 and loops.max() < 1.0
+    # U[0, 1]: mean 1/2 (variance 1/12), variance 1/12 (fourth central
+    # moment 1/80); and the fraction below 1/4 is 1/4 (no piling up).
+    assert abs(loops.mean() - 0.5) < Z * math.sqrt(1 / 12 / loops.size)
+    assert_variance(loops, 1 / 12, 1 / 80)
+    frac = float((loops < 0.25).mean())
+    assert abs(frac - 0.25) < Z * math.sqrt(0.25 * 0.75 / loops.size)
+
+
+def test_uniform_diagonal_range():
+    loops = np.diag(to_numpy(UniformDiagonal(0.9, 1.1, seed=2)((2048, 2048))))
+    assert loops.min() >= 0.9 and loops.max() < 1.1
+    # U[a, b]: variance (b - a)² / 12, fourth central moment (b - a)⁴ / 80.
+    assert_variance(loops.astype("float64"), 0.2**2 / 12, 0.2**4 / 80)
+
+
+def test_uniform_diagonal_seed_semantics():
+    def draw(init):
+        return to_numpy(init((8, 8)))
+
+    np.testing.assert_array_equal(
+        draw(UniformDiagonal(seed=3)), draw(UniformDiagonal(seed=3))
+    )
+    assert not np.array_equal(
+        draw(UniformDiagonal(seed=3)), draw(UniformDiagonal(seed=4))
+    )
+    unseeded = UniformDiagonal()
+    np.testing.assert_array_equal(draw(unseeded), draw(unseeded))
+    fresh = UniformDiagonal(seed=keras.random.SeedGenerator(5))
+    assert not np.array_equal(draw(fresh), draw(fresh))
+
+
+def test_uniform_diagonal_config_and_registration():
+    init = UniformDiagonal(0.5, 1.0, seed=3)
+    assert init.get_config() == {"low": 0.5, "high": 1.0, "seed": 3}
+    rebuilt = run_serialization_test(init)
+    np.testing.assert_array_equal(to_numpy(init((8, 8))), to_numpy(rebuilt((8, 8))))
+    assert keras.saving.get_registered_name(UniformDiagonal) == (
+        "keras_rnninit>UniformDiagonal"
+    )
+    assert isinstance(keras.initializers.get("uniform_diagonal"), UniformDiagonal)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            {"low": 1.0, "high": 1.0},
+            ValueError,
+            "0 <= low < high. Received: low=1.0, high=1.0",
+        ),
+        ({"low": -0.1}, ValueError, "Received: low=-0.1, high=1.0"),
+        ({"high": float("inf")}, ValueError, "Received: low=0.0, high=inf"),
+        (
+            {"low": "0"},
+            TypeError,
+            "`low` must be a finite float. Received: low='0' of type str",
+        ),
+        (
+            {"high": True},
+            TypeError,
+            "`high` must be a finite float. Received: high=True",
+        ),
+        ({"seed": 1.5}, TypeError, "`seed` must be None, an int"),
+    ],
+)
+def test_uniform_diagonal_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        UniformDiagonal(**kwargs)
+
+
+def test_uniform_diagonal_shapes_and_dtypes():
+    w = UniformDiagonal(seed=0)((8, 8), dtype="float16")
+    assert keras.backend.standardize_dtype(w.dtype) == "float16"
+    with pytest.raises(
+        ValueError,
+        match=r"`shape` must be a square 2-D shape .* Received: shape=\(4, 8\)",
+    ):
+        UniformDiagonal(seed=0)((4, 8))
+    with pytest.raises(ValueError, match="`dtype` must be a floating point dtype"):
+        UniformDiagonal(seed=0)((4, 4), dtype="int32")
+
+
 # ------------------------------------------------------------------ schemes
 
 
@@ -134,6 +226,21 @@ def test_critical_tanh_scheme():
     assert_variance(wxh, 0.01**2, 3 * 0.01**4)
 
 
+@pytest.mark.parametrize("name", ["irnn_xavier", "uniform_diag"])
+def test_relu_schemes_with_full_size_input_weights(name):
+    layer, wxh, whh = rnn(schemes.get(name).build_model(2, N, seed=0))
+    assert schemes.get(name).activation == "relu"
+    assert layer.activation is keras.activations.relu
+    np.testing.assert_array_equal(whh, np.diag(np.diag(whh)))
+    if name == "irnn_xavier":
+        np.testing.assert_array_equal(whh, np.eye(N))
+    else:
+        assert 0 <= np.diag(whh).min() and np.diag(whh).max() < 1
+        assert_variance(np.diag(whh), 1 / 12, 1 / 80)
+    # XavierRNN over fan_in 2: N(0, 1/2), not irnn's N(0, 0.001²).
+    assert_variance(wxh, 0.5, 3 * 0.5**2)
+
+
 def test_spectral_095_scheme():
     layer, wxh, whh = rnn(schemes.get("spectral_095").build_model(2, 64, seed=0))
     assert layer.activation is keras.activations.tanh
@@ -148,7 +255,10 @@ def test_scheme_seeds(name):
 
     for a, b in zip(weights(4), weights(4), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(weights(4)[1], weights(5)[1])
+    # Wxh is random in every scheme, Whh in all but irnn_xavier's identity.
+    random = [0] if name == "irnn_xavier" else [0, 1]
+    for i in random:
+        assert not np.array_equal(weights(4)[i], weights(5)[i])
 
 
 def test_np_rnn_model_keras_round_trip(tmp_path):
@@ -156,6 +266,14 @@ def test_np_rnn_model_keras_round_trip(tmp_path):
     configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "np_rnn"))
     name, config = configs["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>NpRNN" and set(config) == {"seed"}
+
+
+def test_uniform_diag_model_keras_round_trip(tmp_path):
+    model = schemes.get("uniform_diag").build_model(2, 8, seed=0)
+    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "diag"))
+    name, config = configs["rnn.recurrent_initializer"]
+    assert name == "keras_rnninit>UniformDiagonal"
+    assert set(config) == {"low", "high", "seed"}
 
 
 def test_long_range_schemes_in_compare():

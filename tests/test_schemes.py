@@ -38,7 +38,7 @@ def test_get_unknown_lists_sorted_names():
         schemes.get("xavier")
     message = str(info.value)
     assert message.startswith(
-        "`name` must be one of critical_tanh, he, irnn, keras_default, np_rnn,"
+        "`name` must be one of critical_tanh, he, irnn, irnn_xavier, keras_default,"
     )
     assert message.endswith("Received: name='xavier'")
 

@@ -9,6 +9,7 @@ name and its snake_case name (`kernel_initializer="xavier_rnn"`); see
 
 from keras_rnninit.initializers.base import SeededInitializer
 from keras_rnninit.initializers.chrono import ChronoBias
+from keras_rnninit.initializers.diagonal import UniformDiagonal
 from keras_rnninit.initializers.gain import calculate_gain
 from keras_rnninit.initializers.gaussian import HeRNN, XavierRNN
 from keras_rnninit.initializers.names import register_names
@@ -26,6 +27,7 @@ __all__ = [
     "SeededInitializer",
     "SpectralRadius",
     "Uniform01",
+    "UniformDiagonal",
     "XavierRNN",
     "calculate_gain",
 ]
