@@ -472,10 +472,11 @@ class Recommendation:
     """`recommend`'s answer and the measurements it rests on.
 
     `scheme` is None when no scheme solved a single run at `measured_length`.
-    `solved` of `runs` seeds reached the task's threshold within `steps`
-    training steps (clipnorm `clipnorm`); `interval` is the Wilson 95%
-    interval of that fraction; `median_steps` the median step of the solved
-    runs. `cell` has every scheme's row of the measured cell.
+    `solved` of `runs` seeds (`seeds`) reached the task's threshold within
+    `steps` training steps (clipnorm `clipnorm`); `interval` is the Wilson
+    95% interval of that fraction; `median_steps` the median step of the
+    solved runs. `cell` has every scheme's row of the measured cell (rows
+    may rest on different numbers of seeds).
     """
 
     task: str
@@ -585,6 +586,7 @@ def recommend(task: str, length: int, evidence: str | None = None) -> "Recommend
         median_steps=shown["median_steps"],
         steps=cell["steps"],
         clipnorm=cell["clipnorm"],
-        seeds=tuple(cell["seeds"]),
+        # The seeds of the row shown (rows of one cell may differ in seeds).
+        seeds=tuple(shown.get("seeds", cell["seeds"])),
         cell=tuple(rows),
     )

@@ -304,11 +304,15 @@ def committed_cell(task, length):
 def test_recommend_rests_on_the_committed_sweep():
     cell = committed_cell("adding", 150)
     rec = schemes.recommend("adding", 150)
-    best = max(row["solved"] for row in cell["rows"])
-    leaders = [row for row in cell["rows"] if row["solved"] == best]
-    assert rec.solved == best and rec.runs == len(cell["seeds"])
+    # Rows may have run different numbers of seeds: the rule compares fractions.
+    best = max(row["solved"] / row["runs"] for row in cell["rows"])
+    leaders = [row for row in cell["rows"] if row["solved"] / row["runs"] == best]
+    assert rec.solved / rec.runs == best
+    assert rec.runs <= len(cell["seeds"])
     if best:
-        assert rec.scheme in {row["scheme"] for row in leaders}
+        assert (rec.scheme, rec.solved, rec.runs) in {
+            (row["scheme"], row["solved"], row["runs"]) for row in leaders
+        }
     else:
         assert rec.scheme is None
     low, high = wilson(rec.solved, rec.runs)
@@ -392,6 +396,21 @@ def test_recommend_rule_on_synthetic_evidence(tmp_path):
         str(between)
         == "no scheme solved adding T=150 in any of 4 seeds within 1000 steps"
     )
+
+
+def test_recommend_compares_fractions_and_names_the_rows_seeds(tmp_path):
+    # One cell whose rows ran different seeds: 18/20 loses to 10/10, and the
+    # answer's runs and seeds are those of the row it rests on.
+    many = {**row("many", 18, 20, 900), "seeds": list(range(20))}
+    few = {**row("few", 10, 10, 1500), "seeds": list(range(10))}
+    evidence = cell(150, [many, few])
+    evidence["seeds"] = list(range(20))
+    rec = schemes.recommend(
+        "adding", 150, evidence=write_evidence(tmp_path / "s.json", [evidence])
+    )
+    assert (rec.scheme, rec.solved, rec.runs) == ("few", 10, 10)
+    assert rec.seeds == tuple(range(10))
+    assert rec.interval == pytest.approx(wilson(10, 10), abs=1e-12)
 
 
 @pytest.mark.parametrize(
