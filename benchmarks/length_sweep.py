@@ -132,6 +132,7 @@ def summarize(records):
                     "steps_to_threshold": hits,
                     "seeds": sorted(r["seed"] for r in runs),
                     "best_test": [r["best_test"] for r in runs],
+                    "diverged": [r["diverged"] for r in runs],
                 }
             )
         seeds = sorted({s for row in rows for s in row["seeds"]})
@@ -155,9 +156,19 @@ def _fraction(row):
     return f"{row['solved']}/{row['runs']} [{low:.2f}, {high:.2f}]{median}"
 
 
+def outcome(hit, best, diverged):
+    """One run in the per-seed table: its step to threshold, or "–" and its
+    best test metric; "diverged" marks a run whose loss turned non-finite
+    (after reaching the threshold, or before any finite test value)."""
+    if hit is not None:
+        return f"{hit:g}" + (" (diverged later)" if diverged else "")
+    if best is None:
+        return "– (diverged)"
+    return f"– ({best:.3f}{', diverged' if diverged else ''})"
+
+
 def per_seed(cell):
-    """One cell's runs seed by seed: the step that reached the threshold, or
-    "–" and the best test metric in brackets."""
+    """One cell's runs seed by seed (see `outcome`)."""
     seeds = cell["seeds"]
     lines = [
         f"{cell['task']} T={cell['length']}, steps to threshold per seed "
@@ -167,16 +178,11 @@ def per_seed(cell):
         "|---|" + "---|" * len(seeds),
     ]
     for row in cell["rows"]:
-        outcomes = zip(row["steps_to_threshold"], row["best_test"], strict=True)
+        outcomes = zip(
+            row["steps_to_threshold"], row["best_test"], row["diverged"], strict=True
+        )
         runs = dict(zip(row["seeds"], outcomes, strict=True))
-        shown = []
-        for seed in seeds:
-            if seed not in runs:
-                shown.append("")
-            elif runs[seed][0] is not None:
-                shown.append(f"{runs[seed][0]:g}")
-            else:
-                shown.append(f"– ({runs[seed][1]:.3f})")
+        shown = [outcome(*runs[seed]) if seed in runs else "" for seed in seeds]
         lines.append(f"| `{row['scheme']}` | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 

@@ -447,6 +447,43 @@ def test_recommend_without_evidence(tmp_path):
 # ---------------------------------------------------------------- benchmark
 
 
+def load_sweep_script():
+    import importlib.util
+
+    path = os.path.join(REPO, "benchmarks", "length_sweep.py")
+    spec = importlib.util.spec_from_file_location("length_sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_per_seed_table_shows_diverged_runs():
+    # A run that diverged before its first evaluation has no best test value
+    # (the sweep's summary once crashed on it); one that solved and then
+    # diverged keeps its step.
+    sweep = load_sweep_script()
+
+    def record(seed, hit, best, diverged):
+        return {
+            "task": "adding", "length": 8, "scheme": "irnn_xavier", "seed": seed,
+            "steps": 100, "clipnorm": 1.0, "threshold": 0.01,
+            "steps_to_threshold": hit, "best_test": best, "diverged": diverged,
+        }  # fmt: skip
+
+    runs = [
+        record(0, 300, 0.002, True),
+        record(1, None, None, True),
+        record(2, None, 0.178, True),
+        record(3, None, 0.05, False),
+    ]
+    (cell,) = sweep.summarize({i: r for i, r in enumerate(runs)})
+    assert cell["rows"][0]["diverged"] == [True, True, True, False]
+    assert (
+        "| `irnn_xavier` | 300 (diverged later) | – (diverged) | "
+        "– (0.178, diverged) | – (0.050) |"
+    ) in sweep.per_seed(cell)
+
+
 def test_length_sweep_quick(tmp_path):
     out = tmp_path / "sweep"
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
