@@ -2,8 +2,9 @@
 
     make docs     # or: .venv/bin/python benchmarks/make_docs.py
 
-- docs/adding_T50_loss_curves.png, docs/adding_T50_grad_through_time.png:
-  re-plotted from benchmarks/results/adding_T50/report.json (produced by
+- docs/<name>_loss_curves.png, docs/<name>_grad_through_time.png for each
+  folder in REPLOT (adding_T50, long_range_T150): re-plotted from
+  benchmarks/results/<name>/report.json (produced by
   `benchmarks/compare_adding.py`), at a small size;
 - docs/<name>_survival.png for each folder in SURVIVAL: the survival plot of
   benchmarks/results/<name>/ (written there by `benchmarks/compare_adding.py`);
@@ -26,24 +27,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
 # The comparison reports whose survival plots the README shows.
 SURVIVAL = ("adding_T50", "adding_T100", "lstm_adding_T150")
+# The comparison reports whose curves the README shows, re-plotted small.
+REPLOT = ("adding_T50", "long_range_T150")
+PLOTS = ("loss_curves", "grad_through_time")
 
 
 def main():
     os.makedirs(DOCS, exist_ok=True)
-    with open(os.path.join(HERE, "results", "adding_T50", "report.json")) as file:
-        records = json.load(file)["records"]
     for name in SURVIVAL:
         shutil.copy(
             os.path.join(HERE, "results", name, "survival.png"),
             os.path.join(DOCS, f"{name}_survival.png"),
         )
     with tempfile.TemporaryDirectory() as folder:
-        write_plots(records, folder, dpi=70)
-        for name in ("loss_curves", "grad_through_time"):
-            shutil.copy(
-                os.path.join(folder, f"{name}.png"),
-                os.path.join(DOCS, f"adding_T50_{name}.png"),
-            )
+        for report in REPLOT:
+            path = os.path.join(HERE, "results", report, "report.json")
+            with open(path, encoding="utf-8") as file:
+                records = json.load(file)["records"]
+            plots = os.path.join(folder, report)
+            os.makedirs(plots)
+            write_plots(records, plots, dpi=70)
+            for name in PLOTS:
+                shutil.copy(
+                    os.path.join(plots, f"{name}.png"),
+                    os.path.join(DOCS, f"{report}_{name}.png"),
+                )
         out = os.path.join(folder, "diagnose")
         code = cli(
             [
@@ -64,11 +72,10 @@ def main():
             os.path.join(out, "diagnose.png"),
             os.path.join(DOCS, "signal_propagation.png"),
         )
-    print(
-        f"wrote {DOCS}/adding_T50_loss_curves.png, adding_T50_grad_through_time.png, "
-        "signal_propagation.png, "
-        + ", ".join(f"{name}_survival.png" for name in SURVIVAL)
-    )
+    written = [f"{r}_{name}.png" for r in REPLOT for name in PLOTS]
+    written += ["signal_propagation.png"]
+    written += [f"{name}_survival.png" for name in SURVIVAL]
+    print(f"wrote {DOCS}/" + ", ".join(written))
     return 0
 
 
