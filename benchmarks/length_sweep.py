@@ -132,6 +132,7 @@ def summarize(records):
                     "steps_to_threshold": hits,
                     "seeds": sorted(r["seed"] for r in runs),
                     "best_test": [r["best_test"] for r in runs],
+                    "final_test": [r["final_test"] for r in runs],
                     "diverged": [r["diverged"] for r in runs],
                 }
             )
@@ -156,15 +157,27 @@ def _fraction(row):
     return f"{row['solved']}/{row['runs']} [{low:.2f}, {high:.2f}]{median}"
 
 
-def outcome(hit, best, diverged):
+# A run whose final test metric ends this many times above its best blew up
+# (or forgot what it had learnt) without a non-finite loss; the table says so.
+BLEW_UP = 100
+
+
+def outcome(hit, best, final, diverged, threshold):
     """One run in the per-seed table: its step to threshold, or "–" and its
-    best test metric; "diverged" marks a run whose loss turned non-finite
-    (after reaching the threshold, or before any finite test value)."""
-    if hit is not None:
-        return f"{hit:g}" + (" (diverged later)" if diverged else "")
+    best test metric; then "diverged" if its loss turned non-finite (after
+    reaching the threshold, or before any finite test value), else "ended at
+    F" if its final test metric F is over BLEW_UP times its best and above
+    the threshold (it ended unsolved)."""
     if best is None:
         return "– (diverged)"
-    return f"– ({best:.3f}{', diverged' if diverged else ''})"
+    notes = []
+    if diverged:
+        notes.append("diverged" + (" later" if hit is not None else ""))
+    elif final is not None and final > max(BLEW_UP * best, threshold):
+        notes.append(f"ended at {final:.3g}")
+    if hit is not None:
+        return f"{hit:g}" + (f" ({notes[0]})" if notes else "")
+    return f"– ({', '.join([f'{best:.3f}', *notes])})"
 
 
 def per_seed(cell):
@@ -172,17 +185,26 @@ def per_seed(cell):
     seeds = cell["seeds"]
     lines = [
         f"{cell['task']} T={cell['length']}, steps to threshold per seed "
-        "(–: not within the budget, best test metric in brackets):",
+        "(–: not within the budget, best test metric in brackets; diverged: "
+        f"the loss turned non-finite; ended at: a final test metric over {BLEW_UP}x "
+        "the run's best and above the threshold):",
         "",
         "| scheme | " + " | ".join(str(seed) for seed in seeds) + " |",
         "|---|" + "---|" * len(seeds),
     ]
     for row in cell["rows"]:
         outcomes = zip(
-            row["steps_to_threshold"], row["best_test"], row["diverged"], strict=True
+            row["steps_to_threshold"],
+            row["best_test"],
+            row["final_test"],
+            row["diverged"],
+            strict=True,
         )
         runs = dict(zip(row["seeds"], outcomes, strict=True))
-        shown = [outcome(*runs[seed]) if seed in runs else "" for seed in seeds]
+        shown = [
+            outcome(*runs[seed], cell["threshold"]) if seed in runs else ""
+            for seed in seeds
+        ]
         lines.append(f"| `{row['scheme']}` | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 
@@ -200,7 +222,7 @@ def tables(cells, summary_path):
         by = {row["scheme"]: row for row in c["rows"]}
         lines.append(
             f"| {c['task']} | {c['length']} | {c['steps']} | {c['clipnorm']} | "
-            f"{_seeds(c['seeds'])} | "
+            f"{_cell_seeds(c)} | "
             + " | ".join(_fraction(by[s]) if s in by else "–" for s in schemes)
             + " |"
         )
@@ -245,7 +267,7 @@ def survival_plot(cell, path):
     ax.set_xlabel("training step")
     ax.set_ylabel("fraction of seeds not yet solved")
     ax.set_title(
-        f"{cell['task']} T={cell['length']}: seeds {_seeds(cell['seeds'])}, "
+        f"{cell['task']} T={cell['length']}: seeds {_cell_seeds(cell)}, "
         f"clipnorm {cell['clipnorm']}"
     )
     ax.legend(fontsize=7)
@@ -261,7 +283,20 @@ def survival_plot(cell, path):
 
 
 def _seeds(seeds):
-    return ", ".join(map(str, seeds))
+    """`[0, 1, 2, 5]` -> "0–2, 5": runs of consecutive seeds as ranges."""
+    runs, seeds = [], sorted(seeds)
+    for seed in seeds:
+        if runs and seed == runs[-1][1] + 1:
+            runs[-1][1] = seed
+        else:
+            runs.append([seed, seed])
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def _cell_seeds(cell):
+    """The seeds of a cell, saying so when its rows ran different ones."""
+    differ = len({tuple(row["seeds"]) for row in cell["rows"]}) > 1
+    return _seeds(cell["seeds"]) + (" (not every row)" if differ else "")
 
 
 BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"

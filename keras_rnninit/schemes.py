@@ -347,10 +347,15 @@ def _keras(cls):
     return lambda units, seed, cell="simple": cls(seed=seed)
 
 
+def _identity(units, seed):
+    """A factory of the IRNN recurrent kernel (the identity needs no seed)."""
+    return ScaledIdentity()
+
+
 # Every built-in scheme, one row each. The long-range ones (README "Long
-# range") start the recurrence at, or just below, norm preservation, with
-# input weights small enough that the state starts in the near-linear regime
-# of the activation.
+# range") start the recurrence at, or just below, norm preservation; most keep
+# their papers' small input weights (the state starts in the near-linear
+# regime of the activation), irnn_xavier and uniform_diag full-size ones.
 SCHEMES = (
     Scheme(
         "xavier_rnn",
@@ -386,7 +391,7 @@ SCHEMES = (
         "irnn",
         "identity Whh, N(0, 0.001^2) Wxh, N(0, 1/fan_in) Why; relu",
         kernel=_small_normal(0.001),
-        recurrent=lambda units, seed: ScaledIdentity(),
+        recurrent=_identity,
         output=_seeded(XavierRNN),
         activation="relu",
     ),
@@ -434,14 +439,13 @@ SCHEMES = (
         recurrent=_seeded(SpectralRadius, 0.95),
         output=_seeded(XavierRNN),
     ),
-    # The two relu schemes with full-size (XavierRNN) input weights: irnn and
-    # np_rnn keep their papers' N(0, 0.001²), which under Adam leaves the
-    # input weights tiny for thousands of steps (README "Long range").
+    # The two relu schemes with full-size (XavierRNN) input weights; irnn and
+    # np_rnn keep their papers' N(0, 0.001²) (README "Long range").
     Scheme(
         "irnn_xavier",
         "identity Whh, N(0, 1/fan_in) Wxh and Why; relu",
         kernel=_seeded(XavierRNN),
-        recurrent=lambda units, seed: ScaledIdentity(),
+        recurrent=_identity,
         output=_seeded(XavierRNN),
         activation="relu",
     ),
@@ -509,8 +513,9 @@ class Recommendation:
 def best_row(rows):
     """The row to recommend among one cell's rows, or None if none solved.
 
-    Most seeds solved first, then the smaller median step to threshold, then
-    the name: a rule that uses only the measured numbers.
+    The largest solved fraction first (rows of one cell may rest on
+    different numbers of seeds), then the smaller median step to threshold,
+    then the name: a rule that uses only the measured numbers.
     """
     solved = [r for r in rows if r["solved"] > 0]
     if not solved:

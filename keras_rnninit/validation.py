@@ -8,13 +8,13 @@ type raises `TypeError`, a wrong value `ValueError`, each in one line:
 import math
 import numbers
 
-__all__ = ["check_positive_int", "check_positive_number"]
+__all__ = ["check_number", "check_positive_int", "check_positive_number"]
 
 
-def _check(name, value, optional, kind, types, valid, convert):
+def _check(name, value, optional, what, types, valid, convert):
     if value is None and optional:
         return None
-    what = f"a positive {kind}" + (" or None" if optional else "")
+    what += " or None" if optional else ""
     if isinstance(value, bool) or not isinstance(value, types):
         raise TypeError(
             f"`{name}` must be {what}. "
@@ -27,7 +27,9 @@ def _check(name, value, optional, kind, types, valid, convert):
 
 def check_positive_int(name: str, value, optional: bool = False) -> int | None:
     """`value` as an int >= 1 (or None if `optional`), else raise."""
-    return _check(name, value, optional, "int", numbers.Integral, lambda v: v >= 1, int)
+    return _check(
+        name, value, optional, "a positive int", numbers.Integral, lambda v: v >= 1, int
+    )
 
 
 def check_positive_number(name: str, value, optional: bool = False) -> float | None:
@@ -36,8 +38,26 @@ def check_positive_number(name: str, value, optional: bool = False) -> float | N
         name,
         value,
         optional,
-        "finite float",
+        "a positive finite float",
         numbers.Real,
         lambda v: math.isfinite(v) and v > 0,
+        float,
+    )
+
+
+def check_number(name: str, value, minimum=None, exclusive: bool = False) -> float:
+    """`value` as a finite float, >= `minimum` (> with `exclusive`) if given,
+    else raise: "`name` must be a finite number >= 0. Received: name=-1"."""
+    bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
+    return _check(
+        name,
+        value,
+        False,
+        f"a finite number{bound}",
+        numbers.Real,
+        lambda v: (
+            math.isfinite(v)
+            and (minimum is None or (v > minimum if exclusive else v >= minimum))
+        ),
         float,
     )

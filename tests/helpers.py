@@ -110,3 +110,15 @@ def tiny_compare_argv(out, schemes, seeds, steps=200, *extra):
         str(out),
         *extra,
     ]
+
+
+def load_benchmark(name):
+    """The module `benchmarks/<name>.py`, imported from its file (benchmarks/
+    is not a package), so a test can call its functions."""
+    import importlib.util
+
+    path = os.path.join(REPO, "benchmarks", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

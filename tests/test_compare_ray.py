@@ -187,7 +187,12 @@ def test_interrupted_ray_sweep_resumes(cluster, sequential, tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, err[-2000:]
+    # On failure, the tail of each driver's Ray core log too: Ray's C++ side
+    # writes to fd 2, which the CLI points at /dev/null.
+    assert process.returncode == 130, err[-2000:] + "".join(
+        f"\n--- {name}:\n" + open(path, errors="replace").read()[-3000:]
+        for name, path in sorted(driver_logs(cluster).items())
+    )
     assert "finished run(s) kept" in err and "Traceback" not in err
     kept = {p.name: p.read_text() for p in runs.glob("*.json")}
     assert 1 <= len(kept) < len(RUNS)

@@ -1,17 +1,12 @@
 """benchmarks/export_latency.py --quick: its LSTM rows are the paths they name."""
 
-import importlib.util
 import json
-import os
 
-from tests.helpers import REPO
+from tests.helpers import load_benchmark
 
 
 def test_export_latency_quick_has_fused_while_and_unrolled_lstm_rows(tmp_path):
-    script = os.path.join(REPO, "benchmarks", "export_latency.py")
-    spec = importlib.util.spec_from_file_location("export_latency", script)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark("export_latency")
     out = tmp_path / "result.json"
     assert benchmark.main(["--quick", "--out", str(out)]) == 0
     rows = json.loads(out.read_text())["lstm"]["rows"]

@@ -16,6 +16,7 @@ from tests.helpers import (
     REPO,
     Z,
     assert_variance,
+    load_benchmark,
     run_python,
     run_serialization_test,
     tiny_compare_argv,
@@ -161,19 +162,27 @@ def test_uniform_diagonal_config_and_registration():
         (
             {"low": 1.0, "high": 1.0},
             ValueError,
-            "0 <= low < high. Received: low=1.0, high=1.0",
+            "`high` must be greater than `low`. Received: low=1.0, high=1.0",
         ),
-        ({"low": -0.1}, ValueError, "Received: low=-0.1, high=1.0"),
-        ({"high": float("inf")}, ValueError, "Received: low=0.0, high=inf"),
+        (
+            {"low": -0.1},
+            ValueError,
+            "`low` must be a finite number >= 0. Received: low=-0.1",
+        ),
+        (
+            {"high": float("inf")},
+            ValueError,
+            "`high` must be a finite number. Received: high=inf",
+        ),
         (
             {"low": "0"},
             TypeError,
-            "`low` must be a finite float. Received: low='0' of type str",
+            "`low` must be a finite number >= 0. Received: low='0' of type str",
         ),
         (
             {"high": True},
             TypeError,
-            "`high` must be a finite float. Received: high=True",
+            "`high` must be a finite number. Received: high=True of type bool",
         ),
         ({"seed": 1.5}, TypeError, "`seed` must be None, an int"),
     ],
@@ -310,8 +319,9 @@ def test_recommend_rests_on_the_committed_sweep():
     assert rec.solved / rec.runs == best
     assert rec.runs <= len(cell["seeds"])
     if best:
-        assert (rec.scheme, rec.solved, rec.runs) in {
-            (row["scheme"], row["solved"], row["runs"]) for row in leaders
+        assert (rec.scheme, rec.solved, rec.runs, rec.seeds) in {
+            (row["scheme"], row["solved"], row["runs"], tuple(row["seeds"]))
+            for row in leaders
         }
     else:
         assert rec.scheme is None
@@ -447,41 +457,48 @@ def test_recommend_without_evidence(tmp_path):
 # ---------------------------------------------------------------- benchmark
 
 
-def load_sweep_script():
-    import importlib.util
-
-    path = os.path.join(REPO, "benchmarks", "length_sweep.py")
-    spec = importlib.util.spec_from_file_location("length_sweep", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_per_seed_table_shows_diverged_runs():
+def test_per_seed_table_marks_diverged_and_blown_up_runs():
     # A run that diverged before its first evaluation has no best test value
     # (the sweep's summary once crashed on it); one that solved and then
-    # diverged keeps its step.
-    sweep = load_sweep_script()
+    # diverged keeps its step; one whose test metric blew up to 1e33 without
+    # a non-finite loss says where it ended (a rise that stays below the
+    # threshold is not marked).
+    sweep = load_benchmark("length_sweep")
 
-    def record(seed, hit, best, diverged):
+    def record(seed, hit, best, final, diverged):
         return {
             "task": "adding", "length": 8, "scheme": "irnn_xavier", "seed": seed,
             "steps": 100, "clipnorm": 1.0, "threshold": 0.01,
-            "steps_to_threshold": hit, "best_test": best, "diverged": diverged,
+            "steps_to_threshold": hit, "best_test": best, "final_test": final,
+            "diverged": diverged,
         }  # fmt: skip
 
     runs = [
-        record(0, 300, 0.002, True),
-        record(1, None, None, True),
-        record(2, None, 0.178, True),
-        record(3, None, 0.05, False),
+        record(0, 300, 0.002, 1e35, True),
+        record(1, None, None, None, True),
+        record(2, None, 0.178, 0.178, True),
+        record(3, None, 0.05, 0.07, False),
+        record(4, None, 0.167, 2.7e33, False),
+        record(5, 200, 0.001, 0.5, False),
+        record(6, 200, 0.00001, 0.005, False),  # 500x its best, still solved
     ]
     (cell,) = sweep.summarize({i: r for i, r in enumerate(runs)})
-    assert cell["rows"][0]["diverged"] == [True, True, True, False]
+    assert cell["rows"][0]["diverged"] == [True, True, True] + [False] * 4
     assert (
         "| `irnn_xavier` | 300 (diverged later) | – (diverged) | "
-        "– (0.178, diverged) | – (0.050) |"
+        "– (0.178, diverged) | – (0.050) | – (0.167, ended at 2.7e+33) | "
+        "200 (ended at 0.5) | 200 |"
     ) in sweep.per_seed(cell)
+
+
+def test_seed_lists_are_written_as_ranges():
+    sweep = load_benchmark("length_sweep")
+    assert sweep._seeds([0, 1, 2, 3, 5, 7, 8]) == "0–3, 5, 7–8"
+    rows = [{"seeds": [0, 1]}, {"seeds": [0, 1, 2, 3]}]
+    assert sweep._cell_seeds({"seeds": [0, 1, 2, 3], "rows": rows}) == (
+        "0–3 (not every row)"
+    )
+    assert sweep._cell_seeds({"seeds": [0, 1], "rows": rows[:1]}) == "0–1"
 
 
 def test_length_sweep_quick(tmp_path):

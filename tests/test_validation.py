@@ -7,7 +7,11 @@ from keras_rnninit import XavierRNN
 from keras_rnninit.callbacks import RNNDiagnostics
 from keras_rnninit.compare import CompareConfig
 from keras_rnninit.export import export_tflite
-from keras_rnninit.validation import check_positive_int, check_positive_number
+from keras_rnninit.validation import (
+    check_number,
+    check_positive_int,
+    check_positive_number,
+)
 
 PROBE = (np.zeros((2, 3, 1), "float32"), np.zeros((2, 1), "float32"))
 
@@ -32,6 +36,23 @@ def test_check_positive_number():
             check_positive_number("x", bad)
     with pytest.raises(TypeError, match="of type str"):
         check_positive_number("x", "1")
+
+
+def test_check_number():
+    assert check_number("x", -3) == -3.0 and check_number("x", 0, minimum=0) == 0.0
+    assert check_number("x", np.float32(2.5), minimum=2, exclusive=True) == 2.5
+    for bad, minimum, exclusive, text in [
+        (float("nan"), None, False, "a finite number"),
+        (float("-inf"), None, False, "a finite number"),
+        (-0.5, 0, False, "a finite number >= 0"),
+        (2, 2, True, "a finite number > 2"),
+    ]:
+        with pytest.raises(ValueError, match=rf"^`x` must be {text}\. Received: x="):
+            check_number("x", bad, minimum=minimum, exclusive=exclusive)
+    with pytest.raises(
+        TypeError, match=r"^`x` must be a finite number\. .*of type bool$"
+    ):
+        check_number("x", True)
 
 
 @pytest.mark.parametrize(

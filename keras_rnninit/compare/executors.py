@@ -10,8 +10,11 @@ retried after its node died writes nothing twice, and the records are those
 of the local executor (same code, same seeds).
 """
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
 import time
 
 __all__ = ["EXECUTORS", "Tally", "run_local", "run_ray", "train_unit"]
@@ -148,11 +151,37 @@ def start_ray(address=None):
     return True
 
 
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Ctrl-C (SIGINT) sets a flag instead of raising wherever the main thread
+    happens to be; `interrupted()` raises KeyboardInterrupt at a point the
+    caller picks. A KeyboardInterrupt raised inside Ray's driver calls (in
+    its Cython layer, between its C++ calls) once ended a Ray comparison with
+    exit code 1 and no message instead of the CLI's "interrupted" (130).
+    Off the main thread, where Python delivers no signals, nothing changes."""
+    caught = []
+
+    def interrupted():
+        if caught:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(1))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    interrupted()  # a Ctrl-C after the last check still interrupts
+
+
 def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True):
     """Train every unit as a Ray task; `keep(records)` as each one finishes.
 
-    In-flight tasks are cancelled if this is interrupted (Ctrl-C), and a Ray
-    instance started here is shut down.
+    In-flight tasks are cancelled if this is interrupted (Ctrl-C, checked
+    between Ray calls: see `deferred_interrupt`), and a Ray instance started
+    here is shut down.
     """
     started = start_ray(address)
     ray = _ray()
@@ -165,22 +194,24 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
             for schemes, seed in units
         }
         try:
-            while pending:
-                in_flight = sum(len(s) for s, _ in pending.values())
-                tally.show(in_flight)
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-                for ref in ready:
-                    _, seed = pending.pop(ref)
-                    records = []
-                    for record, data in ray.get(ref):
-                        if save_dir is not None:
-                            record["model_path"] = _write_model(
-                                data, save_dir, record["scheme"], seed
-                            )
-                        else:
-                            record["model_path"] = None
-                        records.append(record)
-                    tally.finished(keep(records))
+            with deferred_interrupt() as interrupted:
+                while pending:
+                    interrupted()
+                    in_flight = sum(len(s) for s, _ in pending.values())
+                    tally.show(in_flight)
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                    for ref in ready:
+                        _, seed = pending.pop(ref)
+                        records = []
+                        for record, data in ray.get(ref):
+                            if save_dir is not None:
+                                record["model_path"] = _write_model(
+                                    data, save_dir, record["scheme"], seed
+                                )
+                            else:
+                                record["model_path"] = None
+                            records.append(record)
+                        tally.finished(keep(records))
             tally.show(0, end="\n")
         finally:
             for ref in pending:

@@ -1,7 +1,5 @@
 """Chrono initialization of LSTM and GRU gate biases."""
 
-import math
-import numbers
 import sys
 
 import keras
@@ -13,6 +11,7 @@ from keras_rnninit.initializers.base import (
     compute_dtype,
     float_dtype,
 )
+from keras_rnninit.validation import check_number
 
 __all__ = ["ChronoBias"]
 
@@ -21,12 +20,7 @@ CELLS = ("gru", "lstm")
 
 def check_max_length(max_length):
     """Return `max_length` as a float if it is a finite number > 2, else raise."""
-    message = "`max_length` must be a finite number > 2. Received: max_length="
-    if isinstance(max_length, bool) or not isinstance(max_length, numbers.Real):
-        raise TypeError(f"{message}{max_length!r} of type {type(max_length).__name__}")
-    if not (math.isfinite(max_length) and max_length > 2):
-        raise ValueError(f"{message}{max_length!r}")
-    return float(max_length)
+    return check_number("max_length", max_length, minimum=2, exclusive=True)
 
 
 def check_cell(cell):

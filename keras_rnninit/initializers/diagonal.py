@@ -1,8 +1,5 @@
 """A diagonal recurrent kernel with uniformly drawn self-loops."""
 
-import math
-import numbers
-
 import keras
 from keras import ops
 
@@ -13,6 +10,7 @@ from keras_rnninit.initializers.base import (
     compute_dtype,
     float_dtype,
 )
+from keras_rnninit.validation import check_number
 
 __all__ = ["UniformDiagonal"]
 
@@ -22,19 +20,21 @@ class UniformDiagonal(SeededInitializer):
     """Whh = diag(λ), λ_i ~ U[low, high]: one self-loop per unit, nothing else.
 
     Each unit starts as its own leaky memory: with a ReLU recurrence and the
-    other units silent, h_i,t = relu(λ_i h_i,t-1 + input) forgets at rate λ_i,
-    so it remembers for about 1 / (1 - λ_i) steps. Drawing λ uniformly in
-    [0, 1] (the default) starts the layer with every memory length at once:
-    units with λ near 0 respond to the current input only (detectors), units
-    with λ near 1 integrate over the whole sequence, and the gradient through
-    a unit's own loop is λ_i^k after k steps, never above 1 for high <= 1.
-    The off-diagonal entries start at zero and train like any other weight.
+    other units silent, h_i,t = relu(λ_i h_i,t-1 + input) keeps a fraction
+    λ_i of its state per step, so it remembers for about 1 / (1 - λ_i)
+    steps. Drawing λ uniformly in [0, 1] (the default) starts the layer with
+    every memory length at once, from units that see only the current input
+    (λ near 0) to units that add up the whole sequence (λ near 1); the
+    gradient through a unit's own loop is λ_i^k after k steps, below 1 for
+    high <= 1. The off-diagonal entries start at zero and train like any
+    other weight.
 
-    This is the start of the independently recurrent network (IndRNN) of
-    Li et al. (2018), whose recurrence stays diagonal and whose recurrent
-    weights are drawn uniformly; here only the start is diagonal, the whole
-    Whh trains. The `uniform_diag` scheme pairs it with a ReLU recurrence and
-    XavierRNN input weights.
+    IndRNN (Li et al., 2018) keeps its recurrence diagonal for good, draws
+    its per-unit recurrent weights uniformly and clips them during training
+    (its reference code draws them up to 2^(1/T), just above 1); here only
+    the start is diagonal and the whole Whh trains, and U[0, 1] is this
+    package's choice. The `uniform_diag` scheme pairs it with a ReLU
+    recurrence and XavierRNN input weights.
 
     Example:
 
@@ -48,8 +48,8 @@ class UniformDiagonal(SeededInitializer):
 
     Args:
         low: Lower end of the self-loop range, a float >= 0.
-        high: Upper end, a float > `low` (1.0: the longest memory keeps the
-            state exactly, as the identity of IRNN does).
+        high: Upper end (excluded), a float > `low`; with 1.0 the longest
+            memories come close to the identity of IRNN.
         seed: None, an int, or a `keras.random.SeedGenerator`.
 
     Reference:
@@ -59,18 +59,13 @@ class UniformDiagonal(SeededInitializer):
     """
 
     def __init__(self, low: float = 0.0, high: float = 1.0, seed: Seed = None) -> None:
-        for name, value in (("low", low), ("high", high)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(
-                    f"`{name}` must be a finite float. "
-                    f"Received: {name}={value!r} of type {type(value).__name__}"
-                )
-        if not (math.isfinite(high) and 0 <= low < high):
+        self.low = check_number("low", low, minimum=0)
+        self.high = check_number("high", high)
+        if not self.high > self.low:
             raise ValueError(
-                "`low` and `high` must be finite floats with 0 <= low < high. "
+                "`high` must be greater than `low`. "
                 f"Received: low={low!r}, high={high!r}"
             )
-        self.low, self.high = float(low), float(high)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
