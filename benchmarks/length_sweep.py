@@ -170,14 +170,14 @@ def outcome(hit, best, final, diverged, threshold):
     the threshold (it ended unsolved)."""
     if best is None:
         return "– (diverged)"
-    notes = []
+    note = ""
     if diverged:
-        notes.append("diverged" + (" later" if hit is not None else ""))
+        note = "diverged" + (" later" if hit is not None else "")
     elif final is not None and final > max(BLEW_UP * best, threshold):
-        notes.append(f"ended at {final:.3g}")
+        note = f"ended at {final:.3g}"
     if hit is not None:
-        return f"{hit:g}" + (f" ({notes[0]})" if notes else "")
-    return f"– ({', '.join([f'{best:.3f}', *notes])})"
+        return f"{hit:g}" + (f" ({note})" if note else "")
+    return f"– ({best:.3f}" + (f", {note}" if note else "") + ")"
 
 
 def per_seed(cell):
