@@ -25,12 +25,22 @@ MAX_RETRIES = 5
 
 
 def train_unit(
-    schemes, seed, config, fused, progress=None, save_dir=None, strategy=None
+    schemes,
+    seed,
+    config,
+    fused,
+    progress=None,
+    save_dir=None,
+    strategy=None,
+    interrupted=None,
 ):
-    """The records of one unit: `schemes` (Scheme objects) with `seed`."""
+    """The records of one unit: `schemes` (Scheme objects) with `seed`;
+    `interrupted()` is called after every evaluation (see `run_local`)."""
     from keras_rnninit.compare.training import train_fused, train_one
 
-    common = dict(progress=progress, save_dir=save_dir, strategy=strategy)
+    common = dict(
+        progress=progress, save_dir=save_dir, strategy=strategy, interrupted=interrupted
+    )
     if fused and len(schemes) > 1:
         return train_fused(schemes, seed, config, **common)
     return [train_one(s, seed, config, **common) for s in schemes]
@@ -78,19 +88,28 @@ class Tally:
 def run_local(
     units, config, keep, tally, fused=True, progress=None, save_dir=None, strategy=None
 ):
-    """Train `units` [(schemes, seed)] one after another; `keep(records)`."""
-    for schemes, seed in units:
-        records = train_unit(
-            schemes,
-            seed,
-            config,
-            fused=fused,
-            progress=progress,
-            save_dir=save_dir,
-            strategy=strategy,
-        )
-        tally.finished(keep(records))
-        tally.show(0, end="\n")
+    """Train `units` [(schemes, seed)] one after another; `keep(records)`.
+
+    Ctrl-C raises at once, as it does without this, and is checked again
+    after every evaluation and before each unit's records are kept: a
+    KeyboardInterrupt that Python swallowed (see `deferred_interrupt`) still
+    stops the comparison, with the finished units kept.
+    """
+    with deferred_interrupt(raise_now=True) as interrupted:
+        for schemes, seed in units:
+            records = train_unit(
+                schemes,
+                seed,
+                config,
+                fused=fused,
+                progress=progress,
+                save_dir=save_dir,
+                strategy=strategy,
+                interrupted=interrupted,
+            )
+            interrupted()
+            tally.finished(keep(records))
+            tally.show(0, end="\n")
 
 
 def _remote_unit(schemes, seed, config, fused):
@@ -152,23 +171,43 @@ def start_ray(address=None):
 
 
 @contextlib.contextmanager
-def deferred_interrupt():
-    """Ctrl-C (SIGINT) sets a flag instead of raising wherever the main thread
-    happens to be; `interrupted()` raises KeyboardInterrupt at a point the
-    caller picks. A KeyboardInterrupt raised inside Ray's driver calls (in
-    its Cython layer, between its C++ calls) once ended a Ray comparison with
-    exit code 1 and no message instead of the CLI's "interrupted" (130).
-    Off the main thread, where Python delivers no signals, nothing changes."""
+def deferred_interrupt(raise_now=False):
+    """Ctrl-C (SIGINT) is remembered; `interrupted()` raises KeyboardInterrupt
+    for it at a point the caller picks, and once more on leaving the block.
+
+    Without `raise_now` the signal only sets the flag: a KeyboardInterrupt
+    raised inside Ray's driver calls (in its Cython layer, between its C++
+    calls) once ended a Ray comparison with exit code 1 and no message
+    instead of the CLI's "interrupted" (130). With `raise_now` it also raises
+    wherever the main thread is, as Python's own handler does (a blocked
+    save is interrupted), and the flag makes the next check raise again if
+    that KeyboardInterrupt was lost: raised while a finalizer runs (a
+    `__del__` or weakref callback; TensorFlow runs many), Python prints
+    "Exception ignored in ..." and carries on, and a local comparison once
+    trained on and then hung in its next save.
+
+    Only Python's default handler is replaced: a SIGINT that is ignored (a
+    background job) or handled by the embedding program stays so, and off
+    the main thread, where Python delivers no signals, nothing changes.
+    """
     caught = []
 
     def interrupted():
         if caught:
             raise KeyboardInterrupt
 
-    if threading.current_thread() is not threading.main_thread():
+    def remember(signum, frame):
+        caught.append(signum)
+        if raise_now:
+            raise KeyboardInterrupt
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield interrupted
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(1))
+    previous = signal.signal(signal.SIGINT, remember)
     try:
         yield interrupted
     finally:

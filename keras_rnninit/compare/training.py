@@ -231,13 +231,24 @@ def place_model(save_dir, name, seed, write):
     return path
 
 
-def train_one(scheme, seed, config, progress=None, save_dir=None, strategy=None):
+def _interrupt_checks(interrupted):
+    """`interrupted()` after every evaluation, as a callback (none without it)."""
+    if interrupted is None:
+        return []
+    return [keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: interrupted())]
+
+
+def train_one(
+    scheme, seed, config, progress=None, save_dir=None, strategy=None, interrupted=None
+):
     """Train `scheme` with `seed` under `config`; return one plain record.
 
     With `save_dir`, the trained model is saved there as
     `<scheme>-seed<seed>.keras` and the record's `model_path` names it. With a
     `tf.distribute` `strategy`, the model is built and compiled in its scope.
     Training stops at the first non-finite loss (`NaNGuard`, exact step).
+    `interrupted()`, if given, is called after every evaluation; it stops
+    training by raising.
     """
     task, test, probe = _setup(config, seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -257,6 +268,7 @@ def train_one(scheme, seed, config, progress=None, save_dir=None, strategy=None)
         callbacks.append(
             _Progress(f"{scheme.name} seed {seed}", config.steps, progress)
         )
+    callbacks += _interrupt_checks(interrupted)
     start = time.perf_counter()
     model.fit(
         batches(task, config, seed),
@@ -273,13 +285,16 @@ def train_one(scheme, seed, config, progress=None, save_dir=None, strategy=None)
     return _record(branch, seed, config, seconds, strategy, path, diverged)
 
 
-def train_fused(schemes, seed, config, progress=None, save_dir=None, strategy=None):
+def train_fused(
+    schemes, seed, config, progress=None, save_dir=None, strategy=None, interrupted=None
+):
     """Train every scheme of `schemes` with `seed` as branches of one model.
 
     Returns one record per scheme, as `train_one` would, with
     `wall_seconds` = the fused fit time / K and `fused_with` naming the
     branches. A diverging branch is recorded at the evaluation where its loss
-    first turns non-finite and the others train on.
+    first turns non-finite and the others train on. `interrupted` as in
+    `train_one`.
     """
     names = [s.name for s in schemes]
     if len(set(names)) != len(names):
@@ -320,6 +335,7 @@ def train_fused(schemes, seed, config, progress=None, save_dir=None, strategy=No
                 keys=[f"val_{n}_loss" for n in names],
             )
         )
+    callbacks += _interrupt_checks(interrupted)
     start = time.perf_counter()
     model.fit(
         batches(task, config, seed, names),
