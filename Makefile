@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check keras_rnninit tests examples benchmarks
+	$(BIN)/ruff format --check keras_rnninit tests examples benchmarks
 
 # The backend-agnostic part of the suite runs again under JAX (export is
 # TensorFlow-only and says so; tests/test_backends.py checks that).

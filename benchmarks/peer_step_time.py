@@ -140,9 +140,7 @@ def main(argv=None):
     if args.quick:
         args.lengths, args.rounds, args.batches = "8", 1, 5
     lengths = [int(t) for t in args.lengths.split(",")]
-    workers = {
-        b: start_worker(b, lengths, args.batches) for b in ("tensorflow", "jax")
-    }
+    workers = {b: start_worker(b, lengths, args.batches) for b in ("tensorflow", "jax")}
     for backend, process in workers.items():
         if process.stdout.readline().strip() != "ready":
             sys.exit(f"the {backend} worker failed to start")

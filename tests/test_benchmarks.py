@@ -151,8 +151,11 @@ def test_compare_throughput_quick(tmp_path):
     assert result["peer_ms_min"] == min(result["peer_ms_samples"])
     assert math.isclose(
         result["budget_s"],
-        result["factor"] * result["runs"] * result["steps"]
-        * result["peer_ms_min"] / 1e3,
+        result["factor"]
+        * result["runs"]
+        * result["steps"]
+        * result["peer_ms_min"]
+        / 1e3,
     )
     assert set(result["backends"]) == {"tensorflow", "jax"}
     walls = []

@@ -187,8 +187,7 @@ def test_resume_with_other_settings_names_each_difference(tmp_path):
     message = str(error.value)
     assert message.startswith("`--resume` must use the settings of the interrupted")
     assert message.endswith(
-        "Received: clipnorm=1.0 (its runs used None), "
-        "steps=400 (its runs used 200)"
+        "Received: clipnorm=1.0 (its runs used None), steps=400 (its runs used 200)"
     )
     # A record whose config is not a mapping is moved aside, not compared.
     bad = tmp_path / "report.partial" / "runs" / "he-seed1.json"
