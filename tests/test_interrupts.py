@@ -140,6 +140,18 @@ def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed(
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_a_ctrl_c_swallowed_after_the_last_check_still_interrupts(swallowed):
+    kept = []
+
+    def on_record(record):
+        kept.append(record["seed"])
+        assert swallowed() == [KeyboardInterrupt]
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(["xavier_rnn"], seeds=[0], progress=None, on_record=on_record, **TINY)
+    assert kept == [0]
+
+
 def test_training_checks_for_ctrl_c_after_every_evaluation():
     calls = []
 

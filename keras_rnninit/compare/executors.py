@@ -91,12 +91,13 @@ def run_local(
     """Train `units` [(schemes, seed)] one after another; `keep(records)`.
 
     Ctrl-C raises at once, as it does without this, and is checked again
-    after every evaluation and before each unit's records are kept: a
-    KeyboardInterrupt that Python swallowed (see `deferred_interrupt`) still
-    stops the comparison, with the finished units kept.
+    before each unit, after every evaluation and before a unit's records are
+    kept: a KeyboardInterrupt that Python swallowed (see `deferred_interrupt`)
+    still stops the comparison, with the finished units kept.
     """
     with deferred_interrupt(raise_now=True) as interrupted:
         for schemes, seed in units:
+            interrupted()
             records = train_unit(
                 schemes,
                 seed,
