@@ -90,6 +90,19 @@ def run_python(*args, cwd=REPO, timeout=600, **extra_env):
     )
 
 
+# The settings of a seconds-long in-process `compare`.
+TINY = dict(
+    task="adding",
+    length=8,
+    units=8,
+    steps=200,
+    eval_every=100,
+    test_size=64,
+    diagnostics_every=1,
+    probe_size=16,
+)
+
+
 def tiny_compare_argv(out, schemes, seeds, steps=200, *extra):
     """Arguments of a seconds-long `python -m keras_rnninit compare` run."""
     return [

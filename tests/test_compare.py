@@ -10,17 +10,7 @@ import pytest
 
 from keras_rnninit.compare import CompareConfig, compare
 from keras_rnninit.compare.report import jsonable, speedups, summarize, write_report
-
-TINY = dict(
-    task="adding",
-    length=8,
-    units=8,
-    steps=200,
-    eval_every=100,
-    test_size=64,
-    diagnostics_every=1,
-    probe_size=16,
-)
+from tests.helpers import TINY
 
 
 @pytest.fixture(scope="module")

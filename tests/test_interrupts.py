@@ -14,17 +14,7 @@ from keras_rnninit import schemes
 from keras_rnninit.compare import CompareConfig, compare
 from keras_rnninit.compare.executors import deferred_interrupt
 from keras_rnninit.compare.training import train_one
-
-TINY = dict(
-    task="adding",
-    length=8,
-    units=8,
-    steps=200,
-    eval_every=100,
-    test_size=64,
-    diagnostics_every=1,
-    probe_size=16,
-)
+from tests.helpers import TINY
 
 
 class _Finalizer:
