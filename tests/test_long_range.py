@@ -304,31 +304,63 @@ def test_long_range_schemes_from_the_cli(tmp_path):
 # ---------------------------------------------------------------- recommend
 
 
+RECORDS = os.path.join(REPO, "benchmarks", "results", "length_sweep", "records.jsonl")
+
+
+def committed_cells():
+    with open(SUMMARY, encoding="utf-8") as f:
+        return [(c["task"], c["length"]) for c in json.load(f)["cells"]]
+
+
 def committed_cell(task, length):
     with open(SUMMARY, encoding="utf-8") as f:
         cells = json.load(f)["cells"]
     return next(c for c in cells if c["task"] == task and c["length"] == length)
 
 
-def test_recommend_rests_on_the_committed_sweep():
-    cell = committed_cell("adding", 150)
-    rec = schemes.recommend("adding", 150)
+def raw_counts(task, length, steps, clipnorm):
+    """{scheme: (solved, runs)} read straight from the sweep's records (the
+    latest record of each run), not from the summary `recommend` reads."""
+    latest = {}
+    with open(RECORDS, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if (r["task"], r["length"], r["steps"], r["clipnorm"]) == (
+                task,
+                length,
+                steps,
+                clipnorm,
+            ):
+                latest[r["scheme"], r["seed"]] = r
+    counts = {}
+    for (scheme, _), r in latest.items():
+        solved, runs = counts.get(scheme, (0, 0))
+        counts[scheme] = (solved + (r["steps_to_threshold"] is not None), runs + 1)
+    return counts
+
+
+@pytest.mark.parametrize("task,length", committed_cells())
+def test_recommend_rests_on_the_committed_sweep(task, length):
+    cell = committed_cell(task, length)
+    counts = raw_counts(task, length, cell["steps"], cell["clipnorm"])
+    # The committed summary is the committed records' (regenerated with them).
+    assert {r["scheme"]: (r["solved"], r["runs"]) for r in cell["rows"]} == counts
+    rec = schemes.recommend(task, length)
     # Rows may have run different numbers of seeds: the rule compares fractions.
-    best = max(row["solved"] / row["runs"] for row in cell["rows"])
-    leaders = [row for row in cell["rows"] if row["solved"] / row["runs"] == best]
+    best = max(solved / runs for solved, runs in counts.values())
     assert rec.solved / rec.runs == best
     assert rec.runs <= len(cell["seeds"])
     if best:
-        assert (rec.scheme, rec.solved, rec.runs, rec.seeds) in {
-            (row["scheme"], row["solved"], row["runs"], tuple(row["seeds"]))
-            for row in leaders
-        }
+        assert counts[rec.scheme] == (rec.solved, rec.runs)
+        row = next(r for r in cell["rows"] if r["scheme"] == rec.scheme)
+        assert rec.seeds == tuple(row["seeds"])
+        assert f"{rec.solved}/{rec.runs} seeds" in str(rec)
     else:
         assert rec.scheme is None
+        assert f"no scheme solved {task} T={length} in any of {rec.runs}" in str(rec)
     low, high = wilson(rec.solved, rec.runs)
     assert rec.interval == pytest.approx((low, high), abs=1e-9)
     assert rec.steps == cell["steps"] and rec.clipnorm == cell["clipnorm"]
-    assert f"{rec.solved}/{rec.runs} seeds" in str(rec)
 
 
 def test_recommend_evidence_ships_in_the_package():
