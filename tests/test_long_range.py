@@ -308,14 +308,15 @@ RECORDS = os.path.join(REPO, "benchmarks", "results", "length_sweep", "records.j
 
 
 def committed_cells():
+    """The cells of the committed summary (what `recommend` reads)."""
     with open(SUMMARY, encoding="utf-8") as f:
-        return [(c["task"], c["length"]) for c in json.load(f)["cells"]]
+        return json.load(f)["cells"]
 
 
 def committed_cell(task, length):
-    with open(SUMMARY, encoding="utf-8") as f:
-        cells = json.load(f)["cells"]
-    return next(c for c in cells if c["task"] == task and c["length"] == length)
+    return next(
+        c for c in committed_cells() if c["task"] == task and c["length"] == length
+    )
 
 
 def raw_counts(task, length, steps, clipnorm):
@@ -339,7 +340,9 @@ def raw_counts(task, length, steps, clipnorm):
     return counts
 
 
-@pytest.mark.parametrize("task,length", committed_cells())
+@pytest.mark.parametrize(
+    "task,length", [(c["task"], c["length"]) for c in committed_cells()]
+)
 def test_recommend_rests_on_the_committed_sweep(task, length):
     cell = committed_cell(task, length)
     counts = raw_counts(task, length, cell["steps"], cell["clipnorm"])
@@ -380,11 +383,7 @@ def test_recommend_evidence_ships_in_the_package():
 
 
 def test_recommend_uses_the_next_longer_measured_length():
-    measured = sorted(
-        c["length"]
-        for c in json.load(open(SUMMARY, encoding="utf-8"))["cells"]
-        if c["task"] == "adding"
-    )
+    measured = sorted(c["length"] for c in committed_cells() if c["task"] == "adding")
     assert schemes.recommend("adding", 1).measured_length == measured[0]
     with pytest.raises(
         ValueError,
