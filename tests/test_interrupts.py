@@ -18,21 +18,45 @@ from tests.helpers import TINY
 
 
 class _Finalizer:
+    def __init__(self, raised):
+        self.raised = raised
+
     def __del__(self):
         # raise_signal: delivered to this thread, handled before it returns,
-        # so the handler's KeyboardInterrupt is raised inside __del__.
-        signal.raise_signal(signal.SIGINT)
+        # so the handler's KeyboardInterrupt is raised inside __del__ ...
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            self.raised.append(KeyboardInterrupt)
+            raise  # ... and lost: it cannot leave a finalizer
+
+
+class _Raises:
+    def __init__(self, error):
+        self.error = error
+
+    def __del__(self):
+        raise self.error
 
 
 @pytest.fixture
-def swallowed(monkeypatch):
-    """Ctrl-C pressed while a finalizer runs; returns what Python swallowed."""
-    lost = []
-    monkeypatch.setattr(sys, "unraisablehook", lambda u: lost.append(u.exc_type))
+def reported(monkeypatch):
+    """What reaches the unraisable hook in place before a block starts
+    (Python's default one prints it as "Exception ignored in ...")."""
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_type))
+    return seen
+
+
+@pytest.fixture
+def swallowed(reported):
+    """Ctrl-C pressed while a finalizer runs. Returns the KeyboardInterrupts
+    raised inside it (which Python swallows) and what was reported."""
 
     def press():
-        _Finalizer()  # collected at once: its __del__ runs here
-        return lost
+        raised = []
+        _Finalizer(raised)  # collected at once: its __del__ runs here
+        return raised, list(reported)
 
     return press
 
@@ -87,10 +111,59 @@ def test_raise_now_raises_at_once_and_restores_the_handler():
 def test_raise_now_a_swallowed_ctrl_c_raises_at_the_next_check(swallowed):
     with pytest.raises(KeyboardInterrupt):
         with deferred_interrupt(raise_now=True) as interrupted:
-            lost = swallowed()
-            assert lost == [KeyboardInterrupt]  # Python printed it and went on
+            # Raised inside the finalizer, lost there, and not reported.
+            assert swallowed() == ([KeyboardInterrupt], [])
             interrupted()
             pytest.fail("the check did not raise")
+
+
+def test_raise_now_a_swallowed_ctrl_c_prints_nothing(monkeypatch, capsys):
+    # Python's own hook: what it would print ("Exception ignored in ..." and
+    # a traceback) once broke a CLI test that asserts no Traceback.
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt(raise_now=True):
+            raised = []
+            _Finalizer(raised)
+            assert raised == [KeyboardInterrupt]
+    assert capsys.readouterr().err == ""
+    # The same finalizer error without the block is printed by that hook.
+    _Raises(ValueError("not a Ctrl-C"))
+    assert "Exception ignored in" in capsys.readouterr().err
+
+
+def test_raise_now_other_unraisable_exceptions_are_still_reported(reported):
+    before = sys.unraisablehook
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt(raise_now=True) as interrupted:
+            # A KeyboardInterrupt that is not a remembered Ctrl-C is reported.
+            _Raises(KeyboardInterrupt())
+            _Raises(ValueError("a finalizer bug"))
+            assert reported == [KeyboardInterrupt, ValueError]
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass
+            # After a Ctrl-C: other errors still are, a KeyboardInterrupt not.
+            _Raises(KeyboardInterrupt())
+            _Raises(OSError("another"))
+            assert reported == [KeyboardInterrupt, ValueError, OSError]
+            interrupted()
+    assert sys.unraisablehook is before
+
+
+def test_without_raise_now_the_unraisable_hook_is_left_alone(reported):
+    before = sys.unraisablehook
+    with deferred_interrupt():
+        assert sys.unraisablehook is before
+    assert sys.unraisablehook is before
+
+
+def test_a_hook_installed_inside_the_block_is_not_undone(reported):
+    mine = reported.append
+    with deferred_interrupt(raise_now=True):
+        sys.unraisablehook = mine
+    assert sys.unraisablehook is mine
 
 
 def test_an_ignored_sigint_stays_ignored():
@@ -115,7 +188,7 @@ def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed(
     def on_record(record):
         kept.append((record["scheme"], record["seed"]))
         if len(kept) == 1:
-            assert swallowed() == [KeyboardInterrupt]
+            assert swallowed() == ([KeyboardInterrupt], [])
 
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
@@ -135,7 +208,7 @@ def test_a_ctrl_c_swallowed_after_the_last_check_still_interrupts(swallowed):
 
     def on_record(record):
         kept.append(record["seed"])
-        assert swallowed() == [KeyboardInterrupt]
+        assert swallowed() == ([KeyboardInterrupt], [])
 
     with pytest.raises(KeyboardInterrupt):
         compare(["xavier_rnn"], seeds=[0], progress=None, on_record=on_record, **TINY)

@@ -13,6 +13,7 @@ of the local executor (same code, same seeds).
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -187,6 +188,12 @@ def deferred_interrupt(raise_now=False):
     "Exception ignored in ..." and carries on, and a local comparison once
     trained on and then hung in its next save.
 
+    Python would also print that lost KeyboardInterrupt with a traceback
+    ("Exception ignored in: <function _xla_gc_callback>"), so while the block
+    runs with `raise_now`, `sys.unraisablehook` drops a KeyboardInterrupt
+    once a Ctrl-C was remembered (the next check raises it) and passes every
+    other unraisable exception on to the hook it replaced.
+
     Only Python's default handler is replaced: a SIGINT that is ignored (a
     background job) or handled by the embedding program stays so, and off
     the main thread, where Python delivers no signals, nothing changes.
@@ -198,7 +205,7 @@ def deferred_interrupt(raise_now=False):
             raise KeyboardInterrupt
 
     def remember(signum, frame):
-        caught.append(signum)
+        caught.append(signum)  # before raising: `drop_lost` relies on it
         if raise_now:
             raise KeyboardInterrupt
 
@@ -208,11 +215,21 @@ def deferred_interrupt(raise_now=False):
     ):
         yield interrupted
         return
+    previous_hook = sys.unraisablehook
+
+    def drop_lost(unraisable):
+        if not (caught and unraisable.exc_type is KeyboardInterrupt):
+            previous_hook(unraisable)
+
     previous = signal.signal(signal.SIGINT, remember)
+    if raise_now:
+        sys.unraisablehook = drop_lost
     try:
         yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
+        if sys.unraisablehook is drop_lost:  # unless someone replaced it since
+            sys.unraisablehook = previous_hook
     interrupted()  # a Ctrl-C after the last check still interrupts
 
 
