@@ -3,6 +3,7 @@ where the driver loop checks for it, not inside Ray's calls; during a local
 comparison it raises at once, and a KeyboardInterrupt that Python swallowed
 (raised inside a finalizer) still stops the comparison at the next check."""
 
+import contextlib
 import os
 import signal
 import sys
@@ -39,26 +40,33 @@ class _Raises:
         raise self.error
 
 
-@pytest.fixture
-def reported(monkeypatch):
-    """What reaches the unraisable hook in place before a block starts
-    (Python's default one prints it as "Exception ignored in ...")."""
+@contextlib.contextmanager
+def unraisable_hook(hook=None):
+    """`sys.unraisablehook` is `hook` for the `with` body; yields the types
+    of what reached it (with `hook=None`, a hook that only records them).
+    Python's default hook prints them as "Exception ignored in ...". Set in
+    the test body, not in a fixture: older pytest versions swap their own
+    hook in around each test phase, which would undo a fixture's."""
     seen = []
-    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_type))
-    return seen
+
+    def record(unraisable):
+        seen.append(unraisable.exc_type)
+        if hook is not None:
+            hook(unraisable)
+
+    before, sys.unraisablehook = sys.unraisablehook, record
+    try:
+        yield seen
+    finally:
+        sys.unraisablehook = before
 
 
-@pytest.fixture
-def swallowed(reported):
-    """Ctrl-C pressed while a finalizer runs. Returns the KeyboardInterrupts
-    raised inside it (which Python swallows) and what was reported."""
-
-    def press():
-        raised = []
-        _Finalizer(raised)  # collected at once: its __del__ runs here
-        return raised, list(reported)
-
-    return press
+def press_ctrl_c_in_a_finalizer():
+    """The KeyboardInterrupts raised inside the finalizer (Python swallows
+    them: they cannot leave it)."""
+    raised = []
+    _Finalizer(raised)  # collected at once: its __del__ runs here
+    return raised
 
 
 def test_ctrl_c_is_raised_only_where_checked():
@@ -108,62 +116,69 @@ def test_raise_now_raises_at_once_and_restores_the_handler():
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_raise_now_a_swallowed_ctrl_c_raises_at_the_next_check(swallowed):
-    with pytest.raises(KeyboardInterrupt):
+def test_raise_now_a_swallowed_ctrl_c_raises_at_the_next_check():
+    with unraisable_hook() as reported, pytest.raises(KeyboardInterrupt):
         with deferred_interrupt(raise_now=True) as interrupted:
-            # Raised inside the finalizer, lost there, and not reported.
-            assert swallowed() == ([KeyboardInterrupt], [])
+            assert press_ctrl_c_in_a_finalizer() == [KeyboardInterrupt]
+            assert reported == []  # lost there, and not reported
             interrupted()
             pytest.fail("the check did not raise")
 
 
-def test_raise_now_a_swallowed_ctrl_c_prints_nothing(monkeypatch, capsys):
+def test_raise_now_a_swallowed_ctrl_c_prints_nothing(capsys):
     # Python's own hook: what it would print ("Exception ignored in ..." and
     # a traceback) once broke a CLI test that asserts no Traceback.
-    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
-    with pytest.raises(KeyboardInterrupt):
-        with deferred_interrupt(raise_now=True):
-            raised = []
-            _Finalizer(raised)
-            assert raised == [KeyboardInterrupt]
-    assert capsys.readouterr().err == ""
-    # The same finalizer error without the block is printed by that hook.
-    _Raises(ValueError("not a Ctrl-C"))
-    assert "Exception ignored in" in capsys.readouterr().err
+    with unraisable_hook(sys.__unraisablehook__) as reported:
+        with pytest.raises(KeyboardInterrupt):
+            with deferred_interrupt(raise_now=True):
+                assert press_ctrl_c_in_a_finalizer() == [KeyboardInterrupt]
+        assert capsys.readouterr().err == "" and reported == []
+        # A finalizer's error outside the block is printed by that hook.
+        _Raises(ValueError("not a Ctrl-C"))
+        assert "Exception ignored in" in capsys.readouterr().err
+        assert reported == [ValueError]
 
 
-def test_raise_now_other_unraisable_exceptions_are_still_reported(reported):
-    before = sys.unraisablehook
-    with pytest.raises(KeyboardInterrupt):
-        with deferred_interrupt(raise_now=True) as interrupted:
-            # A KeyboardInterrupt that is not a remembered Ctrl-C is reported.
-            _Raises(KeyboardInterrupt())
-            _Raises(ValueError("a finalizer bug"))
-            assert reported == [KeyboardInterrupt, ValueError]
-            try:
-                signal.raise_signal(signal.SIGINT)
-            except KeyboardInterrupt:
-                pass
-            # After a Ctrl-C: other errors still are, a KeyboardInterrupt not.
-            _Raises(KeyboardInterrupt())
-            _Raises(OSError("another"))
-            assert reported == [KeyboardInterrupt, ValueError, OSError]
-            interrupted()
-    assert sys.unraisablehook is before
-
-
-def test_without_raise_now_the_unraisable_hook_is_left_alone(reported):
-    before = sys.unraisablehook
-    with deferred_interrupt():
+def test_raise_now_other_unraisable_exceptions_are_still_reported():
+    with unraisable_hook() as reported:
+        before = sys.unraisablehook
+        with pytest.raises(KeyboardInterrupt):
+            with deferred_interrupt(raise_now=True) as interrupted:
+                # A KeyboardInterrupt that is not a remembered Ctrl-C is.
+                _Raises(KeyboardInterrupt())
+                _Raises(ValueError("a finalizer bug"))
+                assert reported == [KeyboardInterrupt, ValueError]
+                with pytest.raises(KeyboardInterrupt):
+                    signal.raise_signal(signal.SIGINT)
+                # After a Ctrl-C other errors still are, a KeyboardInterrupt
+                # not (the check below raises it).
+                _Raises(KeyboardInterrupt())
+                _Raises(OSError("another"))
+                assert reported == [KeyboardInterrupt, ValueError, OSError]
+                interrupted()
         assert sys.unraisablehook is before
-    assert sys.unraisablehook is before
 
 
-def test_a_hook_installed_inside_the_block_is_not_undone(reported):
-    mine = reported.append
-    with deferred_interrupt(raise_now=True):
-        sys.unraisablehook = mine
-    assert sys.unraisablehook is mine
+def test_without_raise_now_the_unraisable_hook_is_left_alone():
+    with unraisable_hook():
+        before = sys.unraisablehook
+        with deferred_interrupt():
+            assert sys.unraisablehook is before
+        assert sys.unraisablehook is before
+
+
+def test_a_hook_installed_inside_the_block_is_not_undone_nor_kept_dropping():
+    with unraisable_hook() as reported:
+        with pytest.raises(KeyboardInterrupt):
+            with deferred_interrupt(raise_now=True):
+                ours = sys.unraisablehook
+                sys.unraisablehook = mine = lambda u: ours(u)  # chains to ours
+                signal.raise_signal(signal.SIGINT)
+        assert sys.unraisablehook is mine
+        # The block is over: a KeyboardInterrupt from a finalizer is reported
+        # again, though `mine` still calls the block's hook.
+        _Raises(KeyboardInterrupt())
+        assert reported == [KeyboardInterrupt]
 
 
 def test_an_ignored_sigint_stays_ignored():
@@ -178,9 +193,7 @@ def test_an_ignored_sigint_stays_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
-def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed(
-    swallowed,
-):
+def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed():
     # Before this check existed, the comparison trained seed 1 as well and
     # returned as if nothing had happened (then a save could hang).
     kept = []
@@ -188,10 +201,10 @@ def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed(
     def on_record(record):
         kept.append((record["scheme"], record["seed"]))
         if len(kept) == 1:
-            assert swallowed() == ([KeyboardInterrupt], [])
+            assert press_ctrl_c_in_a_finalizer() == [KeyboardInterrupt]
 
     before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
+    with unraisable_hook() as reported, pytest.raises(KeyboardInterrupt):
         compare(
             ["xavier_rnn", "uniform01"],
             seeds=[0, 1],
@@ -200,19 +213,20 @@ def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed(
             **TINY,
         )
     assert kept == [("xavier_rnn", 0), ("uniform01", 0)]
+    assert KeyboardInterrupt not in reported  # not printed either
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_a_ctrl_c_swallowed_after_the_last_check_still_interrupts(swallowed):
+def test_a_ctrl_c_swallowed_after_the_last_check_still_interrupts():
     kept = []
 
     def on_record(record):
         kept.append(record["seed"])
-        assert swallowed() == ([KeyboardInterrupt], [])
+        assert press_ctrl_c_in_a_finalizer() == [KeyboardInterrupt]
 
-    with pytest.raises(KeyboardInterrupt):
+    with unraisable_hook() as reported, pytest.raises(KeyboardInterrupt):
         compare(["xavier_rnn"], seeds=[0], progress=None, on_record=on_record, **TINY)
-    assert kept == [0]
+    assert kept == [0] and KeyboardInterrupt not in reported
 
 
 def test_training_checks_for_ctrl_c_after_every_evaluation():

@@ -189,10 +189,13 @@ def deferred_interrupt(raise_now=False):
     trained on and then hung in its next save.
 
     Python would also print that lost KeyboardInterrupt with a traceback
-    ("Exception ignored in: <function _xla_gc_callback>"), so while the block
-    runs with `raise_now`, `sys.unraisablehook` drops a KeyboardInterrupt
-    once a Ctrl-C was remembered (the next check raises it) and passes every
-    other unraisable exception on to the hook it replaced.
+    ("Exception ignored in: <function _xla_gc_callback>", a garbage-collector
+    callback), so while the block runs with `raise_now`, `sys.unraisablehook`
+    drops a KeyboardInterrupt once a Ctrl-C was remembered (the next check,
+    or leaving the block, raises it) and passes every other unraisable
+    exception on to the hook it replaced. If the block ends with another
+    exception instead, that one propagates: the work stopped either way, and
+    the error is the one worth reading.
 
     Only Python's default handler is replaced: a SIGINT that is ignored (a
     background job) or handled by the embedding program stays so, and off
@@ -215,10 +218,11 @@ def deferred_interrupt(raise_now=False):
     ):
         yield interrupted
         return
-    previous_hook = sys.unraisablehook
+    previous_hook, active = sys.unraisablehook, [True]
 
     def drop_lost(unraisable):
-        if not (caught and unraisable.exc_type is KeyboardInterrupt):
+        # Off once the block is left, even if a hook set meanwhile calls this.
+        if not (active and caught and unraisable.exc_type is KeyboardInterrupt):
             previous_hook(unraisable)
 
     previous = signal.signal(signal.SIGINT, remember)
@@ -227,9 +231,12 @@ def deferred_interrupt(raise_now=False):
     try:
         yield interrupted
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # The hook first: signal.signal() may run a pending handler, whose
+        # KeyboardInterrupt would skip whatever follows it here.
+        active.clear()
         if sys.unraisablehook is drop_lost:  # unless someone replaced it since
             sys.unraisablehook = previous_hook
+        signal.signal(signal.SIGINT, previous)
     interrupted()  # a Ctrl-C after the last check still interrupts
 
 
