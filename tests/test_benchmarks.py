@@ -96,6 +96,31 @@ def test_export_latency_quick(tmp_path):
         "litert_float16",
     }
     assert result["rows"]["litert_while"]["max_abs_error"] <= 1e-5
+    # The LSTM rows are the paths they name: fused op, WHILE loop or unrolled.
+    rows = result["lstm"]["rows"]
+    assert set(rows) == {
+        "keras_eager",
+        "tf_function",
+        "litert_fused",
+        "litert_while",
+        "litert_unrolled",
+        "litert_fused_int8",
+    }
+    ops = {
+        name: (row["fused_ops"], row["while_ops"])
+        for name, row in rows.items()
+        if "size_bytes" in row
+    }
+    assert ops == {
+        "litert_fused": (1, 0),
+        "litert_fused_int8": (1, 0),
+        "litert_while": (0, 1),
+        "litert_unrolled": (0, 0),
+    }
+    for name in ("litert_fused", "litert_while", "litert_unrolled"):
+        assert rows[name]["max_abs_error"] <= 1e-5, name
+    # The fused file is smaller than the loop's (no loop body subgraph).
+    assert rows["litert_fused"]["size_bytes"] < rows["litert_while"]["size_bytes"]
 
 
 def test_fused_compare_quick(tmp_path):
