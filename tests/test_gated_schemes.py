@@ -194,12 +194,14 @@ def test_simple_cell_is_unchanged_by_per_gate_factories():
     )
 
 
+# Loads each .keras file (argv[2:], pairs of model and output path) in one
+# fresh process, where only `import keras_rnninit` registers our classes.
 LOAD = """
 import sys, numpy as np, keras
 import keras_rnninit
-x = np.load(sys.argv[2])
-model = keras.saving.load_model(sys.argv[1])
-np.save(sys.argv[3], np.asarray(model(x)))
+x = np.load(sys.argv[1])
+for path, out in zip(sys.argv[2::2], sys.argv[3::2]):
+    np.save(out, np.asarray(keras.saving.load_model(path)(x)))
 """
 
 
@@ -223,12 +225,14 @@ def test_fit_save_load_in_fresh_process(tmp_path):
             ]
         ),
     }
+    files = []
     for name, model in models.items():
         model.compile(optimizer="adam", loss="mse")
         model.fit(x, y, epochs=1, batch_size=16, verbose=0)
-        path = tmp_path / f"{name}.keras"
-        model.save(path)
-        out = tmp_path / f"{name}.npy"
-        done = run_python("-c", LOAD, path, tmp_path / "x.npy", out, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        np.testing.assert_allclose(np.load(out), np.asarray(model(x)), atol=1e-6)
+        model.save(tmp_path / f"{name}.keras")
+        files += [tmp_path / f"{name}.keras", tmp_path / f"{name}.npy"]
+    done = run_python("-c", LOAD, tmp_path / "x.npy", *files, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name, model in models.items():
+        out = np.load(tmp_path / f"{name}.npy")
+        np.testing.assert_allclose(out, np.asarray(model(x)), atol=1e-6, err_msg=name)

@@ -156,13 +156,13 @@ def test_sample_text_from_a_trained_char_model():
     x, y = task.train_data(64, 20, seed=0)
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
     vocab = CharVocabulary(load_text())
-    text = sample_text(model, vocab, "The ", length=30, temperature=0.8, seed=1)
-    assert len(text) == 30 and set(text) <= set(vocab.chars)
-    assert text == sample_text(model, vocab, "The ", length=30, temperature=0.8, seed=1)
+    text = sample_text(model, vocab, "The ", length=12, temperature=0.8, seed=1)
+    assert len(text) == 12 and set(text) <= set(vocab.chars)
+    assert text == sample_text(model, vocab, "The ", length=12, temperature=0.8, seed=1)
     # A plain callable (here the eager call the compiled predict replaces)
     # samples the same text.
     eager = sample_text(
-        lambda x: model(x), vocab, "The ", length=30, temperature=0.8, seed=1
+        lambda x: model(x), vocab, "The ", length=12, temperature=0.8, seed=1
     )
     assert eager == text
     with pytest.raises(ValueError, match="`temperature` must be > 0"):
