@@ -46,6 +46,7 @@ from scipy.stats import binomtest  # noqa: E402
 
 from keras_rnninit import schemes as scheme_registry  # noqa: E402
 from keras_rnninit.compare import compare  # noqa: E402
+from keras_rnninit.guidance import seed_ranges  # noqa: E402
 
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 SCHEMES = LONG_RANGE + ["irnn", "keras_default", "orthogonal", "xavier_rnn"]
@@ -236,7 +237,7 @@ def tables(cells, summary_path):
         name = f"`{rec.scheme}`" if rec.scheme else "none solved"
         guide.append(
             f"| {c['task']} | {c['length']} | {name} | {rec.solved}/{rec.runs} "
-            f"[{low:.2f}, {high:.2f}] | {_seeds(rec.seeds)} | {rec.steps} |"
+            f"[{low:.2f}, {high:.2f}] | {seed_ranges(rec.seeds)} | {rec.steps} |"
         )
     return "\n".join(lines) + "\n", "\n".join(guide) + "\n"
 
@@ -282,21 +283,10 @@ def survival_plot(cell, path):
     plt.close(fig)
 
 
-def _seeds(seeds):
-    """`[0, 1, 2, 5]` -> "0–2, 5": runs of consecutive seeds as ranges."""
-    runs, seeds = [], sorted(seeds)
-    for seed in seeds:
-        if runs and seed == runs[-1][1] + 1:
-            runs[-1][1] = seed
-        else:
-            runs.append([seed, seed])
-    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
-
-
 def _cell_seeds(cell):
     """The seeds of a cell, saying so when its rows ran different ones."""
     differ = len({tuple(row["seeds"]) for row in cell["rows"]}) > 1
-    return _seeds(cell["seeds"]) + (" (not every row)" if differ else "")
+    return seed_ranges(cell["seeds"]) + (" (not every row)" if differ else "")
 
 
 BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"

@@ -366,6 +366,36 @@ def _add_diagnose(commands):
     )
 
 
+def _add_recommend(commands):
+    recommend = commands.add_parser(
+        "recommend",
+        parents=[_run_options()],
+        help="the scheme our length sweep supports for a task and length (no training)",
+    )
+    recommend.add_argument(
+        "--task",
+        default="adding",
+        help="a task the sweep measured (default: %(default)s)",
+    )
+    recommend.add_argument(
+        "--length",
+        type=positive_int,
+        required=True,
+        help="the dependency length T",
+    )
+    recommend.add_argument(
+        "--evidence",
+        metavar="JSON",
+        help="a summary written by benchmarks/length_sweep.py (default: the "
+        "one shipped in the package)",
+    )
+    recommend.add_argument(
+        "--json",
+        action="store_true",
+        help="print the recommendation and its cell as JSON",
+    )
+
+
 def build_parser():
     parser = _Parser(
         prog=PROG,
@@ -380,7 +410,7 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for add in (_add_demo, _add_export, _add_compare, _add_diagnose):
+    for add in (_add_demo, _add_export, _add_compare, _add_diagnose, _add_recommend):
         add(commands)
     return parser
 
@@ -445,6 +475,18 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
 
 
+def _reader_left():
+    """True if stdout is a pipe whose reader has closed it (POLLERR)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no fd (pytest), no poll
+        return False
+
+
 def _run(args):
     try:
         commands = importlib.import_module("keras_rnninit.commands")
@@ -458,6 +500,11 @@ def _run(args):
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
     except Exception as error:  # noqa: BLE001 - one line for the user, --debug for more
+        if isinstance(error, BrokenPipeError) and _reader_left():
+            # `... | head`: no message, and no second error when Python
+            # flushes stdout at exit (the Python docs' recipe, signal module).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         if args.debug:
             raise
         sys.stderr.write(f"{PROG}: failed: {type(error).__name__}: {error}\n")

@@ -300,6 +300,49 @@ def diagnose(args):
     return 0
 
 
+def recommend(args):
+    """Print the length sweep's recommendation and the cell it rests on.
+
+    Reads only the summary JSON (keras_rnninit.guidance): no backend import.
+    """
+    import dataclasses
+    import json
+
+    from keras_rnninit.guidance import recommend as find
+    from keras_rnninit.guidance import seed_ranges
+
+    rec = find(args.task, args.length, evidence=args.evidence)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(rec), indent=1, allow_nan=False))
+        return 0
+    print(rec)
+    if rec.measured_length != rec.length:
+        print(
+            f"T={rec.length} was not measured: this is the nearest measured length "
+            f"not shorter, T={rec.measured_length}."
+        )
+    solved = (
+        "" if rec.threshold is None else f", solved = test metric < {rec.threshold:.3g}"
+    )
+    clipnorm = "off" if rec.clipnorm is None else f"{rec.clipnorm:g}"
+    print(
+        f"protocol: {rec.steps} steps, clipnorm {clipnorm}{solved} "
+        "(benchmarks/length_sweep.py)\n"
+    )
+    print("| scheme | activation | solved | Wilson 95% | median steps | seeds |")
+    print("|---|---|---|---|---|---|")
+    for row in rec.cell:
+        low, high = row["interval"]
+        median = row["median_steps"]
+        print(
+            f"| `{row['scheme']}` | {row.get('activation', '')} | "
+            f"{row['solved']}/{row['runs']} | [{low:.2f}, {high:.2f}] | "
+            f"{'–' if median is None else f'{median:g}'} | "
+            f"{seed_ranges(row.get('seeds', ()))} |"
+        )
+    return 0
+
+
 def _recurrent_path_line(report):
     """'fused', 'while', ... plus why any LSTM stayed a WHILE loop."""
     reasons = "; ".join(f"{k}: {v}" for k, v in sorted(report.lstm_fallbacks.items()))

@@ -20,14 +20,12 @@ Example:
 """
 
 import dataclasses
-import json
 import math
-import numbers
-import os
 from collections.abc import Callable
 
 import keras
 
+from keras_rnninit.guidance import EVIDENCE, Recommendation, recommend
 from keras_rnninit.initializers import (
     ChronoBias,
     HeRNN,
@@ -461,137 +459,3 @@ SCHEMES = (
 )
 for _scheme in SCHEMES:
     register(_scheme)
-
-
-# ------------------------------------------------------------------ guidance
-
-# The committed evidence, package data: written by benchmarks/length_sweep.py.
-EVIDENCE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "evidence", "length_sweep.json"
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Recommendation:
-    """`recommend`'s answer and the measurements it rests on.
-
-    `scheme` is None when no scheme solved a single run at `measured_length`.
-    `solved` of `runs` seeds (`seeds`) reached the task's threshold within
-    `steps` training steps (clipnorm `clipnorm`); `interval` is the Wilson
-    95% interval of that fraction; `median_steps` the median step of the
-    solved runs. `cell` has every scheme's row of the measured cell (rows
-    may rest on different numbers of seeds).
-    """
-
-    task: str
-    length: int
-    measured_length: int
-    scheme: str | None
-    solved: int
-    runs: int
-    interval: tuple
-    median_steps: float | None
-    steps: int
-    clipnorm: float | None
-    seeds: tuple
-    cell: tuple
-
-    def __str__(self):
-        low, high = self.interval
-        where = f"{self.task} T={self.measured_length}"
-        if self.scheme is None:
-            return (
-                f"no scheme solved {where} in any of {self.runs} seeds "
-                f"within {self.steps} steps"
-            )
-        return (
-            f"{self.scheme}: solved {self.solved}/{self.runs} seeds of {where} "
-            f"within {self.steps} steps (Wilson 95% [{low:.2f}, {high:.2f}])"
-        )
-
-
-def best_row(rows):
-    """The row to recommend among one cell's rows, or None if none solved.
-
-    The largest solved fraction first (rows of one cell may rest on
-    different numbers of seeds), then the smaller median step to threshold,
-    then the name: a rule that uses only the measured numbers.
-    """
-    solved = [r for r in rows if r["solved"] > 0]
-    if not solved:
-        return None
-    return min(
-        solved,
-        key=lambda r: (-r["solved"] / r["runs"], r["median_steps"], r["scheme"]),
-    )
-
-
-def recommend(task: str, length: int, evidence: str | None = None) -> "Recommendation":
-    """The scheme our length sweep supports for `task` at `length`.
-
-    Reads the summary written by `benchmarks/length_sweep.py` (by default the
-    one shipped in the package, `EVIDENCE`). A length that
-    was not measured uses the nearest measured length not shorter than it
-    (a scheme that works for longer dependencies is the safe pick); a length
-    beyond the longest measured one is refused, as is a task never measured.
-
-    Example:
-
-        >>> from keras_rnninit import schemes
-        >>> print(schemes.recommend("adding", 150))  # doctest: +ELLIPSIS
-        uniform_diag: solved 20/20 seeds of adding T=150 within 10000 steps (Wilson ...
-
-    Args:
-        task: A task name that the sweep measured (e.g. `"adding"`).
-        length: Positive int, the dependency length T.
-        evidence: Path of a summary JSON (default: `EVIDENCE`).
-
-    Returns:
-        A `Recommendation`.
-    """
-    path = EVIDENCE if evidence is None else evidence
-    try:
-        with open(path, encoding="utf-8") as f:
-            cells = json.load(f)["cells"]
-    except FileNotFoundError:
-        raise ValueError(
-            "`evidence` must be a summary written by benchmarks/length_sweep.py. "
-            f"Received: evidence={path!r} (no such file)"
-        ) from None
-    tasks = sorted({c["task"] for c in cells})
-    if not isinstance(task, str) or task not in tasks:
-        raise ValueError(
-            f"`task` must be one of {', '.join(tasks)} (the measured tasks). "
-            f"Received: task={task!r}"
-        )
-    if isinstance(length, bool) or not isinstance(length, numbers.Integral):
-        raise TypeError(
-            f"`length` must be a positive int. Received: length={length!r} "
-            f"of type {type(length).__name__}"
-        )
-    lengths = sorted(c["length"] for c in cells if c["task"] == task)
-    if length < 1 or length > lengths[-1]:
-        raise ValueError(
-            f"`length` must be between 1 and {lengths[-1]}, the longest measured "
-            f"{task} length. Received: length={length}"
-        )
-    measured = min(m for m in lengths if m >= length)
-    cell = next(c for c in cells if c["task"] == task and c["length"] == measured)
-    rows = cell["rows"]
-    best = best_row(rows)
-    shown = best or max(rows, key=lambda r: r["runs"])
-    return Recommendation(
-        task=task,
-        length=int(length),
-        measured_length=measured,
-        scheme=best["scheme"] if best else None,
-        solved=shown["solved"],
-        runs=shown["runs"],
-        interval=tuple(shown["interval"]),
-        median_steps=shown["median_steps"],
-        steps=cell["steps"],
-        clipnorm=cell["clipnorm"],
-        # The seeds of the row shown (rows of one cell may differ in seeds).
-        seeds=tuple(shown.get("seeds", cell["seeds"])),
-        cell=tuple(rows),
-    )

@@ -154,6 +154,33 @@ ROWS = [
         "`out` must be a folder, and {root}/taken.tflite is a file.",
     ),
     (
+        "recommend for a task the sweep never measured",
+        ["recommend", "--task", "parity", "--length", "50"],
+        2,
+        "`task` must be one of adding, copy (the measured tasks). "
+        "Received: task='parity'",
+    ),
+    (
+        "recommend beyond the longest measured length",
+        ["recommend", "--length", "1000"],
+        2,
+        "`length` must be between 1 and 200, the longest measured adding length. "
+        "Received: length=1000",
+    ),
+    (
+        "recommend without a length",
+        ["recommend"],
+        2,
+        "the following arguments are required: --length",
+    ),
+    (
+        "recommend from a file that is not a sweep summary",
+        ["recommend", "--length", "50", "--evidence", "{root}/notes.keras"],
+        2,
+        "`evidence` must be a summary written by benchmarks/length_sweep.py. "
+        "Received: evidence='{root}/notes.keras' (JSONDecodeError: ",
+    ),
+    (
         "existing output without --force",
         ["export", "{root}/good.keras", "-o", "{root}/taken.tflite"],
         2,

@@ -5,18 +5,23 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
 from keras_rnninit import NpRNN, UniformDiagonal, schemes
+from keras_rnninit.cli import main
 from keras_rnninit.compare import compare
+from keras_rnninit.guidance import seed_ranges
 from tests.helpers import (
     REPO,
     Z,
     assert_variance,
     load_benchmark,
+    python_env,
     run_python,
     run_serialization_test,
     tiny_compare_argv,
@@ -485,6 +490,100 @@ def test_recommend_without_evidence(tmp_path):
         schemes.recommend("adding", 50, evidence=str(tmp_path / "none.json"))
 
 
+def test_recommend_command_prints_the_cell_best_first(capsys):
+    assert main(["recommend", "--length", "120"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == str(schemes.recommend("adding", 120))
+    assert out[1] == (
+        "T=120 was not measured: this is the nearest measured length not "
+        "shorter, T=150."
+    )
+    cell = committed_cell("adding", 150)
+    assert out[2].startswith(
+        f"protocol: {cell['steps']} steps, clipnorm {cell['clipnorm']:g}, "
+        f"solved = test metric < {cell['threshold']:.3g}"
+    )
+    # Every scheme of the cell, ordered by solved fraction, then median step
+    # (none: last), then name; each with the counts of its committed row.
+    rows = sorted(
+        cell["rows"],
+        key=lambda r: (
+            -r["solved"] / r["runs"],
+            r["median_steps"] if r["solved"] else math.inf,
+            r["scheme"],
+        ),
+    )
+    table = [line for line in out if line.startswith("| `")]
+    assert len(table) == len(rows)
+    for line, r in zip(table, rows, strict=True):
+        low, high = wilson(r["solved"], r["runs"])
+        assert line.startswith(
+            f"| `{r['scheme']}` | {r['activation']} | {r['solved']}/{r['runs']} | "
+            f"[{low:.2f}, {high:.2f}] | "
+        ), line
+    assert table[0].startswith(f"| `{schemes.recommend('adding', 120).scheme}` |")
+
+
+def test_readme_shows_what_recommend_prints(capsys):
+    # The README's sample output (hand-copied) is the command's, line by line.
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    command = "keras-rnninit recommend --task adding --length 120"
+    after = readme[readme.index(command) :].split("```\n")[2]
+    shown = [line for line in after.splitlines() if line != "..."]
+    assert main(["recommend", "--task", "adding", "--length", "120"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert shown == out[: len(shown)]
+
+
+def test_recommend_command_json_and_no_solved_scheme(capsys):
+    assert main(["recommend", "--task", "copy", "--length", "100", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    cell = committed_cell("copy", 100)
+    assert answer["scheme"] is None and answer["solved"] == 0
+    assert answer["threshold"] == cell["threshold"]
+    assert sorted(r["scheme"] for r in answer["cell"]) == sorted(
+        r["scheme"] for r in cell["rows"]
+    )
+    assert main(["recommend", "--task", "copy", "--length", "100"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no scheme solved copy T=100 in any of 10 seeds")
+    assert "| – | 0–9 |" in out  # no median step where nothing solved
+
+
+def test_recommend_command_imports_no_backend():
+    script = (
+        "import sys\n"
+        "from keras_rnninit.cli import main\n"
+        "code = main(['recommend', '--length', '150'])\n"
+        "print(code, [m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules])"
+    )
+    done = run_python("-c", script)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_recommend_into_a_closed_pipe_is_quiet():
+    # `keras-rnninit recommend ... | head -1`: the reader is gone before the
+    # output is written. No traceback, no "failed" line; exit 1.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "keras_rnninit", "recommend", "--length", "150"]
+            + ["--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=python_env(),
+            cwd=REPO,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
 # ---------------------------------------------------------------- benchmark
 
 
@@ -524,7 +623,8 @@ def test_per_seed_table_marks_diverged_and_blown_up_runs():
 
 def test_seed_lists_are_written_as_ranges():
     sweep = load_benchmark("length_sweep")
-    assert sweep._seeds([0, 1, 2, 3, 5, 7, 8]) == "0–3, 5, 7–8"
+    assert seed_ranges([0, 1, 2, 3, 5, 7, 8]) == "0–3, 5, 7–8"
+    assert seed_ranges([8, 7, 0]) == "0, 7–8"
     rows = [{"seeds": [0, 1]}, {"seeds": [0, 1, 2, 3]}]
     assert sweep._cell_seeds({"seeds": [0, 1, 2, 3], "rows": rows}) == (
         "0–3 (not every row)"

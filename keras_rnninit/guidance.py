@@ -1,0 +1,183 @@
+"""Which scheme for which length: `recommend`, from the length sweep's summary.
+
+Reads `evidence/length_sweep.json` (package data, written by
+`benchmarks/length_sweep.py`) with the standard library alone, so the
+`keras-rnninit recommend` command imports neither Keras nor TensorFlow.
+`keras_rnninit.schemes` re-exports `recommend`, `Recommendation` and
+`EVIDENCE`; that is the public place to reach them.
+"""
+
+import dataclasses
+import json
+import math
+import numbers
+import os
+
+__all__ = [
+    "EVIDENCE",
+    "Recommendation",
+    "best_row",
+    "ranked",
+    "recommend",
+    "seed_ranges",
+]
+
+# The committed evidence, package data: written by benchmarks/length_sweep.py.
+EVIDENCE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "evidence", "length_sweep.json"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation:
+    """`recommend`'s answer and the measurements it rests on.
+
+    `scheme` is None when no scheme solved a single run at `measured_length`.
+    `solved` of `runs` seeds (`seeds`) reached the task's threshold within
+    `steps` training steps (clipnorm `clipnorm`); `interval` is the Wilson
+    95% interval of that fraction; `median_steps` the median step of the
+    solved runs; `threshold` the test metric that counts as solved. `cell`
+    has every scheme's row of the measured cell (rows may rest on different
+    numbers of seeds), best first (`ranked`).
+    """
+
+    task: str
+    length: int
+    measured_length: int
+    scheme: str | None
+    solved: int
+    runs: int
+    interval: tuple
+    median_steps: float | None
+    steps: int
+    clipnorm: float | None
+    seeds: tuple
+    cell: tuple
+    threshold: float | None = None
+
+    def __str__(self):
+        low, high = self.interval
+        where = f"{self.task} T={self.measured_length}"
+        if self.scheme is None:
+            return (
+                f"no scheme solved {where} in any of {self.runs} seeds "
+                f"within {self.steps} steps"
+            )
+        return (
+            f"{self.scheme}: solved {self.solved}/{self.runs} seeds of {where} "
+            f"within {self.steps} steps (Wilson 95% [{low:.2f}, {high:.2f}])"
+        )
+
+
+def ranked(rows):
+    """One cell's rows, best first, by a rule that uses only measured numbers.
+
+    The largest solved fraction first (rows of one cell may rest on
+    different numbers of seeds), then the smaller median step to threshold
+    (a row that solved nothing has none and comes after those that did),
+    then the name.
+    """
+
+    def key(row):
+        median = row["median_steps"]
+        return (
+            -row["solved"] / row["runs"],
+            math.inf if median is None else median,
+            row["scheme"],
+        )
+
+    return sorted(rows, key=key)
+
+
+def best_row(rows):
+    """The row to recommend among one cell's rows, or None if none solved."""
+    best = ranked(rows)[0] if rows else None
+    return best if best is not None and best["solved"] > 0 else None
+
+
+def recommend(task: str, length: int, evidence: str | None = None) -> Recommendation:
+    """The scheme our length sweep supports for `task` at `length`.
+
+    Reads the summary written by `benchmarks/length_sweep.py` (by default the
+    one shipped in the package, `EVIDENCE`). A length that
+    was not measured uses the nearest measured length not shorter than it
+    (a scheme that works for longer dependencies is the safe pick); a length
+    beyond the longest measured one is refused, as is a task never measured.
+    From the command line: `keras-rnninit recommend --task adding --length 150`.
+
+    Example:
+
+        >>> from keras_rnninit import schemes
+        >>> print(schemes.recommend("adding", 150))  # doctest: +ELLIPSIS
+        uniform_diag: solved 20/20 seeds of adding T=150 within 10000 steps (Wilson ...
+
+    Args:
+        task: A task name that the sweep measured (e.g. `"adding"`).
+        length: Positive int, the dependency length T.
+        evidence: Path of a summary JSON (default: `EVIDENCE`).
+
+    Returns:
+        A `Recommendation`.
+    """
+    path = EVIDENCE if evidence is None else evidence
+    try:
+        with open(path, encoding="utf-8") as f:
+            cells = list(json.load(f)["cells"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        if isinstance(error, FileNotFoundError):
+            reason = "no such file"
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        raise ValueError(
+            "`evidence` must be a summary written by benchmarks/length_sweep.py. "
+            f"Received: evidence={path!r} ({reason})"
+        ) from None
+    tasks = sorted({c["task"] for c in cells})
+    if not isinstance(task, str) or task not in tasks:
+        raise ValueError(
+            f"`task` must be one of {', '.join(tasks)} (the measured tasks). "
+            f"Received: task={task!r}"
+        )
+    if isinstance(length, bool) or not isinstance(length, numbers.Integral):
+        raise TypeError(
+            f"`length` must be a positive int. Received: length={length!r} "
+            f"of type {type(length).__name__}"
+        )
+    lengths = sorted(c["length"] for c in cells if c["task"] == task)
+    if length < 1 or length > lengths[-1]:
+        raise ValueError(
+            f"`length` must be between 1 and {lengths[-1]}, the longest measured "
+            f"{task} length. Received: length={length}"
+        )
+    measured = min(m for m in lengths if m >= length)
+    cell = next(c for c in cells if c["task"] == task and c["length"] == measured)
+    rows = ranked(cell["rows"])
+    best = best_row(rows)
+    shown = best or max(rows, key=lambda r: r["runs"])
+    return Recommendation(
+        task=task,
+        length=int(length),
+        measured_length=measured,
+        scheme=best["scheme"] if best else None,
+        solved=shown["solved"],
+        runs=shown["runs"],
+        interval=tuple(shown["interval"]),
+        median_steps=shown["median_steps"],
+        steps=cell["steps"],
+        clipnorm=cell["clipnorm"],
+        # The seeds of the row shown (rows of one cell may differ in seeds).
+        seeds=tuple(shown.get("seeds", cell["seeds"])),
+        cell=tuple(rows),
+        threshold=cell.get("threshold"),
+    )
+
+
+def seed_ranges(seeds):
+    """`[0, 1, 2, 5]` -> "0–2, 5": runs of consecutive seeds as ranges."""
+    runs = []
+    for seed in sorted(seeds):
+        if runs and seed == runs[-1][1] + 1:
+            runs[-1][1] = seed
+        else:
+            runs.append([seed, seed])
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
