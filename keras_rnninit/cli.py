@@ -490,7 +490,11 @@ def _reader_left():
 def _run(args):
     try:
         commands = importlib.import_module("keras_rnninit.commands")
-        return getattr(commands, args.command)(args)
+        code = getattr(commands, args.command)(args)
+        # Write what is buffered now (an 8 KiB block when stdout is a pipe),
+        # so a reader that left is seen here, not at interpreter exit.
+        sys.stdout.flush()
+        return code
     except USAGE_ERRORS as error:
         if args.debug:
             raise
@@ -500,13 +504,15 @@ def _run(args):
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
     except Exception as error:  # noqa: BLE001 - one line for the user, --debug for more
+        if args.debug:
+            raise
         if isinstance(error, BrokenPipeError) and _reader_left():
             # `... | head`: no message, and no second error when Python
             # flushes stdout at exit (the Python docs' recipe, signal module).
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
             return 1
-        if args.debug:
-            raise
         sys.stderr.write(f"{PROG}: failed: {type(error).__name__}: {error}\n")
         return 1
 

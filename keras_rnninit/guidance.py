@@ -107,8 +107,8 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
 
     Example:
 
-        >>> from keras_rnninit import schemes
-        >>> print(schemes.recommend("adding", 150))  # doctest: +ELLIPSIS
+        >>> from keras_rnninit.guidance import recommend
+        >>> print(recommend("adding", 150))  # doctest: +ELLIPSIS
         uniform_diag: solved 20/20 seeds of adding T=150 within 10000 steps (Wilson ...
 
     Args:
@@ -119,19 +119,7 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
     Returns:
         A `Recommendation`.
     """
-    path = EVIDENCE if evidence is None else evidence
-    try:
-        with open(path, encoding="utf-8") as f:
-            cells = list(json.load(f)["cells"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        if isinstance(error, FileNotFoundError):
-            reason = "no such file"
-        else:
-            reason = f"{type(error).__name__}: {error}"
-        raise ValueError(
-            "`evidence` must be a summary written by benchmarks/length_sweep.py. "
-            f"Received: evidence={path!r} ({reason})"
-        ) from None
+    cells = _load_cells(EVIDENCE if evidence is None else evidence)
     tasks = sorted({c["task"] for c in cells})
     if not isinstance(task, str) or task not in tasks:
         raise ValueError(
@@ -170,6 +158,50 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
         cell=tuple(rows),
         threshold=cell.get("threshold"),
     )
+
+
+# What `recommend` reads of a summary: every cell's and every row's fields.
+_CELL_FIELDS = ("task", "length", "steps", "clipnorm", "seeds", "rows")
+_ROW_FIELDS = ("scheme", "solved", "runs", "interval", "median_steps")
+
+
+def _load_cells(path):
+    """The cells of the summary at `path`, or one ValueError line saying why not."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            summary = json.load(f)
+        reason = _shape_error(summary)
+    except (OSError, ValueError) as error:
+        reason = (
+            "no such file"
+            if isinstance(error, FileNotFoundError)
+            else f"{type(error).__name__}: {error}"
+        )
+    if reason:
+        raise ValueError(
+            "`evidence` must be a summary written by benchmarks/length_sweep.py. "
+            f"Received: evidence={path!r} ({reason})"
+        )
+    return summary["cells"]
+
+
+def _shape_error(summary):
+    """None if `summary` has every field `recommend` reads, else what is amiss."""
+    cells = summary.get("cells") if isinstance(summary, dict) else None
+    if not isinstance(cells, list) or not cells:
+        return "no list of cells"
+    for cell in cells:
+        if not isinstance(cell, dict) or not all(k in cell for k in _CELL_FIELDS):
+            return f"a cell without one of {', '.join(_CELL_FIELDS)}"
+        rows = cell["rows"]
+        if not isinstance(rows, list) or not rows:
+            return f"{cell['task']} T={cell['length']} has no rows"
+        for row in rows:
+            if not isinstance(row, dict) or not all(k in row for k in _ROW_FIELDS):
+                return f"a row without one of {', '.join(_ROW_FIELDS)}"
+            if not isinstance(row["runs"], int) or row["runs"] < 1:
+                return f"{row['scheme']} has runs={row['runs']!r}"
+    return None
 
 
 def seed_ranges(seeds):

@@ -31,6 +31,10 @@ def files(tmp_path_factory):
     dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     dense.save(root / "dense.keras")
     (root / "taken.tflite").write_bytes(b"user data")
+    (root / "rowless.json").write_text(
+        '{"cells": [{"task": "adding", "length": 50, "steps": 100, '
+        '"clipnorm": 1.0, "seeds": [0], "rows": []}]}'
+    )
     return root
 
 
@@ -179,6 +183,18 @@ ROWS = [
         2,
         "`evidence` must be a summary written by benchmarks/length_sweep.py. "
         "Received: evidence='{root}/notes.keras' (JSONDecodeError: ",
+    ),
+    (
+        "recommend from a folder",
+        ["recommend", "--length", "50", "--evidence", "{root}"],
+        2,
+        "Received: evidence='{root}' (IsADirectoryError: ",
+    ),
+    (
+        "recommend from JSON that is not a sweep summary",
+        ["recommend", "--length", "50", "--evidence", "{root}/rowless.json"],
+        2,
+        "Received: evidence='{root}/rowless.json' (adding T=50 has no rows)",
     ),
     (
         "existing output without --force",
