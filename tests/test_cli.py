@@ -277,10 +277,11 @@ def test_diagnose_prints_and_writes(capsys, tmp_path):
     assert (out / "diagnose.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_help_and_usage_errors_do_not_import_tensorflow():
+def test_help_usage_errors_and_recommend_do_not_import_tensorflow():
     script = (
         "import sys, keras_rnninit.cli\n"
-        "for argv in (['--help'], ['--version'], ['compare', '--steps', 'x']):\n"
+        "for argv in (['--help'], ['--version'], ['compare', '--steps', 'x'],\n"
+        "             ['recommend', '--length', '150']):\n"
         "    try:\n"
         "        keras_rnninit.cli.main(argv)\n"
         "    except SystemExit:\n"
@@ -290,6 +291,7 @@ def test_help_and_usage_errors_do_not_import_tensorflow():
     )
     done = run_python("-c", script)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "uniform_diag: solved" in done.stdout  # recommend ran and answered
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 

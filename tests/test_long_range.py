@@ -552,18 +552,6 @@ def test_recommend_command_json_and_no_solved_scheme(capsys):
     assert "| – | 0–9 |" in out  # no median step where nothing solved
 
 
-def test_recommend_command_imports_no_backend():
-    script = (
-        "import sys\n"
-        "from keras_rnninit.cli import main\n"
-        "code = main(['recommend', '--length', '150'])\n"
-        "print(code, [m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules])"
-    )
-    done = run_python("-c", script)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines()[-1] == "0 []"
-
-
 @pytest.mark.parametrize("extra", [[], ["--json"]], ids=["table", "json"])
 def test_recommend_into_a_closed_pipe_is_quiet(extra):
     # `keras-rnninit recommend ... | head -1`: the reader is gone before the
