@@ -16,7 +16,6 @@ import os
 __all__ = [
     "EVIDENCE",
     "Recommendation",
-    "best_row",
     "ranked",
     "recommend",
     "seed_ranges",
@@ -89,12 +88,6 @@ def ranked(rows):
     return sorted(rows, key=key)
 
 
-def best_row(rows):
-    """The row to recommend among one cell's rows, or None if none solved."""
-    best = ranked(rows)[0] if rows else None
-    return best if best is not None and best["solved"] > 0 else None
-
-
 def recommend(task: str, length: int, evidence: str | None = None) -> Recommendation:
     """The scheme our length sweep supports for `task` at `length`.
 
@@ -139,8 +132,8 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
         )
     measured = min(m for m in lengths if m >= length)
     cell = next(c for c in cells if c["task"] == task and c["length"] == measured)
-    rows = ranked(cell["rows"])
-    best = best_row(rows)
+    rows = ranked(cell["rows"])  # never empty (_load_cells checks)
+    best = rows[0] if rows[0]["solved"] > 0 else None
     shown = best or max(rows, key=lambda r: r["runs"])
     return Recommendation(
         task=task,
