@@ -9,7 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnninit.export import TFLiteRunner, export_tflite, non_builtin_ops
+from keras_rnninit.export import (
+    ExportError,
+    TFLiteRunner,
+    export_tflite,
+    non_builtin_ops,
+)
 from tests.litert_reference import assert_parity, interpreter
 
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
@@ -216,3 +221,77 @@ def test_lstm_inside_a_nested_model_fuses(tmp_path):
     report = export_tflite(model, tmp_path / "n.tflite")
     assert_fused(report)
     assert_parity(report.path, model, sequences(8), atol=1e-5)
+
+
+def _second_rnn(kind):
+    from keras_rnninit.layers import FastSimpleRNN
+
+    return {
+        "simple_rnn": lambda: keras.layers.SimpleRNN(8),
+        "gru": lambda: keras.layers.GRU(8),
+        "fast_simple_rnn": lambda: FastSimpleRNN(8),
+        "while_lstm": lambda: keras.layers.LSTM(8, activation="relu"),
+    }[kind]()
+
+
+@pytest.mark.parametrize(
+    "second", ["simple_rnn", "gru", "fast_simple_rnn", "while_lstm"]
+)
+def test_fused_lstm_feeding_a_loop_of_the_same_width_starts_it_from_zeros(
+    second, tmp_path
+):
+    # The converter merged Keras' all-zero initial states: the loop after the
+    # LSTM read the LSTM's in-place h (errors 0.02-0.58 in LiteRT).
+    layers = [keras.layers.LSTM(8, return_sequences=True), _second_rnn(second)]
+    path, model = fit_save_load([*layers, keras.layers.Dense(1)], tmp_path)
+    report = export_tflite(path, tmp_path / "m.tflite")
+    assert report.recurrent_path == "fused+while"
+    for length in (1, 2, 6, 25):
+        assert_parity(report.path, model, sequences(length), atol=1e-5)
+
+
+def test_a_file_whose_loop_reads_the_fused_state_is_refused_unverified(
+    tmp_path, monkeypatch
+):
+    # Without the fix the converter shares the state; the structural check
+    # refuses such a file even with verify=False.
+    from keras_rnninit.export import fused
+
+    monkeypatch.setattr(fused, "_own_zeros", lambda state: state)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((None, 3)),
+            keras.layers.LSTM(8, return_sequences=True),
+            keras.layers.SimpleRNN(8),
+            keras.layers.Dense(1),
+        ]
+    )
+    with pytest.raises(ExportError, match=r"read a fused LSTM's state.*WHILE"):
+        export_tflite(model, tmp_path / "m.tflite", verify=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_of_a_masked_lstm_names_the_delegate_that_fails(tmp_path):
+    # The unrolled int8 file runs in the builtin kernels, but LiteRT's default
+    # XNNPACK delegate (a phone's default too) cannot prepare it.
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((None, 3)),
+            keras.layers.Masking(),
+            keras.layers.LSTM(8),
+            keras.layers.Dense(1),
+        ]
+    )
+    x = sequences(10, batch=16)
+    x[-1, 7:] = 0
+    with pytest.raises(ExportError) as caught:
+        export_tflite(
+            model, tmp_path / "q.tflite", quantize="int8",
+            representative_data=x, seq_len=10,
+        )  # fmt: skip
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "XNNPACK" in message and "builtin kernels match Keras to" in message
+    assert list(tmp_path.iterdir()) == []

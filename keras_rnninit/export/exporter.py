@@ -20,7 +20,13 @@ from keras_rnninit.export.convert import (
     unrolled_copy,
 )
 from keras_rnninit.export.files import publish, write_temp
-from keras_rnninit.export.flatbuffer import non_builtin_ops, tflite_ops
+from keras_rnninit.export.flatbuffer import (
+    non_builtin_ops,
+    resource_variables,
+    shared_state_tensors,
+    tflite_ops,
+    variable_tensors,
+)
 from keras_rnninit.export.fused import (
     FUSED_OP,
     convert_fused,
@@ -86,11 +92,16 @@ class ExportReport:
     # "unrolled", read from the file's op list; per LSTM, why it is not fused.
     recurrent_path: str = "while"
     lstm_fallbacks: dict = dataclasses.field(default_factory=dict)
-    # Variable tensors the file keeps between invokes (a fused LSTM's h and
-    # c): a raw interpreter must reset them (`reset_all_variables()`, Android
-    # `resetVariableTensors()`) between independent sequences; TFLiteRunner
-    # does. Empty: every invoke is independent.
+    # State the file keeps from one invoke to the next. Variable tensors (a
+    # fused LSTM's h and c): a raw interpreter must reset them
+    # (`reset_all_variables()`, Android `resetVariableTensors()`) between
+    # independent sequences; TFLiteRunner does. Resource variables (a
+    # stateful model's RNN state): they persist until the `reset` signature
+    # runs, which `reset_all_variables()` does not replace. Both empty: every
+    # invoke is independent. `state_between_invokes` lists both kinds.
     state_between_invokes: list = dataclasses.field(default_factory=list)
+    state_tensors: list = dataclasses.field(default_factory=list)
+    state_variables: list = dataclasses.field(default_factory=list)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -282,6 +293,13 @@ class _Plan:
 
 
 def _resolve_unroll(model, unroll, quantize, stateful):
+    if quantize == "int8" and stateful:
+        raise ValueError(
+            "`quantize` must not be 'int8' for a stateful model: int8 calibration "
+            "needs the recurrence unrolled or fused, and a stateful model's state "
+            "lives in the WHILE path (its `reset` signature needs it); use "
+            "'dynamic' or 'float16'. Received: quantize='int8'"
+        )
     if quantize == "int8":
         blocker = fusion_blocker(model)
         if unroll is None:
@@ -386,6 +404,19 @@ def _export_checked(
             "cannot be checked here; pass verify=False to write it unverified"
         )
 
+    shared = shared_state_tensors(content)
+    if shared:
+        # The converter let another op read a fused LSTM's in-place state:
+        # the file would compute wrong numbers, verified or not.
+        raise ExportError(
+            "the converted file lets other ops read a fused LSTM's state, which "
+            f"the LSTM overwrites on every invoke: {'; '.join(shared)}; "
+            "export with unroll=True and seq_len instead"
+        )
+    state_tensors, state_variables = (
+        variable_tensors(content),
+        resource_variables(content),
+    )
     folder = os.path.dirname(path)
     temps = []
     try:
@@ -420,7 +451,9 @@ def _export_checked(
             versions=_versions(),
             recurrent_path=_recurrent_path(ops, unroll),
             lstm_fallbacks=fallbacks,
-            state_between_invokes=list(runner.state_tensors),
+            state_between_invokes=sorted(state_tensors + state_variables),
+            state_tensors=state_tensors,
+            state_variables=state_variables,
         )
         meta = dict(
             report.to_dict(),

@@ -27,6 +27,7 @@ receives a mask (`Masking`, `Embedding(mask_zero=True)`).
 import uuid
 
 import keras
+import numpy as np
 
 from keras_rnninit.export.convert import input_spec, run_converter, walk_layers
 
@@ -108,6 +109,26 @@ def _standard_lstm(go_backwards):
     )
 
 
+def _own_zeros(state):
+    """The fused op's initial `state`, as a constant no other op can share.
+
+    The fused op keeps h and c in *variable tensors*, initialised from its
+    state operands and written in place by every invoke. The converter merges
+    equal constants, so Keras' all-zero initial state of a same-width RNN
+    after the LSTM (a WHILE loop's (batch, units) zeros) became the LSTM's
+    state tensor and that RNN started from the LSTM's final h. Negative zeros
+    compute exactly as zeros (0 * w and -0 * w are both zeros; -0 + x = x) but
+    differ bitwise from every +0 constant, so nothing merges with them; the
+    converter itself splits a state shared by two fused ops. A state that is
+    not all zeros (a user's `initial_state`) is passed on unchanged."""
+    import tensorflow as tf
+
+    value = tf.get_static_value(state)
+    if value is None or np.any(value):
+        return state
+    return tf.constant(np.full(value.shape, -0.0, value.dtype))
+
+
 def _fused_inner_loop(layer, name, original, fused, fallbacks):
     import tensorflow as tf
 
@@ -121,8 +142,7 @@ def _fused_inner_loop(layer, name, original, fused, fallbacks):
         bias = cell.bias if cell.use_bias else tf.zeros((4 * cell.units,))
         last, outputs, h, c, _ = function(
             sequences,
-            initial_state[0],
-            initial_state[1],
+            *(_own_zeros(state) for state in initial_state[:2]),
             *(
                 tf.convert_to_tensor(w)
                 for w in (cell.kernel, cell.recurrent_kernel, bias)
