@@ -200,6 +200,26 @@ def test_stateful_export_keeps_state_and_resets(tmp_path):
     np.testing.assert_allclose(runner(x), keras_calls[0], atol=1e-5)
     with pytest.raises(ValueError, match="exactly 1 sequence"):
         runner(X9[:2])
+    # The report and the sidecar say the state persists (it did above) and
+    # where: resource variables that only `reset` zeroes.
+    assert report.state_variables and report.state_tensors == []
+    assert report.state_between_invokes == report.state_variables
+    with open(report.metadata_path) as file:
+        sidecar = json.load(file)
+    assert sidecar["state_variables"] == report.state_variables
+    assert sidecar["reset_signature"] == "reset"
+
+
+def test_int8_of_a_stateful_model_says_why_not_without_blaming_unroll(tmp_path):
+    inputs = keras.Input(batch_shape=(1, None, 3), name="sequence")
+    h = keras.layers.LSTM(4, stateful=True)(inputs)
+    model = keras.Model(inputs, h)
+    with pytest.raises(ValueError) as caught:
+        export_tflite(model, tmp_path / "q.tflite", quantize="int8", verify_data=X9[:1])
+    message = str(caught.value)
+    assert message.startswith("`quantize` must not be 'int8' for a stateful model")
+    assert "Received: quantize='int8'" in message and "unroll=True" not in message
+    assert list(tmp_path.iterdir()) == []
 
 
 def erfinv_model():

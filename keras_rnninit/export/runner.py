@@ -8,7 +8,14 @@ import numpy as np
 from keras_rnninit.export.convert import RESET, SERVE
 from keras_rnninit.export.flatbuffer import variable_tensors
 
-__all__ = ["TFLiteRunner"]
+__all__ = ["DelegateError", "TFLiteRunner"]
+
+
+class DelegateError(RuntimeError):
+    """LiteRT's default delegate (XNNPACK on CPU) could not prepare the file.
+
+    A phone's interpreter applies the same delegate by default, so the file
+    fails there too unless the app turns it off."""
 
 
 class TFLiteRunner:
@@ -38,15 +45,25 @@ class TFLiteRunner:
         y1 = runner.stream(x[:1, :20])
         y2 = runner.stream(x[:1, 20:40])
 
+    Delegates: by default the file runs as a phone's default interpreter
+    runs it, with LiteRT's default delegate (XNNPACK on CPU); a file that
+    delegate cannot prepare raises `DelegateError` at the first call.
+    `default_delegates=False` runs the plain builtin kernels instead (Android:
+    `Interpreter.Options().setUseXNNPACK(false)`).
+
     Args:
         path: The `.tflite` file.
         num_threads: Threads of the interpreter (default: LiteRT's choice).
+        default_delegates: Apply LiteRT's default delegates (default True).
     """
 
     def __init__(
-        self, path: "str | os.PathLike[str]", num_threads: int | None = None
+        self,
+        path: "str | os.PathLike[str]",
+        num_threads: int | None = None,
+        default_delegates: bool = True,
     ) -> None:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         path = os.fspath(path)
         if not os.path.isfile(path):
@@ -54,8 +71,18 @@ class TFLiteRunner:
                 f"`path` must be an existing .tflite file. Received: path={path!r}"
             )
         self.path = path
+        self.default_delegates = bool(default_delegates)
+        resolver = (
+            OpResolverType.AUTO
+            if self.default_delegates
+            else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        )
         try:
-            self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
+            self.interpreter = Interpreter(
+                model_path=path,
+                num_threads=num_threads,
+                experimental_op_resolver_type=resolver,
+            )
             signatures = self.interpreter.get_signature_list()
         except (ValueError, RuntimeError) as error:
             raise ValueError(
@@ -124,7 +151,19 @@ class TFLiteRunner:
     def _invoke(self, x, carry=False):
         if not carry:
             self._stream_shape = None
-        outputs = self._serve(**{self.input_name: x})
+        try:
+            outputs = self._serve(**{self.input_name: x})
+        except RuntimeError as error:
+            if "delegate" not in str(error).lower():
+                raise
+            detail = " ".join(str(error).split())
+            raise DelegateError(
+                f"LiteRT's default delegate could not prepare "
+                f"{os.path.basename(self.path)} for input shape {x.shape} "
+                f"({detail}); a phone's default interpreter applies it too. "
+                "TFLiteRunner(path, default_delegates=False) runs the builtin "
+                "kernels alone."
+            ) from error
         if self.state_tensors and not carry:
             # After the invoke: before the first one nothing is allocated yet
             # (and allocation itself zeroes the variable tensors).

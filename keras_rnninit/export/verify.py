@@ -9,7 +9,7 @@ from keras_rnninit.export.convert import (
     stateful_layers,
     walk_layers,
 )
-from keras_rnninit.export.runner import TFLiteRunner
+from keras_rnninit.export.runner import DelegateError, TFLiteRunner
 
 __all__ = ["default_verify_data", "keras_outputs", "verify"]
 
@@ -67,10 +67,35 @@ def _check_finite(side, name, y, index, x):
 def verify(path, model, batches, atol, rtol):
     """Run every batch through the file and the model; compare every output.
 
-    Returns (max abs error, max relative error over the outputs, sequences,
-    latency ms, runner) or raises ExportError on a non-finite value, a shape
-    mismatch or an output whose error exceeds `atol + rtol * max|y_keras|`."""
-    runner = TFLiteRunner(path)
+    The file runs as a phone's default interpreter runs it, with LiteRT's
+    default delegate (XNNPACK). Returns (max abs error, max relative error
+    over the outputs, sequences, latency ms, runner) or raises ExportError on
+    a non-finite value, a shape mismatch, an output whose error exceeds
+    `atol + rtol * max|y_keras|`, or a file the default delegate cannot
+    prepare (the message says whether the builtin kernels alone would pass)."""
+    try:
+        return _verify(TFLiteRunner(path), model, batches, atol, rtol)
+    except DelegateError as error:
+        cause = str(error.__cause__ or error).strip().splitlines()[-1][:200]
+    try:
+        alone = _verify(
+            TFLiteRunner(path, default_delegates=False), model, batches, atol, rtol
+        )
+        plain = (
+            f"without it the builtin kernels match Keras to {alone[0]:.3g}, so the "
+            "file works only where the app turns XNNPACK off "
+            "(Interpreter.Options().setUseXNNPACK(false) on Android)"
+        )
+    except ExportError as error:
+        plain = f"without it the file fails too: {error}"
+    raise ExportError(
+        "LiteRT's default XNNPACK delegate, which a phone's interpreter applies "
+        f"by default, cannot prepare the file ({cause}); {plain}. Export another "
+        "way (quantize='dynamic' or 'float16', or no quantization)"
+    )
+
+
+def _verify(runner, model, batches, atol, rtol):
     stateful = runner.stateful
     errors = dict.fromkeys(runner.output_names, 0.0)  # max |y_tflite - y_keras|
     scales = dict.fromkeys(runner.output_names, 0.0)  # max |y_keras|
