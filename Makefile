@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup test demo docs lint constraints clean
+.PHONY: setup test demo docs lint constraints clean fuzz
 
 setup: $(STAMP)
 
@@ -38,6 +38,13 @@ PYTEST := $(BIN)/python -m pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadgro
 test: lint
 	$(PYTEST)
 	KERAS_BACKEND=jax $(PYTEST) $(JAX_TESTS)
+
+# The differential harnesses with hundreds of Hypothesis examples instead of
+# the suite's few (random models against LiteRT and a tape on the loss).
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	KERAS_RNNINIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:warnings \
+	  tests/test_export_differential.py
 
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force
