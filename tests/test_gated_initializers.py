@@ -11,6 +11,7 @@ from keras_rnninit import (
     ScaledIdentity,
     ScaledOrthogonal,
     SpectralRadius,
+    XavierGRUCell,
     XavierRNN,
 )
 from tests.helpers import (
@@ -151,7 +152,11 @@ def test_per_gate_seed_semantics(make):
         (ScaledOrthogonal(seed=3, gates=3), {"gain": 1.0, "seed": 3, "gates": 3}),
         (ScaledIdentity(gain=0.5, gates=4), {"gain": 0.5, "gates": 4}),
         (SpectralRadius(1.5, seed=4, gates=4), {"radius": 1.5, "seed": 4, "gates": 4}),
-        (ChronoBias(50, seed=2), {"max_length": 50.0, "seed": 2, "cell": "lstm"}),
+        (ChronoBias(50, seed=2), {"max_length": 50.0, "seed": 2, "cell": None}),
+        (
+            ChronoBias(50, seed=2, cell="lstm"),
+            {"max_length": 50.0, "seed": 2, "cell": "lstm"},
+        ),
         (
             ChronoBias(10.5, cell="gru"),
             {"max_length": 10.5, "seed": None, "cell": "gru"},
@@ -161,7 +166,7 @@ def test_per_gate_seed_semantics(make):
 def test_get_config_round_trip(init, config):
     assert init.get_config() == config
     rebuilt = run_serialization_test(init)
-    shape = (12,) if isinstance(init, ChronoBias) else (3, 12)
+    shape = (16,) if isinstance(init, ChronoBias) else (3, 12)
     if config.get("seed") is not None:
         np.testing.assert_array_equal(to_numpy(init(shape)), to_numpy(rebuilt(shape)))
 
@@ -366,8 +371,225 @@ def test_chrono_bad_max_length_type(value):
 
 def test_chrono_bad_cell():
     with pytest.raises(
-        ValueError, match=r"^`cell` must be one of gru, lstm\. Received: cell='simple'$"
+        ValueError,
+        match=r"^`cell` must be one of gru, lstm or None\. Received: cell='simple'$",
     ):
         ChronoBias(100, cell="simple")
-    with pytest.raises(TypeError, match=r"^`cell` must be one of gru, lstm\. "):
+    with pytest.raises(TypeError, match=r"^`cell` must be one of gru, lstm or None\. "):
         ChronoBias(100, cell=4)
+
+
+# ------------------------------------- ChronoBias takes its layout from the layer
+
+
+def assert_chrono(bias, kind, max_length, reset_after=False):
+    """The module docstring's layout, checked on a bias read from Keras.
+
+    Keras' gate order: LSTM i, f, c, o with b_f = log(u), b_i = -b_f,
+    b_c = b_o = 0; GRU z, r, h with b_z = +log(u), b_r = b_h = 0, and for
+    reset_after=True a (2, 3H) bias whose recurrent row 1 is zero;
+    u ~ U[1, max_length - 1].
+    """
+    b = to_numpy(bias)
+    if kind == "gru" and reset_after:
+        assert b.shape[0] == 2 and not np.any(b[1])
+        b = b[0]
+    assert b.ndim == 1
+    if kind == "lstm":
+        b_i, slow, b_c, b_o = np.split(b, 4)
+        np.testing.assert_array_equal(b_i, -slow)
+        rest = [b_c, b_o]
+    else:
+        slow, b_r, b_h = np.split(b, 3)
+        rest = [b_r, b_h]
+    assert not any(np.any(r) for r in rest)
+    uniform_checks(np.exp(slow), 1.0, max_length - 1.0)
+
+
+H = 256
+ZERO_KERNELS = {"kernel_initializer": "zeros", "recurrent_initializer": "zeros"}
+
+
+def _lstm(init):
+    return keras.layers.LSTM(
+        H, bias_initializer=init, unit_forget_bias=False, **ZERO_KERNELS
+    )
+
+
+def _gru(init, reset_after=True):
+    return keras.layers.GRU(
+        H, bias_initializer=init, reset_after=reset_after, **ZERO_KERNELS
+    )
+
+
+# (kind, reset_after, layer of a ChronoBias): Keras' gated layers, wrapped too.
+CHRONO_LAYERS = {
+    "LSTM": ("lstm", False, _lstm),
+    "GRU(reset_after=True)": ("gru", True, _gru),
+    "GRU(reset_after=False)": ("gru", False, lambda i: _gru(i, reset_after=False)),
+    "Bidirectional(LSTM)": (
+        "lstm",
+        False,
+        lambda i: keras.layers.Bidirectional(_lstm(i)),
+    ),
+    "Bidirectional(GRU)": ("gru", True, lambda i: keras.layers.Bidirectional(_gru(i))),
+    "RNN(LSTMCell)": (
+        "lstm",
+        False,
+        lambda i: keras.layers.RNN(
+            keras.layers.LSTMCell(
+                H, bias_initializer=i, unit_forget_bias=False, **ZERO_KERNELS
+            )
+        ),
+    ),
+    "RNN(XavierGRUCell)": (  # a GRUCell subclass
+        "gru",
+        False,
+        lambda i: keras.layers.RNN(
+            XavierGRUCell(H, bias_initializer=i, reset_after=False, **ZERO_KERNELS)
+        ),
+    ),
+}
+
+
+def cells_of(layer):
+    if isinstance(layer, keras.layers.Bidirectional):
+        return [layer.forward_layer.cell, layer.backward_layer.cell]
+    return [layer.cell]
+
+
+@pytest.mark.parametrize("given", [None, "kind"])
+@pytest.mark.parametrize("name", sorted(CHRONO_LAYERS))
+def test_chrono_on_every_keras_gated_layer(name, given):
+    kind, reset_after, make = CHRONO_LAYERS[name]
+    cell = kind if given == "kind" else None
+    layer = built(make(ChronoBias(100, seed=0, cell=cell)))
+    for c in cells_of(layer):
+        assert_chrono(c.bias, kind, 100, reset_after=reset_after)
+
+
+def test_chrono_gru_without_cell_gets_the_gru_layout():
+    # Issue 40: `cell` defaulted to "lstm", so this GRU got 48 of 64 update
+    # biases negative (min -4.59) and 32 of 64 reset biases non-zero.
+    layer = built(
+        keras.layers.GRU(
+            64, reset_after=False, bias_initializer=ChronoBias(100, seed=0)
+        )
+    )
+    assert_chrono(layer.cell.bias, "gru", 100)
+
+
+@pytest.mark.parametrize(
+    "make, given, real, cell_class",
+    [
+        # Issue 40: this LSTM got mean b_i = +3.58, b_f = +1.13, b_i != -b_f.
+        (
+            lambda i: keras.layers.LSTM(48, unit_forget_bias=False, bias_initializer=i),
+            "gru",
+            "lstm",
+            "LSTMCell",
+        ),
+        (
+            lambda i: keras.layers.GRU(64, reset_after=False, bias_initializer=i),
+            "lstm",
+            "gru",
+            "GRUCell",
+        ),
+        (
+            lambda i: keras.layers.Bidirectional(
+                keras.layers.GRU(8, bias_initializer=i)
+            ),
+            "lstm",
+            "gru",
+            "GRUCell",
+        ),
+    ],
+)
+def test_chrono_cell_that_disagrees_with_the_layer_is_refused(
+    make, given, real, cell_class
+):
+    with pytest.raises(
+        ValueError,
+        match=rf"^`cell` must be '{real}' or None for ChronoBias initializing the "
+        rf"bias of {cell_class} '\w+'\. Received: cell='{given}'$",
+    ):
+        built(make(ChronoBias(100, seed=0, cell=given)))
+
+
+def test_chrono_on_a_weight_that_is_not_the_cells_bias():
+    cell = keras.layers.LSTMCell(4, kernel_initializer=ChronoBias(100, seed=0))
+    with pytest.raises(
+        ValueError,
+        match=r"^`shape` must be the bias shape \(16,\) of LSTMCell '\w+' "
+        r"\(units=4\) that ChronoBias initializes\. Received: shape=\(3, 16\)$",
+    ):
+        keras.layers.RNN(cell).build((None, None, 3))
+
+
+def test_chrono_outside_a_cell_refuses_a_shape_that_fits_both():
+    message = (
+        r"^`cell` must be 'gru' or 'lstm' for ChronoBias called outside an LSTM "
+        r"or GRU cell on a shape that fits both, \(48,\) = 4 x 12 \(LSTM\) = "
+        r"3 x 16 \(GRU\): pass cell=\. Received: cell=None$"
+    )
+    with pytest.raises(ValueError, match=message):
+        ChronoBias(100, seed=0)((48,))
+    # Dense is no recurrent cell: its (48,) bias is just as ambiguous.
+    with pytest.raises(ValueError, match=message):
+        keras.layers.Dense(48, bias_initializer=ChronoBias(100, seed=0)).build(
+            (None, 3)
+        )
+    # With `cell`, a direct call works as before.
+    assert_chrono(ChronoBias(100, seed=0, cell="lstm")((4 * 300,)), "lstm", 100)
+    assert_chrono(ChronoBias(100, seed=0, cell="gru")((3 * 400,)), "gru", 100)
+
+
+@pytest.mark.parametrize(
+    "shape, kind, reset_after",
+    [
+        ((4 * 1000,), "lstm", False),
+        ((3 * 1001,), "gru", False),
+        ((2, 3000), "gru", True),
+    ],
+)
+def test_chrono_outside_a_cell_takes_the_one_layout_the_shape_fits(
+    shape, kind, reset_after
+):
+    b = ChronoBias(100, seed=0)(shape)
+    assert tuple(b.shape) == shape
+    assert_chrono(b, kind, 100, reset_after=reset_after)
+
+
+@pytest.mark.parametrize("shape", [(10,), (3, 12), (2, 10), ()])
+def test_chrono_outside_a_cell_shape_of_no_gated_bias(shape):
+    with pytest.raises(
+        ValueError,
+        match=r"^`shape` must be an LSTM bias shape \(4 \* units,\) or a GRU one, "
+        r"\(3 \* units,\) or \(2, 3 \* units\), for ChronoBias\. Received: shape=",
+    ):
+        ChronoBias(100, seed=0)(shape)
+
+
+@pytest.mark.parametrize("cell", [None, "gru"])
+def test_chrono_keras_file_round_trip(cell, tmp_path):
+    init = ChronoBias(100, seed=3, cell=cell)
+    model = keras.Sequential(
+        [
+            keras.Input((5, 2)),
+            keras.layers.Bidirectional(
+                keras.layers.GRU(16, reset_after=False, bias_initializer=init)
+            ),
+        ]
+    )
+    path = tmp_path / "chrono.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path).layers[0]
+    config = {"max_length": 100.0, "seed": 3, "cell": cell}
+    for c in cells_of(loaded):
+        assert c.bias_initializer.get_config() == config
+        assert_chrono(c.bias, "gru", 100)
+    # A fresh build from the loaded config draws the saved numbers.
+    rebuilt = built(keras.layers.GRU.from_config(loaded.forward_layer.get_config()), 2)
+    np.testing.assert_array_equal(
+        to_numpy(rebuilt.cell.bias), to_numpy(cells_of(model.layers[0])[0].bias)
+    )

@@ -1,7 +1,5 @@
 """Chrono initialization of LSTM and GRU gate biases."""
 
-import sys
-
 import keras
 from keras import ops
 
@@ -11,11 +9,12 @@ from keras_rnninit.initializers.base import (
     compute_dtype,
     float_dtype,
 )
+from keras_rnninit.initializers.building import GATES, gated_cell
 from keras_rnninit.validation import check_number
 
 __all__ = ["ChronoBias"]
 
-CELLS = ("gru", "lstm")
+CELLS = tuple(sorted(GATES))
 
 
 def check_max_length(max_length):
@@ -24,33 +23,37 @@ def check_max_length(max_length):
 
 
 def check_cell(cell):
-    """Return `cell` if it is one of `CELLS`, else raise."""
-    if not isinstance(cell, str):
+    """Return `cell` if it is None or one of `CELLS`, else raise."""
+    if cell is not None and not isinstance(cell, str):
         raise TypeError(
-            f"`cell` must be one of {', '.join(CELLS)}. "
+            f"`cell` must be one of {', '.join(CELLS)} or None. "
             f"Received: cell={cell!r} of type {type(cell).__name__}"
         )
-    if cell not in CELLS:
+    if cell is not None and cell not in CELLS:
         raise ValueError(
-            f"`cell` must be one of {', '.join(CELLS)}. Received: cell={cell!r}"
+            f"`cell` must be one of {', '.join(CELLS)} or None. Received: cell={cell!r}"
         )
     return cell
 
 
-def _called_by_unit_forget_bias():
-    """True when the caller is Keras' `unit_forget_bias=True` bias closure.
+def _dims(shape):
+    """`shape` as a tuple of ints, or () when it is not one."""
+    try:
+        return tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return ()
 
-    With `unit_forget_bias=True`, Keras 3's `LSTMCell.build` does not call the
-    bias initializer on the (4H,) bias: a local function `bias_initializer`
-    concatenates `initializer((H,))`, ones (H,) and `initializer((2H,))`. A
-    1-D shape alone cannot tell an (H,) piece from a (4H',) bias, so the
-    caller is checked: that closure, on an `LSTMCell` (`self` is its free
-    variable).
+
+def _layout(cell, dims):
+    """(units, rows) when `dims` is a bias shape of `cell`, else None.
+
+    LSTM: (4H,). GRU: (3H,), or (2, 3H) with `reset_after=True`.
     """
-    caller = sys._getframe(2)
-    return caller.f_code.co_name == "bias_initializer" and isinstance(
-        caller.f_locals.get("self"), keras.layers.LSTMCell
-    )
+    gates = GATES[cell]
+    rows = 2 if cell == "gru" and len(dims) == 2 and dims[0] == 2 else 1
+    if len(dims) != rows or dims[-1] < gates or dims[-1] % gates:
+        return None
+    return dims[-1] // gates, rows
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")
@@ -69,7 +72,7 @@ class ChronoBias(SeededInitializer):
     on (H,) pieces and sets b_f = 1, which would silently replace chrono, so
     `ChronoBias` raises there.
 
-    GRU (`cell="gru"`), Keras' gate order z, r, h and new state
+    GRU, Keras' gate order z, r, h and new state
     h_t = z * h_{t-1} + (1 - z) * hh: z is the fraction kept, the role of
     the paper's forget gate (the paper's GRU writes (1 - z) h_{t-1} + z hh and
     so takes b_z = -log(u)). Here b_z = +log(u), so sigmoid(b_z) >= 1/2 and
@@ -79,11 +82,20 @@ class ChronoBias(SeededInitializer):
     input bias and row 1 the recurrent bias, both added to the z
     pre-activation: b_z goes in row 0, row 1 is all zeros.
 
+    Which layout: a (192,) bias is 4 LSTM blocks of 48 or 3 GRU blocks of 64,
+    so the shape alone cannot tell. Inside a Keras `LSTMCell` or `GRUCell`
+    (subclasses included; `LSTM`, `GRU`, `RNN(cell)` and `Bidirectional`
+    build their bias there) the layout is the cell's: its kind, `units` and
+    `reset_after`. A `cell` that disagrees with the layer, or a shape that
+    is not the layer's bias shape, raises. Called outside such a cell, the
+    layout is `cell`'s; with `cell=None` it is the one layout the shape
+    fits, and a shape that fits both (4H = 3H') raises and asks for `cell`.
+
     Example:
 
     >>> import keras, numpy as np
     >>> from keras_rnninit import ChronoBias
-    >>> b = keras.ops.convert_to_numpy(ChronoBias(100, seed=0)(shape=(4 * 8,)))
+    >>> b = keras.ops.convert_to_numpy(ChronoBias(100, seed=0, cell="lstm")((4 * 8,)))
     >>> b_i, b_f, b_c, b_o = np.split(b, 4)
     >>> bool(np.all(b_i == -b_f) and np.all(b_c == 0) and np.all(b_o == 0))
     True
@@ -91,13 +103,15 @@ class ChronoBias(SeededInitializer):
     True
     >>> lstm = keras.layers.LSTM(
     ...     8, bias_initializer=ChronoBias(100), unit_forget_bias=False)
-    >>> gru = keras.layers.GRU(8, bias_initializer=ChronoBias(100, cell="gru"))
+    >>> gru = keras.layers.GRU(8, bias_initializer=ChronoBias(100))
 
     Args:
         max_length: Finite number > 2, the longest dependency (in steps)
             the gates should span at initialization (T_max of the paper).
         seed: None, an int, or a `keras.random.SeedGenerator`.
-        cell: `"lstm"` (bias (4H,)) or `"gru"` (bias (3H,) or (2, 3H)).
+        cell: None (default: the kind of the LSTM or GRU cell whose bias is
+            built), `"lstm"` (bias (4H,)) or `"gru"` (bias (3H,) or
+            (2, 3H)); inside a cell it must match the cell.
 
     Reference:
         - [Tallec & Ollivier, 2018, Can recurrent neural networks warp time?](
@@ -105,22 +119,15 @@ class ChronoBias(SeededInitializer):
     """
 
     def __init__(
-        self, max_length: float, seed: Seed = None, cell: str = "lstm"
+        self, max_length: float, seed: Seed = None, cell: str | None = None
     ) -> None:
         self.max_length = check_max_length(max_length)
         self.cell = check_cell(cell)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        if self.cell == "lstm" and _called_by_unit_forget_bias():
-            raise ValueError(
-                "`unit_forget_bias` must be False on an LSTM whose "
-                "`bias_initializer` is ChronoBias (with True, Keras initializes "
-                "the bias in (units,) pieces and sets the forget bias to 1, "
-                "replacing chrono). Received: unit_forget_bias=True"
-            )
+        cell, units, rows = self._layout(shape)
         dtype = float_dtype(dtype)
-        units, rows = self._units(shape)
         u = keras.random.uniform(
             (units,),
             minval=1.0,
@@ -130,7 +137,7 @@ class ChronoBias(SeededInitializer):
         )
         slow = ops.log(u)
         rest = ops.zeros((2 * units,), dtype=slow.dtype)
-        if self.cell == "lstm":
+        if cell == "lstm":
             bias = ops.concatenate([-slow, slow, rest])
         else:
             bias = ops.concatenate([slow, rest])
@@ -138,25 +145,71 @@ class ChronoBias(SeededInitializer):
                 bias = ops.stack([bias, ops.zeros_like(bias)])
         return ops.cast(bias, dtype)
 
-    def _units(self, shape):
-        """(units, rows) of a bias `shape` of this cell, else raise."""
-        gates = 4 if self.cell == "lstm" else 3
-        layouts = (
-            "(4 * units,)"
-            if self.cell == "lstm"
-            else "(3 * units,) or, for reset_after=True, (2, 3 * units)"
-        )
-        try:
-            dims = tuple(int(d) for d in shape)
-        except (TypeError, ValueError):
-            dims = ()
-        rows = 2 if len(dims) == 2 and dims[0] == 2 and self.cell == "gru" else 1
-        if len(dims) != rows or dims[-1] < gates or dims[-1] % gates:
+    def _layout(self, shape):
+        """(cell, units, rows) of the bias `shape` being built, else raise."""
+        dims = _dims(shape)
+        found = gated_cell()
+        if found is not None:
+            return self._layout_in(*found, shape, dims)
+        if self.cell is not None:
+            layout = _layout(self.cell, dims)
+            if layout is None:
+                layouts = (
+                    "(4 * units,)"
+                    if self.cell == "lstm"
+                    else "(3 * units,) or, for reset_after=True, (2, 3 * units)"
+                )
+                raise ValueError(
+                    f"`shape` must be the {self.cell.upper()} bias shape {layouts} "
+                    f"for ChronoBias(cell={self.cell!r}). Received: shape={shape}"
+                )
+            return (self.cell, *layout)
+        fits = [cell for cell in CELLS if _layout(cell, dims) is not None]
+        if not fits:
             raise ValueError(
-                f"`shape` must be the {self.cell.upper()} bias shape {layouts} "
-                f"for ChronoBias(cell={self.cell!r}). Received: shape={shape}"
+                "`shape` must be an LSTM bias shape (4 * units,) or a GRU one, "
+                "(3 * units,) or (2, 3 * units), for ChronoBias. "
+                f"Received: shape={shape}"
             )
-        return dims[-1] // gates, rows
+        if len(fits) > 1:
+            raise ValueError(
+                "`cell` must be 'gru' or 'lstm' for ChronoBias called outside "
+                f"an LSTM or GRU cell on a shape that fits both, {dims} = "
+                f"4 x {dims[0] // 4} (LSTM) = 3 x {dims[0] // 3} (GRU): pass "
+                "cell=. Received: cell=None"
+            )
+        return (fits[0], *_layout(fits[0], dims))
+
+    def _layout_in(self, kind, cell, shape, dims):
+        """(kind, units, rows) of the bias of the Keras `cell` building it."""
+        name = f"{type(cell).__name__} {cell.name!r}"
+        if self.cell is not None and self.cell != kind:
+            raise ValueError(
+                f"`cell` must be {kind!r} or None for ChronoBias initializing "
+                f"the bias of {name}. Received: cell={self.cell!r}"
+            )
+        units = cell.units
+        if (
+            kind == "lstm"
+            and cell.unit_forget_bias
+            and dims in ((units,), (2 * units,))
+        ):
+            # Keras' `unit_forget_bias=True` closure: (H,) and (2H,) pieces.
+            raise ValueError(
+                "`unit_forget_bias` must be False on an LSTM whose "
+                "`bias_initializer` is ChronoBias (with True, Keras initializes "
+                "the bias in (units,) pieces and sets the forget bias to 1, "
+                "replacing chrono). Received: unit_forget_bias=True"
+            )
+        rows = 2 if kind == "gru" and cell.reset_after else 1
+        expected = (GATES[kind] * units,)
+        expected = (2, *expected) if rows == 2 else expected
+        if dims != expected:
+            raise ValueError(
+                f"`shape` must be the bias shape {expected} of {name} "
+                f"(units={units}) that ChronoBias initializes. Received: shape={shape}"
+            )
+        return kind, units, rows
 
     def get_config(self):
         return {
