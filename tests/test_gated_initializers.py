@@ -176,6 +176,13 @@ def test_gates_1_config_is_unchanged():
     assert ScaledOrthogonal(seed=1, gates=1).get_config() == {"gain": 1.0, "seed": 1}
     assert ScaledIdentity(gates=1).get_config() == {"gain": 1.0}
     assert SpectralRadius(seed=1).get_config() == {"radius": 1.0, "seed": 1}
+    # SpectralRadius' default is gates=None (from the cell); an explicit 1 stays.
+    assert SpectralRadius.from_config({"radius": 1.0, "seed": 1}).gates is None
+    assert SpectralRadius(seed=1, gates=1).get_config() == {
+        "radius": 1.0,
+        "seed": 1,
+        "gates": 1,
+    }
 
 
 def test_chrono_bias_is_registered():
@@ -215,14 +222,19 @@ def test_spectral_radius_gate_blocks_must_be_square():
     "cls", [XavierRNN, ScaledOrthogonal, ScaledIdentity, SpectralRadius]
 )
 def test_bad_gates(cls):
+    # SpectralRadius takes gates=None: k from the LSTM or GRU cell building it.
+    optional = r" or None" if cls is SpectralRadius else ""
     for value in [0, -4]:
         with pytest.raises(
             ValueError,
-            match=rf"^`gates` must be a positive int\. Received: gates={value}$",
+            match=rf"^`gates` must be a positive int{optional}\. "
+            rf"Received: gates={value}$",
         ):
             cls(gates=value)
-    for value in [4.0, "4", True, None]:
-        with pytest.raises(TypeError, match=r"^`gates` must be a positive int\. "):
+    for value in [4.0, "4", True] + ([] if optional else [None]):
+        with pytest.raises(
+            TypeError, match=rf"^`gates` must be a positive int{optional}\. "
+        ):
             cls(gates=value)
 
 

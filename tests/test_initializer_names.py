@@ -89,3 +89,76 @@ def test_a_users_own_name_is_not_replaced():
         assert custom["xavier_rnn"] is mine
     finally:
         custom["xavier_rnn"] = keras_rnninit.XavierRNN
+
+
+# A name gives the class's defaults; square-only ones meet gated kernels.
+GATED = [(keras.layers.LSTM, 4, "LSTMCell"), (keras.layers.GRU, 3, "GRUCell")]
+
+
+def spectral_radius(w):
+    return float(np.abs(np.linalg.eigvals(w)).max())
+
+
+@pytest.mark.parametrize("name", ["spectral_radius", "SpectralRadius"])
+@pytest.mark.parametrize("layer_class, gates, _", GATED)
+def test_spectral_radius_by_name_takes_gates_from_the_cell(layer_class, gates, _, name):
+    layer = layer_class(8, recurrent_initializer=name)
+    layer.build((None, None, 3))
+    blocks = np.split(np.asarray(layer.cell.recurrent_kernel), gates, axis=1)
+    for block in blocks:  # each (8, 8) gate block: radius 1.0, the default
+        assert abs(spectral_radius(block) - 1.0) < 1e-4
+    assert not np.allclose(blocks[0], blocks[1])
+    cell = keras.layers.RNN(keras.layers.GRUCell(8, recurrent_initializer=name))
+    cell.build((None, None, 3))
+    for block in np.split(np.asarray(cell.cell.recurrent_kernel), 3, axis=1):
+        assert abs(spectral_radius(block) - 1.0) < 1e-4
+    simple = keras.layers.SimpleRNN(8, recurrent_initializer=name)
+    simple.build((None, None, 3))
+    assert abs(spectral_radius(np.asarray(simple.cell.recurrent_kernel)) - 1.0) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "name, class_name", [("np_rnn", "NpRNN"), ("uniform_diagonal", "UniformDiagonal")]
+)
+@pytest.mark.parametrize("layer_class, gates, cell", GATED)
+def test_square_only_name_on_a_gated_cell_says_how(
+    layer_class, gates, cell, name, class_name
+):
+    with pytest.raises(
+        ValueError,
+        match=rf"^`shape` must be a square 2-D shape of positive ints for "
+        rf"{class_name}; {cell} '\w+' builds it as {gates} gate blocks and "
+        rf"{class_name} has no per-gate form: use it on a SimpleRNN, or "
+        rf"SpectralRadius\(gates={gates}\) here\. Received: shape=\(8, {8 * gates}\)$",
+    ):
+        layer_class(8, recurrent_initializer=name).build((None, None, 3))
+
+
+def test_spectral_radius_with_gates_1_on_a_gated_cell_says_how():
+    layer = keras.layers.LSTM(
+        8, recurrent_initializer=keras_rnninit.SpectralRadius(gates=1)
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"^`shape` must be a square 2-D shape of positive ints for "
+        r"SpectralRadius; LSTMCell '\w+' builds it as 4 gate blocks: pass "
+        r"SpectralRadius\(gates=4\) or gates=None\. Received: shape=\(8, 32\)$",
+    ):
+        layer.build((None, None, 3))
+
+
+@pytest.mark.parametrize("name", ["spectral_radius", "np_rnn", "uniform_diagonal"])
+def test_non_square_shape_outside_gate_blocks_keeps_the_plain_error(name):
+    class_name = NAMES[name]
+    plain = (
+        rf"^`shape` must be a square 2-D shape of positive ints for {class_name}\. "
+        r"Received: shape=\(3, {cols}\)$"
+    )
+    init = keras.initializers.get(name)
+    with pytest.raises(ValueError, match=plain.format(cols=32)):
+        init((3, 32))  # a direct call: no cell
+    with pytest.raises(ValueError, match=plain.format(cols=8)):
+        keras.layers.SimpleRNN(8, kernel_initializer=name).build((None, None, 3))
+    # An LSTM's input kernel (3, 32) is no set of square gate blocks.
+    with pytest.raises(ValueError, match=plain.format(cols=32)):
+        keras.layers.LSTM(8, kernel_initializer=name).build((None, None, 3))

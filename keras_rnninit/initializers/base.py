@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rnninit.initializers.building import gate_blocks_hint
 from keras_rnninit.validation import check_positive_int, check_positive_number
 
 __all__ = ["Seed", "SeededInitializer", "derive_seed"]
@@ -24,11 +25,13 @@ def check_positive(name, value):
     return check_positive_number(name, value)
 
 
-def check_matrix_shape(shape, initializer, square=False):
+def check_matrix_shape(shape, initializer, square=False, per_gate=False):
     """Return `shape` as a `(rows, cols)` tuple of positive ints, else raise.
 
     RNN weights (Wxh, Whh, Why) are matrices, so every fan-based initializer
     here asks for a 2-D shape; `square=True` also asks rows == cols (Whh).
+    A square-only initializer refused the (units, k * units) weight of an
+    LSTM or GRU cell says how to fix it (`per_gate`: it takes `gates=k`).
     """
     what = "a square 2-D shape" if square else "a 2-D shape"
     try:
@@ -41,8 +44,9 @@ def check_matrix_shape(shape, initializer, square=False):
         or min(dims) < 1
         or (square and dims[0] != dims[1])
     ):
+        hint = gate_blocks_hint(shape, initializer, per_gate) if square else ""
         raise ValueError(
-            f"`shape` must be {what} of positive ints for {initializer}. "
+            f"`shape` must be {what} of positive ints for {initializer}{hint}. "
             f"Received: shape={shape}"
         )
     return dims
@@ -53,14 +57,17 @@ def check_gates(gates):
     return check_positive_int("gates", gates)
 
 
-def gate_block_shape(shape, gates, initializer, square=False):
+def gate_block_shape(shape, gates, initializer, square=False, per_gate=False):
     """The `(rows, cols // gates)` shape of one gate block of a 2-D `shape`.
 
     Keras' LSTM and GRU concatenate their gate matrices along the last axis
     (LSTM: i, f, c, o; GRU: z, r, h), so a (H, 4H) recurrent kernel is four
-    (H, H) blocks. `square=True` asks each block to be square.
+    (H, H) blocks. `square=True` asks each block to be square; `per_gate`
+    is passed on to `check_matrix_shape`.
     """
-    rows, cols = check_matrix_shape(shape, initializer, square=square and gates == 1)
+    rows, cols = check_matrix_shape(
+        shape, initializer, square=square and gates == 1, per_gate=per_gate
+    )
     if cols % gates:
         raise ValueError(
             f"`shape` must split into `gates` equal blocks along its last axis "

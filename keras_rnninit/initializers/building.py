@@ -20,7 +20,7 @@ import sys
 
 import keras
 
-__all__ = ["GATES", "gated_cell"]
+__all__ = ["GATES", "gate_blocks_hint", "gated_cell", "gated_square_blocks"]
 
 # The number of gate blocks concatenated along the last axis of each weight:
 # Keras' LSTM i, f, c, o; GRU z, r, h.
@@ -55,3 +55,45 @@ def gated_cell():
     if isinstance(layer, keras.layers.GRUCell):
         return "gru", layer
     return None
+
+
+def gated_square_blocks(shape):
+    """`(gates, cell)` when `shape` is square gate blocks of the building cell.
+
+    An LSTM or GRU cell of `units` H builds its recurrent kernel as `gates`
+    square (H, H) blocks side by side, shape (H, gates * H) (and its input
+    kernel too when input_dim == H). Returns None for any other shape or
+    when no such cell is building the weight.
+    """
+    found = gated_cell()
+    if found is None:
+        return None
+    kind, cell = found
+    gates = GATES[kind]
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return None
+    if dims != (cell.units, gates * cell.units):
+        return None
+    return gates, cell
+
+
+def gate_blocks_hint(shape, initializer, per_gate):
+    """The clause a square-only `initializer` adds to its shape error, or "".
+
+    Non-empty when `shape` is the (units, k * units) weight of a building
+    LSTM or GRU cell: it says how to initialize it (`per_gate`: the
+    initializer takes `gates`; otherwise it has no per-gate form).
+    """
+    blocks = gated_square_blocks(shape)
+    if blocks is None:
+        return ""
+    gates, cell = blocks
+    where = f"{type(cell).__name__} {cell.name!r} builds it as {gates} gate blocks"
+    if per_gate:
+        return f"; {where}: pass {initializer}(gates={gates}) or gates=None"
+    return (
+        f"; {where} and {initializer} has no per-gate form: use it on a "
+        f"SimpleRNN, or SpectralRadius(gates={gates}) here"
+    )

@@ -8,14 +8,14 @@ from keras import ops
 from keras_rnninit.initializers.base import (
     Seed,
     SeededInitializer,
-    check_gates,
     check_positive,
     compute_dtype,
     float_dtype,
     gate_block_shape,
-    gates_config,
     per_gate,
 )
+from keras_rnninit.initializers.building import gated_square_blocks
+from keras_rnninit.validation import check_positive_int
 
 __all__ = ["SpectralRadius"]
 
@@ -32,7 +32,11 @@ class SpectralRadius(SeededInitializer):
 
     Gated cells: with `gates=k` a shape (n, k * n) is k square (n, n) gate
     blocks side by side (Keras' LSTM: k=4, GRU: k=3); each block is drawn
-    independently and rescaled to its own spectral radius `radius`.
+    independently and rescaled to its own spectral radius `radius`. With
+    `gates=None` (the default, and what a name such as
+    `recurrent_initializer="spectral_radius"` gives) k is taken from the
+    Keras `LSTMCell` or `GRUCell` building a (units, k * units) weight, and
+    is 1 for any other weight.
 
     Example:
 
@@ -44,11 +48,13 @@ class SpectralRadius(SeededInitializer):
     >>> w = keras.ops.convert_to_numpy(SpectralRadius(0.9, gates=4, seed=0)((8, 32)))
     >>> [round(float(np.abs(np.linalg.eigvals(b)).max()), 4) for b in np.split(w, 4, 1)]
     [0.9, 0.9, 0.9, 0.9]
+    >>> lstm = keras.layers.LSTM(8, recurrent_initializer="spectral_radius")
 
     Args:
         radius: Positive target value of max|eig(W)| (of each gate block).
         gates: Positive int, the number of square gate blocks along the last
-            axis (4 for an LSTM recurrent kernel, 3 for a GRU one).
+            axis (4 for an LSTM recurrent kernel, 3 for a GRU one), or None
+            to take it from the LSTM or GRU cell building the weight.
         seed: None, an int, or a `keras.random.SeedGenerator`.
 
     Reference:
@@ -57,13 +63,21 @@ class SpectralRadius(SeededInitializer):
           https://www.ai.rug.nl/minds/uploads/EchoStatesTechRep.pdf)
     """
 
-    def __init__(self, radius: float = 1.0, seed: Seed = None, gates: int = 1) -> None:
+    def __init__(
+        self, radius: float = 1.0, seed: Seed = None, gates: int | None = None
+    ) -> None:
         self.radius = check_positive("radius", radius)
-        self.gates = check_gates(gates)
+        self.gates = check_positive_int("gates", gates, optional=True)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        block = gate_block_shape(shape, self.gates, type(self).__name__, square=True)
+        gates = self.gates
+        if gates is None:
+            blocks = gated_square_blocks(shape)
+            gates = 1 if blocks is None else blocks[0]
+        block = gate_block_shape(
+            shape, gates, type(self).__name__, square=True, per_gate=True
+        )
         dtype = float_dtype(dtype)
 
         def draw(draw_shape):
@@ -79,7 +93,8 @@ class SpectralRadius(SeededInitializer):
             rho = ops.max(ops.abs(eigenvalues))
             return a * (self.radius / ops.cast(rho, a.dtype))
 
-        return ops.cast(per_gate(draw, block, self.gates, rescale), dtype)
+        return ops.cast(per_gate(draw, block, gates, rescale), dtype)
 
     def get_config(self):
-        return {"radius": self.radius, **super().get_config(), **gates_config(self)}
+        gates = {} if self.gates is None else {"gates": self.gates}
+        return {"radius": self.radius, **super().get_config(), **gates}
