@@ -23,14 +23,30 @@ import sys
 
 from keras_rnninit.version import __version__
 
-__all__ = ["CELLS", "PROG", "TASKS", "USAGE_ERRORS", "build_parser", "main"]
+__all__ = [
+    "CELLS",
+    "GATED_SCHEMES",
+    "PROG",
+    "TASKS",
+    "USAGE_ERRORS",
+    "build_parser",
+    "main",
+]
 
 PROG = "keras-rnninit"
 # The names of `keras_rnninit.tasks` (checked against it by the tests; listed
 # here so that parsing imports nothing heavy).
 TASKS = ("adding", "chars", "copy")
-# Likewise `keras_rnninit.schemes.CELLS`.
+# Likewise `keras_rnninit.schemes.CELLS`, and the schemes that define the
+# gated cells (`schemes.names("lstm")`, the same for "gru").
 CELLS = ("gru", "lstm", "simple")
+GATED_SCHEMES = (
+    "chrono",
+    "keras_default",
+    "orthogonal",
+    "pytorch_default",
+    "xavier_rnn",
+)
 # Bad arguments or paths: exit 2. Anything else that fails: exit 1.
 USAGE_ERRORS = (
     ValueError,
@@ -204,6 +220,19 @@ def _schemes_option(default):
     return parent
 
 
+def _cell_option():
+    parent = _parent()
+    parent.add_argument(
+        "--cell",
+        choices=CELLS,
+        default="simple",
+        help="the recurrent cell of every scheme's model (default: %(default)s; "
+        f"lstm and gru need the tensorflow backend and one of the schemes "
+        f"{', '.join(GATED_SCHEMES)})",
+    )
+    return parent
+
+
 # ------------------------------------------------------------------ commands
 
 
@@ -271,6 +300,7 @@ def _add_compare(commands):
         parents=[
             _run_options(),
             _schemes_option(["xavier_rnn", "keras_default", "uniform01"]),
+            _cell_option(),
             _model_options(length=50, units=64),
             _training_options(4000, [0, 1], "default: 0,1"),
             _batch_option(64, "training batch size"),
@@ -283,14 +313,6 @@ def _add_compare(commands):
         choices=TASKS,
         default="adding",
         help="the task (default: %(default)s)",
-    )
-    compare.add_argument(
-        "--cell",
-        choices=CELLS,
-        default="simple",
-        help="the recurrent cell every scheme trains (default: %(default)s; "
-        "lstm/gru need schemes that support them, e.g. keras_default, chrono, "
-        "orthogonal, xavier_rnn, pytorch_default)",
     )
     compare.add_argument(
         "--reference",
@@ -343,6 +365,7 @@ def _add_diagnose(commands):
         parents=[
             _run_options(),
             _schemes_option(["xavier_rnn"]),
+            _cell_option(),
             _model_options(length=100, units=256),
             _batch_option(32, "probe sequences per draw"),
             _out_option(None, "folder for diagnose.json and diagnose.png"),

@@ -245,22 +245,30 @@ def diagnose(args):
 
     import numpy as np
 
-    from keras_rnninit import schemes
     from keras_rnninit.compare.report import jsonable
-    from keras_rnninit.diagnostics import signal_propagation
+    from keras_rnninit.diagnostics.gated import CANDIDATE
+    from keras_rnninit.diagnostics.signal import check_cell, signal_propagation
 
-    names = [schemes.get(name).name for name in args.schemes]
+    # Every scheme x cell is checked before anything is printed or written.
+    names = [check_cell(name, args.cell).name for name in args.schemes]
     out = _check_out(args.out, args.force) if args.out else None
     reports = []
-    t_mid = min(10, args.length)
+    # Var(h_t) at t = 1, 10 and T, each step once (T <= 10 repeats one).
+    steps = sorted({1, min(10, args.length), args.length})
     print(
-        f"Signal propagation at init: units {args.units}, T={args.length}, input "
-        f"dim {args.input_dim}, batch {args.batch_size}, {args.draws} draws"
+        f"Signal propagation at init: {args.cell} cell, units {args.units}, "
+        f"T={args.length}, input dim {args.input_dim}, batch {args.batch_size}, "
+        f"{args.draws} draws"
+        + (
+            f"; radius, max sv: Whh's candidate block {CANDIDATE[args.cell]}"
+            if args.cell in CANDIDATE
+            else ""
+        )
     )
     print(
-        f"  {'scheme':<16} {'var h_1':>8} {f'var h_{t_mid}':>9} "
-        f"{f'var h_{args.length}':>9} {'saturated':>9} {'log10 ratio':>12} "
-        f"{'radius':>8} {'max sv':>8}"
+        f"  {'scheme':<16} "
+        + " ".join(f"{f'var h_{t}':>9}" for t in steps)
+        + f" {'saturated':>9} {'log10 ratio':>12} {'radius':>8} {'max sv':>8}"
     )
     for name in names:
         r = signal_propagation(
@@ -271,13 +279,15 @@ def diagnose(args):
             batch=args.batch_size,
             draws=args.draws,
             seed=args.seed,
+            cell=args.cell,
         )
         reports.append(r)
         ratio = r["log10_ratio"]
         ratio_text = "-inf (=0)" if ratio == float("-inf") else f"{ratio:.2f}"
         print(
-            f"  {name:<16} {r['variance'][0]:>8.3f} {r['variance'][t_mid - 1]:>9.3f} "
-            f"{r['variance'][-1]:>9.3f} {100 * np.mean(r['saturated']):>8.1f}% "
+            f"  {name:<16} "
+            + " ".join(f"{r['variance'][t - 1]:>9.3f}" for t in steps)
+            + f" {100 * np.mean(r['saturated']):>8.1f}% "
             f"{ratio_text:>12} {r['spectral_radius']:>8.3f} "
             f"{r['max_singular_value']:>8.3f}"
         )

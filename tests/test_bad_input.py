@@ -68,6 +68,12 @@ ROWS = [
         "argument --units: must be a positive int. Received: '0'",
     ),
     (
+        "scheme without the cell",
+        ["diagnose", "--schemes", "xavier_rnn,chrono", "--out", "{tmp}/o"],
+        2,
+        "`cell` must be one of gru, lstm for scheme 'chrono'. Received: cell='simple'",
+    ),
+    (
         "negative learning rate",
         ["compare", "--lr", "-0.1", "--out", "{tmp}/o"],
         2,

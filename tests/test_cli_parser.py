@@ -3,7 +3,7 @@
 import pytest
 
 from keras_rnninit import schemes, tasks
-from keras_rnninit.cli import CELLS, TASKS, build_parser
+from keras_rnninit.cli import CELLS, GATED_SCHEMES, TASKS, build_parser
 
 
 def parse(*argv):
@@ -16,6 +16,14 @@ def test_task_choices_are_the_registered_tasks():
 
 def test_cell_choices_are_the_schemes_cells():
     assert sorted(CELLS) == sorted(schemes.CELLS)
+    assert list(GATED_SCHEMES) == schemes.names("lstm") == schemes.names("gru")
+
+
+@pytest.mark.parametrize("command", ["compare", "diagnose"])
+def test_one_cell_option_for_compare_and_diagnose(command):
+    assert parse(command).cell == "simple"
+    assert parse(command, "--cell", "lstm").cell == "lstm"
+    assert parse(command, "--cell", "gru").cell == "gru"
 
 
 def test_each_command_keeps_its_own_defaults():

@@ -1,35 +1,69 @@
 """Signal propagation at initialization: no training, just the init's effect."""
 
+import keras
 import numpy as np
 
 from keras_rnninit import schemes
-from keras_rnninit.diagnostics.profiles import (
-    _log10_ratio,
-    spectrum,
-    state_profile,
-)
-from keras_rnninit.diagnostics.recurrent import (
-    backprop_through_time,
-    direct_gradient,
-    forward,
-    recurrent_parts,
+from keras_rnninit.diagnostics.profiles import diagnose
+
+__all__ = ["check_cell", "signal_propagation"]
+
+# The keys of one draw's `diagnose` report that the draws average.
+_AVERAGED = (
+    "variance",
+    "mean",
+    "saturated",
+    "log10_grad_norms",
+    "log10_ratio",
+    "spectral_radius",
+    "max_singular_value",
 )
 
-__all__ = ["signal_propagation"]
+
+def check_cell(scheme, cell):
+    """The `Scheme` called `scheme`, if it defines `cell` and this backend can
+    diagnose it; else one ValueError line (TypeError for a `cell` that is not
+    a str). LSTM and GRU need the tensorflow backend: their diagnostics step
+    the cell under tf.GradientTape (`keras_rnninit/diagnostics/gated.py`)."""
+    scheme = schemes.get(scheme)
+    scheme.check_cell(cell)
+    backend = keras.backend.backend()
+    if cell != "simple" and backend != "tensorflow":
+        raise ValueError(
+            f"`cell` must be 'simple' on the {backend} backend (the LSTM and GRU "
+            "diagnostics need tensorflow; set KERAS_BACKEND=tensorflow). "
+            f"Received: cell={cell!r}"
+        )
+    return scheme
 
 
 def signal_propagation(
-    scheme, units=256, length=100, input_dim=8, batch=32, draws=3, seed=0
+    scheme,
+    units=256,
+    length=100,
+    input_dim=8,
+    batch=32,
+    draws=3,
+    seed=0,
+    cell="simple",
 ):
     """How a scheme's fresh weights carry signal forward and gradients back.
 
-    For each of `draws` seeded models `scheme.build_model(input_dim, units)`,
-    feeds N(0, 1) sequences (batch, length, input_dim) with N(0, 1) targets
-    under MSE, and averages over the draws: per-step state variance, mean and
-    saturated fraction, and log10 ||dL/dh_t|| (geometric mean of the norms,
-    exact far below 1e-308; -inf only where every entry of a draw's gradient
-    is exactly 0), the vanishing ratio, the
-    spectral radius and the largest singular value of Whh.
+    For draw k = 0 .. `draws` - 1: the model
+    `scheme.build_model(input_dim, units, seed=seed + k, cell=cell)`, inputs
+    x ~ N(0, 1) of shape (batch, length, input_dim) then targets y ~ N(0, 1)
+    of shape (batch, 1), both from `numpy.random.default_rng(seed)` (one
+    stream for all draws), and `diagnostics.diagnose(model, x, y, loss="mse")`.
+    Returns the mean over the draws of its per-step state variance, mean and
+    saturated fraction (|h_t| > 0.99), log10 ||dL/dh_t|| (so the geometric
+    mean of the norms: exact far below 1e-308, -inf only where every entry of
+    a draw's gradient is exactly 0), the vanishing ratio `log10_ratio`, and
+    the spectral radius and largest singular value of Whh, plus the arguments.
+
+    `cell` is "simple" (SimpleRNN), "lstm" or "gru", one of the scheme's
+    `cells`; LSTM and GRU need the tensorflow backend (`check_cell`), and
+    their `spectral_radius` / `max_singular_value` are those of the candidate
+    block of Whh (c for LSTM, h for GRU), as in `diagnose`.
 
     Example:
 
@@ -43,31 +77,23 @@ def signal_propagation(
     ~ -19; identity Whh with tanh ~ 0 (ratio 1); irnn (identity, ReLU) ~ -0.5,
     since ReLU units that go negative pass no gradient.
     """
-    scheme = schemes.get(scheme)
+    scheme = check_cell(scheme, cell)
     rng = np.random.default_rng(seed)
     runs = []
     for draw in range(draws):
-        model = scheme.build_model(input_dim=input_dim, units=units, seed=seed + draw)
+        model = scheme.build_model(
+            input_dim=input_dim, units=units, seed=seed + draw, cell=cell
+        )
         x = rng.normal(size=(batch, length, input_dim)).astype("float32")
         y = rng.normal(size=(batch, 1)).astype("float32")
-        parts = recurrent_parts(model)
-        trace = forward(parts, x)
-        direct = direct_gradient(parts, trace, y, _mse)
-        log_norms = backprop_through_time(parts, trace, direct).log10_norms()
-        runs.append(
-            {
-                **state_profile(trace.states),
-                "log10_grad_norms": log_norms,
-                "log10_ratio": _log10_ratio(log_norms),
-                **spectrum(parts.recurrent_kernel),
-            }
-        )
-    report = {key: np.mean([run[key] for run in runs], axis=0) for key in runs[0]}
-    report["log10_ratio"] = float(report["log10_ratio"])
-    report["spectral_radius"] = float(report["spectral_radius"])
-    report["max_singular_value"] = float(report["max_singular_value"])
+        found = diagnose(model, x, y, loss="mse")
+        runs.append({key: found[key] for key in _AVERAGED})
+    report = {key: np.mean([run[key] for run in runs], axis=0) for key in _AVERAGED}
+    for key in ("log10_ratio", "spectral_radius", "max_singular_value"):
+        report[key] = float(report[key])
     report.update(
         scheme=scheme.name,
+        cell=cell,
         units=units,
         length=length,
         input_dim=input_dim,
@@ -76,9 +102,3 @@ def signal_propagation(
         seed=seed,
     )
     return report
-
-
-def _mse(y_true, y_pred):
-    import keras
-
-    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
