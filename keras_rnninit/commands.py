@@ -205,18 +205,19 @@ def compare(args):
             file=sys.stderr,
         )
         try:
-            records = run_compare(
-                names,
-                seeds=seeds,
-                config=config,
-                save_dir=store.models,
-                completed=store.completed,
-                on_record=store.save,
-                distribute=args.distribute,
-                fused=not args.sequential,
-                executor=args.executor,
-                ray_address=args.ray_address,
-            )
+            with _ray_session(args):
+                records = run_compare(
+                    names,
+                    seeds=seeds,
+                    config=config,
+                    save_dir=store.models,
+                    completed=store.completed,
+                    on_record=store.save,
+                    distribute=args.distribute,
+                    fused=not args.sequential,
+                    executor=args.executor,
+                    ray_address=args.ray_address,
+                )
         except BaseException:
             runs = os.listdir(os.path.join(store.path, "runs"))
             kept = sum(not is_temporary(name) for name in runs)
@@ -238,6 +239,23 @@ def compare(args):
         f"trained models: {out}/models/"
     )
     return 0
+
+
+def _ray_session(args):
+    """Ray for `compare --executor ray`, started (or connected) here so that
+    its "ray" logger shows errors only; `--verbose` keeps Ray's own level
+    (INFO unless RAY_LOGGER_LEVEL says otherwise). The comparison then runs
+    in this session (`start_ray` finds Ray initialized), which ends with the
+    block."""
+    import contextlib
+    import logging
+
+    if args.executor != "ray":
+        return contextlib.nullcontext()
+    from keras_rnninit.compare.executors import ray_session
+
+    level = None if args.verbose else logging.ERROR
+    return ray_session(args.ray_address, logging_level=level)
 
 
 def diagnose(args):

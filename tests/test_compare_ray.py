@@ -10,6 +10,7 @@ is computed once for the module."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -141,6 +142,9 @@ def test_ray_cluster_gives_the_local_executors_results(cluster, sequential, tmp_
     done = run_python(*argv(out, 200, *ray_args), timeout=300, **LOOPBACK)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "runs 4/4 done, 0 in flight" in done.stderr
+    # Ray's own INFO/WARNING lines ("Connecting to existing Ray cluster")
+    # stay off the command line's stderr.
+    assert not re.search(r"\b(INFO|WARNING)\b", done.stderr), done.stderr[-3000:]
     assert_same_runs(out, sequential)
 
 

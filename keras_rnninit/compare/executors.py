@@ -18,7 +18,15 @@ import tempfile
 import threading
 import time
 
-__all__ = ["EXECUTORS", "Tally", "run_local", "run_ray", "train_unit"]
+__all__ = [
+    "EXECUTORS",
+    "Tally",
+    "ray_session",
+    "run_local",
+    "run_ray",
+    "start_ray",
+    "train_unit",
+]
 
 EXECUTORS = ("local", "ray")
 # A task lost with its node (or worker process) is run again elsewhere.
@@ -145,31 +153,48 @@ def _ray():
     return ray
 
 
-def start_ray(address=None):
+def start_ray(address=None, logging_level=None):
     """Connect to the Ray cluster at `address`, or start a local instance.
 
     Returns True if this call initialized Ray (then `ray.shutdown()` is ours).
-    A local instance keeps every address on loopback.
+    A local instance keeps every address on loopback. `logging_level` is the
+    level of this process's "ray" logger (`ray.init`'s own argument; None:
+    Ray's default, INFO): the command line passes logging.ERROR, so Ray's
+    INFO and WARNING lines ("Started a local Ray instance", token setup) stay
+    off its stderr and Ray's errors do not. The workers' output never reaches
+    this process (`log_to_driver=False`); Ray keeps it in its session logs.
     """
     if address is None:  # read when Ray is imported
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _ray()
     if ray.is_initialized():
         return False
+    options = {"log_to_driver": False}
+    if logging_level is not None:
+        options["logging_level"] = logging_level
     if address is None:
-        ray.init(
-            include_dashboard=False,
-            log_to_driver=False,
-            _node_ip_address="127.0.0.1",
-        )
+        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **options)
     else:
         try:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **options)
         except ConnectionError as error:
             raise ConnectionError(
                 f"no Ray cluster answers at `--ray-address` {address!r} ({error})"
             ) from None
     return True
+
+
+@contextlib.contextmanager
+def ray_session(address=None, logging_level=None):
+    """Ray for the block (`start_ray`): the `ray` module; a Ray instance
+    started here is shut down on leaving, one found running is left alone."""
+    started = start_ray(address, logging_level)
+    ray = _ray()
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
 
 
 @contextlib.contextmanager
@@ -247,9 +272,7 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
     between Ray calls: see `deferred_interrupt`), and a Ray instance started
     here is shut down.
     """
-    started = start_ray(address)
-    ray = _ray()
-    try:
+    with ray_session(address) as ray:
         task = ray.remote(
             num_cpus=1, max_retries=MAX_RETRIES, scheduling_strategy="SPREAD"
         )(_remote_unit)
@@ -280,6 +303,3 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
-    finally:
-        if started:
-            ray.shutdown()
