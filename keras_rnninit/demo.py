@@ -9,10 +9,18 @@ import numpy as np
 from keras_rnninit.compare import CompareConfig, compare
 from keras_rnninit.compare.store import RunStore
 
-__all__ = ["DEMO_SCHEMES", "DEMO_SEEDS", "export_record", "run_demo"]
+__all__ = [
+    "DEMO_SCHEMES",
+    "DEMO_SEEDS",
+    "LATENCY_REPEATS",
+    "export_record",
+    "latency_ms",
+    "run_demo",
+]
 
 DEMO_SCHEMES = ("xavier_rnn", "keras_default", "orthogonal", "he", "uniform01")
 DEMO_SEEDS = (0, 1, 2)
+LATENCY_REPEATS = 50  # timed calls per path, after one warm-up
 
 
 def export_record(records, scheme="xavier_rnn"):
@@ -29,14 +37,37 @@ def export_record(records, scheme="xavier_rnn"):
     return min(mine, key=lambda r: (r["best_test"], r["seed"]))
 
 
-def _keras_latency_ms(model, x, repeats=20):
-    model(x)  # warm up
+def _median_ms(call, repeats):
+    """Median wall time of `call()` in ms over `repeats` calls after one
+    warm-up call (which traces a tf.function): `TFLiteRunner.latency_ms`'s
+    loop, so the three paths of `latency_ms` are timed alike."""
+    call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        model(x)
+        call()
         times.append(time.perf_counter() - start)
     return 1e3 * float(np.median(times))
+
+
+def latency_ms(model, tflite_path, x, repeats=LATENCY_REPEATS):
+    """ms per call on the same batch `x`, each the median of `repeats` after a
+    warm-up: `litert` (the exported file in LiteRT), `keras_compiled` (the
+    Keras model under `tf.function`, as it serves) and `keras_eager`.
+
+    The export report's own latency is not used: it times the first
+    verification batch, whose T is not `x`'s for a model that takes any T.
+    """
+    import tensorflow as tf
+
+    from keras_rnninit.export import TFLiteRunner
+
+    compiled = tf.function(lambda t: model(t, training=False))
+    return {
+        "litert": TFLiteRunner(tflite_path).latency_ms(x, repeats),
+        "keras_compiled": _median_ms(lambda: compiled(x), repeats),
+        "keras_eager": _median_ms(lambda: model(x, training=False), repeats),
+    }
 
 
 def run_demo(
@@ -52,8 +83,10 @@ def run_demo(
 ):
     """Compare `DEMO_SCHEMES` over `seeds` on the adding problem, write the
     report (statistics table, survival plot) to `out`, export one trained
-    xavier_rnn model (`export_record`) to `export_path`, verify and time it
-    in LiteRT. Returns a summary dict. Existing outputs need `force=True`."""
+    xavier_rnn model (`export_record`) to `export_path`, verify it in LiteRT
+    and time it there, beside the Keras model compiled and eager, on one
+    sequence of `length` steps (`latency_ms`). Returns a summary dict.
+    Existing outputs need `force=True`."""
     import keras
 
     from keras_rnninit.export import export_tflite
@@ -93,7 +126,7 @@ def run_demo(
     model_file = os.path.join(out, exported_run["model_path"])
     export = export_tflite(model_file, export_path, overwrite=force)
     x = np.random.default_rng(0).normal(size=(1, length, 2)).astype("float32")
-    keras_ms = _keras_latency_ms(keras.saving.load_model(model_file), x)
+    speeds = latency_ms(keras.saving.load_model(model_file), export.path, x)
     return {
         "report": os.path.join(out, "report.md"),
         "records": records,
@@ -101,6 +134,6 @@ def run_demo(
         "headline": report["headline"],
         "exported_run": exported_run,
         "export": dataclasses.asdict(export),
-        "keras_eager_ms": keras_ms,
+        "latency_ms": speeds,
         "seconds": time.perf_counter() - start,
     }
