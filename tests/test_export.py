@@ -531,3 +531,19 @@ def test_exported_files_follow_the_umask(umask, mode, tmp_path):
         os.umask(previous)
     for path in (report.path, report.metadata_path):
         assert os.stat(path).st_mode & 0o777 == mode
+
+
+def test_int8_quantizer_failing_silently_is_one_line_that_says_so(tmp_path):
+    # TensorFlow's quantizer raises a bare RuntimeError on this model (found by
+    # tests/test_export_differential.py); the message was "RuntimeError".
+    inputs = keras.Input((None, 3), name="sequence")
+    h = keras.layers.SimpleRNN(4)(keras.layers.Masking()(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(h))
+    data = RNG.normal(size=(16, 6, 3)).astype("float32")
+    with pytest.raises(ExportError) as caught:
+        export_tflite(
+            model, tmp_path / "q.tflite", quantize="int8", representative_data=data
+        )
+    message = str(caught.value)
+    assert "int8 quantization failed without saying why" in message
+    assert "\n" not in message and list(tmp_path.iterdir()) == []

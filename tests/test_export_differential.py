@@ -21,6 +21,7 @@ or ValueError of one line.
 
 import dataclasses
 import os
+import tempfile
 
 import keras
 import numpy as np
@@ -189,7 +190,8 @@ def export_and_check(spec, folder):
 )
 @given(spec=specs())
 def test_random_models_export_and_match_keras_in_litert(spec, tmp_path):
-    export_and_check(spec, str(tmp_path))
+    # tmp_path is one folder for all examples: each gets a fresh one in it.
+    export_and_check(spec, tempfile.mkdtemp(dir=tmp_path))
 
 
 # The configurations that hid the round-2 bugs, always run.

@@ -121,11 +121,19 @@ def _unsupported_ops(message):
     return sorted(found)
 
 
-def _explain(error, allow_select_tf_ops, unrolled):
+def _explain(error, allow_select_tf_ops, unrolled, quantize=None):
     message = str(error)
     ops = _unsupported_ops(message)
     if not ops:
         last = [line for line in message.strip().splitlines() if line.strip()]
+        if not last and quantize is not None:
+            # TensorFlow's quantizer raises a bare RuntimeError (measured:
+            # int8 of a masked SimpleRNN, unrolled).
+            return (
+                f"the TFLite converter's {quantize} quantization failed without "
+                "saying why (a bare RuntimeError from TensorFlow's quantizer); "
+                "export with another `quantize` ('dynamic' or 'float16') or none"
+            )
         detail = last[-1][:300] if last else type(error).__name__
         return f"the TFLite converter failed: {detail}"
     options = []
@@ -208,4 +216,6 @@ def run_converter(converter, quantize, representative, allow_select_tf_ops, unro
     try:
         return converter.convert()
     except Exception as error:  # ConverterError, or RuntimeError from quantizer
-        raise ExportError(_explain(error, allow_select_tf_ops, unrolled)) from error
+        raise ExportError(
+            _explain(error, allow_select_tf_ops, unrolled, quantize)
+        ) from error
