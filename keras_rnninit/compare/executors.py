@@ -301,5 +301,12 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
                         tally.finished(keep(records))
             tally.show(0, end="\n")
         finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            # Only tasks still running: force-cancelling one that has just
+            # finished can crash Ray's core worker ("Tried to complete task
+            # that was not pending", a known race in Ray's task manager).
+            if pending:
+                _, running = ray.wait(
+                    list(pending), num_returns=len(pending), timeout=0
+                )
+                for ref in running:
+                    ray.cancel(ref, force=True)
