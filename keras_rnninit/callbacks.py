@@ -26,18 +26,28 @@ from keras_rnninit.validation import check_positive_int
 __all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
 
 
+def _arrays(value):
+    """numpy arrays with the structure of `value` (a model input may be a list
+    or dict of arrays of different shapes, e.g. [x, h0, c0])."""
+    return None if value is None else keras.tree.map_structure(np.asarray, value)
+
+
 def _probe(data):
-    """(x, y) arrays from a tuple or the first batch of an iterable dataset."""
-    if isinstance(data, tuple) and len(data) == 2:
-        return np.asarray(data[0]), np.asarray(data[1])
-    try:
-        x, y = next(iter(data))[:2]
-    except (TypeError, ValueError, StopIteration) as error:
+    """(x, y, sample_weight or None) from an (x, y) or (x, y, sample_weight)
+    tuple or the first batch of an iterable dataset; x keeps its structure."""
+    if not (isinstance(data, tuple) and len(data) in (2, 3)):
+        try:
+            data = tuple(next(iter(data)))
+        except (TypeError, ValueError, StopIteration):
+            data = None
+    if not (isinstance(data, tuple) and len(data) in (2, 3)):
         raise ValueError(
-            "`probe` must be an (x, y) tuple or a dataset yielding (x, y) "
-            f"batches. Received: probe of type {type(data).__name__}"
-        ) from error
-    return np.asarray(x), np.asarray(y)
+            "`probe` must be an (x, y) or (x, y, sample_weight) tuple or a "
+            "dataset yielding such batches. Received: probe of type "
+            f"{type(data).__name__}"
+        )
+    x, y, sample_weight = (*data, None)[:3]
+    return _arrays(x), _arrays(y), _arrays(sample_weight)
 
 
 class _StepCounter(keras.callbacks.Callback):
@@ -121,9 +131,9 @@ class RNNDiagnostics(_StepCounter):
 
     The prefix says which layer was diagnosed when it could be ambiguous: it
     is `rnn_` when the model has one recurrent layer and `{layer name}_`
-    when it has several (stacked, or next to a Bidirectional or LSTM), unless
-    `prefix` is given. `step` counts the optimizer's real steps, also for a
-    dataset of unknown length.
+    when it has several (stacked, or next to a Bidirectional or LSTM) or the
+    layer is a direction of a Bidirectional, unless `prefix` is given. `step`
+    counts the optimizer's real steps, also for a dataset of unknown length.
 
     A record at initialization (step 0) is taken at the start of the first
     `fit`. Records accumulate across `fit` calls (steps keep counting);
@@ -137,7 +147,10 @@ class RNNDiagnostics(_StepCounter):
         diag.records[-1]["grad_norms"]   # ||dL/dh_t||, t = 1..T
 
     Args:
-        probe: `(x, y)` arrays, or a dataset whose first batch is used.
+        probe: `(x, y)` or `(x, y, sample_weight)` (x: an array, or a list or
+            dict of arrays for several model inputs), or a dataset whose first
+            batch is used. The gradients are those of the loss `fit`
+            minimises on it (`keras_rnninit.diagnostics.diagnose`).
         every: Diagnose every this many epochs (default 1).
         every_n_batches: Also diagnose every this many batches (default off).
         layer: The recurrent layer (or its name); default the first one.
@@ -163,7 +176,7 @@ class RNNDiagnostics(_StepCounter):
         super().__init__()
         self.log_dir = log_dir
         self._summaries = None if log_dir is None else SummaryLog(log_dir)
-        self.x, self.y = _probe(probe)
+        self.x, self.y, self.sample_weight = _probe(probe)
         self.every = check_positive_int("every", every, optional=True)
         self.every_n_batches = check_positive_int(
             "every_n_batches", every_n_batches, optional=True
@@ -202,11 +215,19 @@ class RNNDiagnostics(_StepCounter):
                 logs.update(scalars)
 
     def _record(self, epoch, step):
-        report = diagnose(self.model, self.x, self.y, loss=self.loss, layer=self.layer)
+        report = diagnose(
+            self.model,
+            self.x,
+            self.y,
+            loss=self.loss,
+            layer=self.layer,
+            sample_weight=self.sample_weight,
+        )
         norms = report["weight_grad_norms"]
         p = self.prefix
         if p is None:
-            several = len(recurrent_layers(self.model)) > 1
+            layers = recurrent_layers(self.model)
+            several = len(layers) > 1 or report["layer"] not in {x.name for x in layers}
             p = f"{report['layer']}_" if several else "rnn_"
         scalars = {
             f"{p}log10_grad_ratio": report["log10_ratio"],
@@ -320,7 +341,7 @@ class NaNGuard(keras.callbacks.Callback):
         super().__init__()
         self.x = None
         if probe is not None:
-            self.x = _probe(probe)[0] if isinstance(probe, tuple) else np.asarray(probe)
+            self.x = _probe(probe)[0] if isinstance(probe, tuple) else _arrays(probe)
         self.verbose = verbose
         self.diagnosis = None
         self._step = 0

@@ -9,6 +9,13 @@ from keras_rnninit import SpectralRadius, XavierRNN, schemes
 from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import diagnose
 from keras_rnninit.tasks import adding_problem
+from tests.test_diagnostics_loss import (
+    KINDS,
+    SW,
+    SW_STEPS,
+    build,
+    fit_gradient_norms,
+)
 
 X, Y = adding_problem(256, length=10, seed=0)
 XV, YV = adding_problem(64, length=10, seed=1)
@@ -204,3 +211,32 @@ def test_stacked_layers_named_in_records_and_logs():
             expected["weight_grad_norms"]["Whh"], rel=1e-9
         )
         assert diag.records[-1]["grad_norms"].shape == (10,)
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "gru"])
+@pytest.mark.parametrize("setting", ["text_classifier", "initial_state"])
+def test_diagnostics_inside_fit_are_fits_gradients(setting, kind):
+    # Embedding(mask_zero) -> RNN -> GlobalAveragePooling1D -> Dense (the
+    # layers after the RNN use the mask), and [x, h0(, c0)] as initial state
+    # (a probe of several inputs): fit runs to the end and the logged norms
+    # are diagnose()'s, which are those of the loss fit differentiates.
+    model, x, y, _ = build(setting, kind)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    y = y.astype("float32")
+    sw = SW_STEPS if y.ndim == 3 else SW
+    if setting == "text_classifier":  # a dataset probe: its first batch
+        probe = tf.data.Dataset.from_tensor_slices((x, y, sw)).batch(len(sw))
+    else:
+        probe = (x, y, sw)
+    diag = RNNDiagnostics(probe)
+    history = model.fit(
+        x, y, sample_weight=sw, batch_size=3, epochs=2, verbose=0, callbacks=[diag]
+    )
+    assert len(history.history["loss"]) == 2 and len(diag.records) == 3
+    report = diagnose(model, x, y, sample_weight=sw)
+    for key, name in (("whh", "Whh"), ("wxh", "Wxh"), ("why", "Why")):
+        logged = history.history[f"rnn_grad_norm_{key}"][-1]
+        assert logged == pytest.approx(report["weight_grad_norms"][name], rel=1e-9)
+    expected = fit_gradient_norms(model, x, y, sw)
+    whh = expected[model.get_layer("rnn").cell.recurrent_kernel.path]
+    assert history.history["rnn_grad_norm_whh"][-1] == pytest.approx(whh, rel=2e-4)

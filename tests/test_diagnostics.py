@@ -17,6 +17,7 @@ from keras_rnninit.diagnostics import (
     vanishing_ratio_log10,
     weight_gradient_norms,
 )
+from tests import test_diagnostics_loss as fit_loss
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(6, 12, 3)).astype("float32")
@@ -327,7 +328,7 @@ def test_diagnose_weight_gradients_match_autodiff(kwargs):
         assert math.isclose(fast[name], slow[name], rel_tol=1e-4), name
 
 
-def test_names_layer_refuses_bidirectional_and_builds_submodels_once():
+def test_names_layer_refuses_bidirectional_and_adds_no_graph_nodes():
     inputs = keras.Input((None, 3))
     h = keras.layers.SimpleRNN(5, return_sequences=True, name="low")(inputs)
     h = keras.layers.SimpleRNN(4, name="high")(h)
@@ -345,11 +346,11 @@ def test_names_layer_refuses_bidirectional_and_builds_submodels_once():
             keras.layers.Bidirectional(keras.layers.SimpleRNN(3), name="bi")(inputs)
         ),
     )
-    with pytest.raises(ValueError, match="Bidirectional wrapper apart.*layer='bi'"):
+    # The wrapper runs two layers: one line naming them (each is diagnosed).
+    with pytest.raises(ValueError, match="pass its `forward_layer` or.*layer='bi'"):
         diagnose(bi, X, Y1)
-    with pytest.raises(ValueError, match="`return_state` of 'rs' must be False"):
-        rs = keras.layers.SimpleRNN(3, return_state=True, name="rs")
-        diagnose(keras.Model(inputs, keras.layers.Dense(1)(rs(inputs)[0])), X, Y1)
+    direction = bi.get_layer("bi").forward_layer
+    assert diagnose(bi, X, Y1, layer=direction.name)["layer"] == direction.name
 
 
 @pytest.mark.skipif(
@@ -368,3 +369,14 @@ def test_gated_layers_need_tensorflow():
     # weights alone need no tape: the per-weight norms and the NaN check work
     assert set(weight_gradient_norms(lstm, X, Y1)) >= {"Wxh", "Whh", "b", "Why"}
     assert first_nonfinite(lstm) is None
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow",
+    reason="tests/test_diagnostics_loss.py runs this matrix under TensorFlow",
+)
+@pytest.mark.parametrize("setting", fit_loss.SETTINGS)
+def test_fit_loss_matrix_under_other_backends(setting):
+    # SimpleRNN diagnostics run on JAX too: masks, pooling heads, sample
+    # weights, skip connections, several inputs, Bidirectional directions.
+    fit_loss.test_weight_gradients_are_fits(setting, "simple")

@@ -4,11 +4,14 @@ Per-step hidden-state statistics, the gradient norm through time
 ||dL/dh_t|| (float64, no underflow), the spectrum of Whh, per-weight gradient
 norms, non-finite detection, and the signal-propagation report at
 initialization. The replay follows go_backwards, masks, initial_state and a
-stateful layer's state. LSTM and GRU layers (TensorFlow only) are stepped by
+stateful layer's state; L is the loss `fit` minimises (masks, sample weights,
+the compiled loss and its reduction), taken through the real layers around
+the RNN (fit_loss.py). LSTM and GRU layers (TensorFlow only) are stepped by
 their own cell in float64 under tf.GradientTape, with gate statistics
 (gated.py).
 """
 
+from keras_rnninit.diagnostics.fit_loss import resolve_loss
 from keras_rnninit.diagnostics.gated import (
     GATES,
     KEEP_GATE,
@@ -23,7 +26,6 @@ from keras_rnninit.diagnostics.profiles import (
     gradient_norms_through_time,
     kept_states,
     norm,
-    resolve_loss,
     spectrum,
     state_profile,
     vanishing_ratio_log10,

@@ -9,9 +9,10 @@ tensors or a stateful layer's states), s = (h, c) for LSTM, (h,) for GRU:
 
 Backwards, g_t = dL/ds_t goes from step to step by the vector-Jacobian
 product of that step under `tf.GradientTape` (the cell's own derivative, the
-mask included), plus the direct gradient of the layers after the RNN
-(`head_gradients`). Like the SimpleRNN replay, g_t is kept as a mantissa
-times 2**exponent per step, so ||dL/dh_t|| never underflows; the same
+mask included), plus the direct gradient from the model around the RNN
+(`head_gradients`: a tape on the loss `fit` minimises). Like the SimpleRNN
+replay, g_t is kept as a mantissa times 2**exponent per step, so
+||dL/dh_t|| never underflows; the same
 products give dL/dW of the cell's kernel, recurrent kernel and bias.
 
 float64 and not float32: the states and the per-step products then carry the
@@ -33,7 +34,7 @@ from keras_rnninit.diagnostics.recurrent import (
     _add,
     _float64,
     _normalize,
-    _split,
+    capture,
     cell_kind,
     find_recurrent_layer,
     layer_inputs,
@@ -62,25 +63,27 @@ CANDIDATE = {"lstm": "c", "gru": "h"}
 
 @dataclasses.dataclass
 class GatedParts:
-    """A model split around its LSTM/GRU layer, with a float64 copy of the cell."""
+    """A model's LSTM/GRU layer, with a float64 copy of the cell."""
 
+    model: keras.Model
     layer: keras.layers.Layer
     kind: str  # "lstm" or "gru"
     cell: keras.layers.Layer  # float64 copy of layer.cell, same weights
-    before: keras.Model
-    after: keras.Model
     kernel: np.ndarray  # (D, kH) float64
     recurrent_kernel: np.ndarray  # (H, kH)
     bias: np.ndarray | None  # (kH,) or, GRU reset_after, (2, kH)
     return_sequences: bool
+    return_state: bool
     go_backwards: bool
     zero_output_for_mask: bool
-    has_mask: bool
-    has_initial_state: bool
 
     @property
     def units(self):
         return self.recurrent_kernel.shape[0]
+
+    @property
+    def n_states(self):
+        return 2 if self.kind == "lstm" else 1  # s = (h, c) or (h,)
 
     def blocks(self, matrix):
         """{gate: column block} of a kernel, recurrent kernel or bias."""
@@ -99,7 +102,7 @@ def _require_tensorflow(layer):
 
 
 def gated_parts(model, layer=None):
-    """Split `model` around its LSTM or GRU layer (TensorFlow only)."""
+    """The LSTM or GRU layer of `model` and its float64 cell (TensorFlow only)."""
     layer = find_recurrent_layer(model, layer, gated=True)
     kind = cell_kind(layer)
     if kind not in GATES:
@@ -108,31 +111,23 @@ def gated_parts(model, layer=None):
             f"({type(layer).__name__})"
         )
     _require_tensorflow(layer)
-    if layer.return_state:
-        raise ValueError(
-            f"`return_state` of {layer.name!r} must be False for the diagnostics. "
-            "Received: return_state=True"
-        )
     cell = layer.cell
     copy = type(cell).from_config({**cell.get_config(), "dtype": "float64"})
     copy.build((None, cell.kernel.shape[0]))
     copy.set_weights([_float64(w) for w in cell.get_weights()])
-    before, after, has_mask, has_initial = _split(model, layer)
     bias = getattr(cell, "bias", None)
     return GatedParts(
+        model=model,
         layer=layer,
         kind=kind,
         cell=copy,
-        before=before,
-        after=after,
         kernel=_float64(cell.kernel),
         recurrent_kernel=_float64(cell.recurrent_kernel),
         bias=_float64(bias) if bias is not None else None,
         return_sequences=bool(layer.return_sequences),
+        return_state=bool(layer.return_state),
         go_backwards=bool(layer.go_backwards),
         zero_output_for_mask=bool(layer.zero_output_for_mask),
-        has_mask=has_mask,
-        has_initial_state=has_initial,
     )
 
 
@@ -141,7 +136,8 @@ class GatedTrace:
     """One run, float64, time axis in processing order: inputs x (N, T, D),
     mask m (N, T, 1); initial states (list of (N, H)); hidden states h and
     layer outputs o, (N, T, H); `cells` c (N, T, H) for LSTM, else None;
-    `gates` {name: (N, T, H)} as computed at every step."""
+    `gates` {name: (N, T, H)} as computed at every step; `model_input`, the
+    model input run."""
 
     inputs: np.ndarray
     mask: np.ndarray
@@ -150,6 +146,7 @@ class GatedTrace:
     outputs: np.ndarray
     cells: np.ndarray | None
     gates: dict
+    model_input: object = None
 
 
 def _step(parts, x_t, m_t, previous):
@@ -166,8 +163,8 @@ def gated_forward(parts, x):
     """Run the float64 cell on the model input `x`: a `GatedTrace`."""
     import tensorflow as tf
 
-    n_states = 2 if parts.kind == "lstm" else 1
-    inputs, mask, initial = layer_inputs(parts, x, parts.units, n_states)
+    n_states = parts.n_states
+    inputs, mask, initial = layer_inputs(parts, capture(parts, x))
     n, steps, _ = inputs.shape
     history = np.empty((n_states, n, steps, parts.units))
     outputs = np.empty((n, steps, parts.units))
@@ -180,7 +177,7 @@ def gated_forward(parts, x):
         o = outputs[:, t] = np.where(mask[:, t] > 0, history[0, :, t], carried)
     gates = _gates(parts, inputs, mask, initial, history)
     cells = history[1] if parts.kind == "lstm" else None
-    return GatedTrace(inputs, mask, initial, history[0], outputs, cells, gates)
+    return GatedTrace(inputs, mask, initial, history[0], outputs, cells, gates, x)
 
 
 def _previous(initial, history):
@@ -244,7 +241,8 @@ def _gates(parts, inputs, mask, initial, history):
 
 def gated_backprop(parts, trace, direct):
     """Total gradients dL/dh_t (and dL/dc_t for LSTM) as `Gradients`, and
-    {"kernel", "recurrent_kernel", "bias"?: dL/dW} of the cell (float64)."""
+    {"kernel", "recurrent_kernel", "bias"?: dL/dW} of the cell (float64), from
+    the direct gradients (N, T, n_states * H) of `head_gradients`."""
     import tensorflow as tf
 
     units = parts.units
@@ -261,9 +259,7 @@ def gated_backprop(parts, trace, direct):
     g, exponent = np.zeros((n, width)), 0
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for t in range(steps - 1, -1, -1):
-            on_h = np.zeros((n, width))
-            on_h[:, :units] = direct[:, t]
-            g, exponent = _add(g, exponent, on_h)
+            g, exponent = _add(g, exponent, direct[:, t])
             mantissa[:, t], exponents[t] = g, exponent
             before = [tf.constant(p[:, t]) for p in previous]
             with tf.GradientTape() as tape:

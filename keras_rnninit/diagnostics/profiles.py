@@ -6,6 +6,7 @@ import math
 import keras
 import numpy as np
 
+from keras_rnninit.diagnostics.fit_loss import loss_gradients, owner
 from keras_rnninit.diagnostics.gated import (
     CANDIDATE,
     KEEP_GATE,
@@ -31,7 +32,6 @@ __all__ = [
     "gradient_norms_through_time",
     "kept_states",
     "norm",
-    "resolve_loss",
     "spectrum",
     "state_profile",
     "vanishing_ratio_log10",
@@ -39,12 +39,6 @@ __all__ = [
 ]
 
 SATURATION = 0.99  # |h| above this counts as a saturated tanh unit
-
-
-def resolve_loss(model, loss=None):
-    """`loss` (name, function or Loss), else the compiled loss, else MSE."""
-    chosen = loss if loss is not None else getattr(model, "loss", None) or "mse"
-    return keras.losses.get(chosen)
 
 
 def state_profile(states, saturation=SATURATION):
@@ -102,13 +96,14 @@ def spectrum(matrix):
 
 
 def _aliases(model, layer):
-    """Variable path -> short name: Wxh, Whh, b of the RNN, Why after it."""
+    """Variable path -> short name: Wxh, Whh, b of the RNN, Why: the first
+    kernel of a layer after it (after its Bidirectional wrapper)."""
     cell = layer.cell
     names = {cell.kernel.path: "Wxh", cell.recurrent_kernel.path: "Whh"}
     if getattr(cell, "bias", None) is not None:
         names[cell.bias.path] = "b"
     layers = model.layers
-    for later in layers[layers.index(layer) + 1 :]:
+    for later in layers[layers.index(owner(model, layer)) + 1 :]:
         kernel = getattr(later, "kernel", None)
         if kernel is not None:
             names[kernel.path] = "Why"
@@ -116,45 +111,21 @@ def _aliases(model, layer):
     return names
 
 
-def _weight_gradients(model, x, y, loss):
-    backend = keras.backend.backend()
-    variables = model.trainable_variables
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            value = keras.ops.mean(loss(y, model(x, training=False)))
-        grads = tape.gradient(value, variables)
-    elif backend == "jax":
-        import jax
-
-        fixed = [v.value for v in model.non_trainable_variables]
-
-        def objective(trainable):
-            prediction, _ = model.stateless_call(trainable, fixed, x, training=False)
-            return keras.ops.mean(loss(y, prediction))
-
-        grads = jax.grad(objective)([v.value for v in variables])
-    else:
-        raise ValueError(
-            "the diagnostics need the tensorflow or jax backend. "
-            f"Received: backend={backend!r}"
-        )
-    return variables, grads
-
-
-def weight_gradient_norms(model, x, y, loss=None, layer=None):
-    """||dL/dW|| for every trainable weight on (x, y), float64.
+def weight_gradient_norms(model, x, y, loss=None, layer=None, sample_weight=None):
+    """||dL/dW|| for every trainable weight on (x, y), float64: the whole
+    model differentiated by the backend's autodiff, L the loss `fit`
+    minimises (`keras_rnninit/diagnostics/fit_loss.py`; inference mode).
 
     Keys are Wxh, Whh, b (the recurrent layer: SimpleRNN, LSTM or GRU; for
     gated cells all gates' columns together), Why (the first kernel after it),
     and the variable path for any other weight.
     """
     names = _aliases(model, find_recurrent_layer(model, layer, gated=True))
+    variables = model.trainable_variables
     with kept_states(model):
-        variables, grads = _weight_gradients(model, x, y, resolve_loss(model, loss))
+        _, grads = loss_gradients(model, x, y, sample_weight, loss, variables=variables)
     return {
-        names.get(v.path, v.path): norm(keras.ops.convert_to_numpy(g))
+        names.get(v.path, v.path): norm(g)
         for v, g in zip(variables, grads, strict=True)
     }
 
@@ -163,9 +134,15 @@ def weight_gradient_norms(model, x, y, loss=None, layer=None):
 def kept_states(model):
     """Restore the state variables of the model's stateful RNN layers on
     exit, so that a diagnosis does not advance the state that training sees."""
+    layers = []
+    for layer in recurrent_layers(model):
+        if isinstance(layer, keras.layers.Bidirectional):
+            layers += [layer.forward_layer, layer.backward_layer]
+        else:
+            layers.append(layer)
     saved = [
         (v, keras.ops.convert_to_numpy(v))
-        for layer in recurrent_layers(model)
+        for layer in layers
         if getattr(layer, "stateful", False) and layer.states is not None
         for v in layer.states
     ]
@@ -212,28 +189,38 @@ def diagnose(
     x,
     y,
     loss=None,
-    layer: str | None = None,
+    layer: "keras.layers.Layer | str | None" = None,
     saturation: float = SATURATION,
+    sample_weight=None,
 ) -> dict:
     """Everything about the recurrent layer of `model` on the probe batch (x, y).
 
     The replay is the network that trains (in inference mode, no dropout):
-    `go_backwards`, a mask (e.g. from `Embedding(mask_zero=True)` or
-    `Masking`), an `initial_state` tensor and a stateful layer's current
-    state are followed exactly; a stateful layer's state is left as it was.
-    Time steps t = 1..T count in processing order (with `go_backwards`, t = 1
-    is the last input step).
+    the layer gets what the real model hands it on `x` (any layers before
+    it, several model inputs, `go_backwards`, a mask from
+    `Embedding(mask_zero=True)` or `Masking`, `initial_state` tensors, a
+    stateful layer's current state, which is left as it was), and L is the
+    loss `fit` minimises: the compiled loss with its reduction (or `loss`,
+    wrapped as `compile` wraps it; MSE for an uncompiled model), the output
+    mask Keras applies to it, `sample_weight` and the model's added losses,
+    through the real layers after and beside the RNN
+    (`keras_rnninit/diagnostics/fit_loss.py`). Time steps t = 1..T count in
+    processing order (with `go_backwards`, t = 1 is the last input step).
 
     Returns a dict: `layer` (the diagnosed layer's name); per-step arrays
     `grad_norms` (||dL/ds_t||; 0.0 where below float64's range),
     `log10_grad_norms` (exact, no underflow: -inf only when every entry of
     dL/ds_t is exactly 0), `variance`, `mean`, `saturated` (of the states);
     scalars `log10_ratio`, `spectral_radius`, `max_singular_value`;
-    `weight_grad_norms` (Wxh, Whh, b from the BPTT pass, Why and the other
-    weights after the RNN from the head's tape; the layers before the RNN are
-    not included); `nonfinite` (None or where NaN/Inf first appears). One
-    eager call of the small head, no eager call of the whole model: cheap
-    enough to run from a callback.
+    `weight_grad_norms` (Wxh, Whh, b from the BPTT pass plus their direct
+    part, e.g. a regularizer's; Why and the other weights after or beside the
+    RNN from the model's tape; the layers the RNN's input depends on are not
+    included); `nonfinite` (None or where NaN/Inf first appears). Two eager
+    runs of the model with the recurrent layer's loop left out (the replay
+    replaces it): cheap enough to run from a callback.
+
+    `layer` may be a direction of a Bidirectional (`forward_layer`,
+    `backward_layer`, or its name): each is the recurrent layer it is.
 
     LSTM and GRU layers (TensorFlow only; `layer=` or the first recurrent
     layer) give the same keys with the same meaning (`spectral_radius`: the
@@ -257,13 +244,12 @@ def diagnose(
     ((10,), True)
     """
     found = find_recurrent_layer(model, layer, gated=True)
-    loss = resolve_loss(model, loss)
-    if cell_kind(found) != "simple":
-        return _gated_report(model, found, x, y, loss, saturation)
-    parts = recurrent_parts(model, found)
     with kept_states(model):
+        if cell_kind(found) != "simple":
+            return _gated_report(model, found, x, y, loss, saturation, sample_weight)
+        parts = recurrent_parts(model, found)
         trace = forward(parts, x)
-    direct, head = head_gradients(parts, trace, y, loss)
+        direct, head = head_gradients(parts, trace, y, loss, sample_weight)
     grads = backprop_through_time(parts, trace, direct)
     log_norms = grads.log10_norms()
     report = {
@@ -275,30 +261,33 @@ def diagnose(
     }
     report.update(state_profile(trace.states, saturation))
     report.update(spectrum(parts.recurrent_kernel))
-    names = _aliases(model, found)
-    cell = parts.layer.cell
     recurrent = recurrent_weight_gradients(parts, trace, grads)
-    weight_grads = {
-        cell.kernel.path: recurrent["kernel"],
-        cell.recurrent_kernel.path: recurrent["recurrent_kernel"],
-    }
-    if getattr(cell, "bias", None) is not None:
-        weight_grads[cell.bias.path] = recurrent["bias"]
-    weight_grads.update(head)
-    report["weight_grad_norms"] = {
-        names.get(path, path): norm(g) for path, g in weight_grads.items()
-    }
+    names = _aliases(model, found)
+    report["weight_grad_norms"] = _weight_norms(found, recurrent, head, names)
     report["nonfinite"] = _first_nonfinite(model, names, trace.states)
     return report
 
 
-def _gated_report(model, layer, x, y, loss, saturation):
+def _weight_norms(layer, recurrent, head, names):
+    """{short name or path: ||dL/dW||}: the cell's weights from BPTT
+    (`recurrent`, {"kernel", ...}) plus their direct part from the head's
+    tape (added into `recurrent`), then the other weights of the tape."""
+    cell, grads = layer.cell, dict(head)
+    for key in list(recurrent):
+        if getattr(cell, key, None) is None:  # no bias
+            del recurrent[key]
+        else:
+            recurrent[key] = recurrent[key] + grads.pop(getattr(cell, key).path, 0)
+    paths = {getattr(cell, key).path: recurrent[key] for key in recurrent}
+    return {names.get(p, p): norm(g) for p, g in {**paths, **grads}.items()}
+
+
+def _gated_report(model, layer, x, y, loss, saturation, sample_weight):
     """`diagnose` for an LSTM or GRU layer (TensorFlow): the SimpleRNN keys
     with the same meaning, plus the gates'."""
     parts = gated_parts(model, layer)
-    with kept_states(model):
-        trace = gated_forward(parts, x)
-    direct, head = head_gradients(parts, trace, y, loss)
+    trace = gated_forward(parts, x)
+    direct, head = head_gradients(parts, trace, y, loss, sample_weight)
     grads, cell_grads, recurrent = gated_backprop(parts, trace, direct)
     log_norms = grads.log10_norms()
     report = {
@@ -326,15 +315,7 @@ def _gated_report(model, layer, x, y, loss, saturation):
         report["cell_grad_norms"] = cell_grads.norms()
         report["log10_cell_grad_norms"] = cell_grads.log10_norms()
     names = _aliases(model, layer)
-    cell = layer.cell
-    weight_grads = {cell.kernel.path: recurrent["kernel"]}
-    weight_grads[cell.recurrent_kernel.path] = recurrent["recurrent_kernel"]
-    if "bias" in recurrent:
-        weight_grads[cell.bias.path] = recurrent["bias"]
-    weight_grads.update(head)
-    report["weight_grad_norms"] = {
-        names.get(path, path): norm(g) for path, g in weight_grads.items()
-    }
+    report["weight_grad_norms"] = _weight_norms(layer, recurrent, head, names)
     report["gate_grad_norms"] = {
         gate: {
             short: norm(parts.blocks(recurrent[key])[gate])

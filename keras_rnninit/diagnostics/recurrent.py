@@ -9,31 +9,43 @@ passed to the layer, or a stateful layer's current state):
     o_t = m_t h_t + (1 - m_t) o_{t-1}  (o_0 = 0; 0 with zero_output_for_mask),
 
 with m_t = 1 where the step is not masked. Backwards, with g_t = dL/ds_t the
-total gradient and d_t the direct one (from the layers after the RNN, routed
-through the outputs o):
+total gradient and d_t the direct one (from the model around the RNN, routed
+through the outputs o and, with `return_state`, the final state):
 
     g_{t-1} = d_{t-1} + (1 - m_t) g_t + (m_t g_t * act'(a_t)) Whhᵀ,   g_T = d_T.
 
-Everything runs in float64 numpy from the layer's weights. The gradients are
-kept as a mantissa per step times 2**exponent (one exponent per step), so
+The layer's inputs x_t, mask and initial state are what the real model hands
+the layer on the probe input (`fit_loss.layer_arguments`), and d comes from a
+tape on the loss `fit` minimises, with the layer's output replaced by the
+replay's (`fit_loss.loss_gradients`): masks, sample weights, the compiled
+loss and its reduction, any layers before, after or beside the RNN.
+
+Everything else runs in float64 numpy from the layer's weights. The gradients
+are kept as a mantissa per step times 2**exponent (one exponent per step), so
 they never underflow: ||g_t|| is right far below 1e-308, and it is 0 only
 when every entry is exactly 0 (e.g. tanh'(a) = 1 - h² is exactly 0 where tanh
-is saturated to float precision). Only d comes from the backend's autodiff.
+is saturated to float precision).
 """
 
 import dataclasses
-import weakref
 
 import keras
 import numpy as np
 
 from keras_rnninit.activations import DERIVATIVES
+from keras_rnninit.diagnostics.fit_loss import (
+    layer_arguments,
+    loss_gradients,
+    owner,
+    weights_beside,
+)
 
 __all__ = [
     "Gradients",
     "RecurrentParts",
     "Trace",
     "backprop_through_time",
+    "capture",
     "cell_kind",
     "direct_gradient",
     "find_recurrent_layer",
@@ -90,20 +102,32 @@ def _wanted(gated):
 
 def _refuse_bidirectional(found, gated):
     raise ValueError(
-        f"`layer` must be {_wanted(gated)}; "
-        "the diagnostics do not take a Bidirectional wrapper apart (its two "
-        "directions feed one merged output). Received: "
-        f"layer={found.name!r} (Bidirectional)"
+        f"`layer` must be {_wanted(gated)}; a Bidirectional runs two of them, "
+        "diagnosed one at a time: pass its `forward_layer` or `backward_layer` "
+        f"(or their names {found.forward_layer.name!r}, "
+        f"{found.backward_layer.name!r}). Received: layer={found.name!r} "
+        "(Bidirectional)"
     )
 
 
+def _named(model, name):
+    """The model's layer `name`, or the direction of a Bidirectional so named."""
+    for wrapper in model.layers:
+        if isinstance(wrapper, keras.layers.Bidirectional):
+            for direction in (wrapper.forward_layer, wrapper.backward_layer):
+                if direction.name == name:
+                    return direction
+    return model.get_layer(name)
+
+
 def find_recurrent_layer(model, layer=None, gated=False):
-    """The layer to diagnose: `layer` (a layer or its name) or the model's
-    first recurrent layer, which must be SimpleRNN-style (or, with `gated`,
-    also an LSTM or GRU)."""
+    """The layer to diagnose: `layer` (a layer of the model, a direction
+    `forward_layer` / `backward_layer` of one of its Bidirectional layers, or
+    the name of either) or the model's first recurrent layer, which must be
+    SimpleRNN-style (or, with `gated`, also an LSTM or GRU)."""
     kinds = ("gru", "lstm", "simple") if gated else ("simple",)
     if layer is not None:
-        found = model.get_layer(layer) if isinstance(layer, str) else layer
+        found = _named(model, layer) if isinstance(layer, str) else layer
         if isinstance(found, keras.layers.Bidirectional):
             _refuse_bidirectional(found, gated)
         if cell_kind(found) not in kinds:
@@ -112,6 +136,7 @@ def find_recurrent_layer(model, layer=None, gated=False):
                 f"`layer` must be {_wanted(gated)}{hint}. Received: "
                 f"layer={found.name!r} ({type(found).__name__})"
             )
+        owner(model, found)  # refuses a layer of another model
         return found
     for candidate in recurrent_layers(model):
         if isinstance(candidate, keras.layers.Bidirectional):
@@ -127,35 +152,26 @@ def find_recurrent_layer(model, layer=None, gated=False):
     )
 
 
-def _call_tensors(layer):
-    """The symbolic sequence, mask (or None) and initial state (or None) the
-    layer was first called with (when the model was built)."""
-    arguments = layer._inbound_nodes[0].arguments
-    args, kwargs = list(arguments.args), dict(arguments.kwargs)
-    sequence = args.pop(0) if args else kwargs.pop("sequences")
-    initial = args.pop(0) if args else kwargs.get("initial_state")
-    mask = args.pop(0) if args else kwargs.get("mask")
-    if initial is not None and not isinstance(initial, (list, tuple)):
-        initial = [initial]
-    return sequence, mask, initial
-
-
 @dataclasses.dataclass
 class RecurrentParts:
-    """A model split around its recurrent layer, with the layer's weights."""
+    """A model's SimpleRNN-style layer, with the layer's weights."""
 
+    model: keras.Model
     layer: keras.layers.Layer
-    before: keras.Model  # model inputs -> [sequence, mask?, initial state?]
-    after: keras.Model  # the RNN layer's output -> model output
     kernel: np.ndarray  # Wxh (D, H), float64
     recurrent_kernel: np.ndarray  # Whh (H, H), float64
     bias: np.ndarray  # b (H,), zeros when the cell has none
     activation: str
     return_sequences: bool
+    return_state: bool = False
     go_backwards: bool = False
     zero_output_for_mask: bool = False
-    has_mask: bool = False
-    has_initial_state: bool = False
+
+    @property
+    def units(self):
+        return self.recurrent_kernel.shape[0]
+
+    n_states = 1  # s = (h,)
 
 
 def _float64(value):
@@ -163,7 +179,7 @@ def _float64(value):
 
 
 def recurrent_parts(model, layer=None):
-    """Split `model` around its SimpleRNN-style layer (see `find_recurrent_layer`)."""
+    """The SimpleRNN-style layer of `model` (see `find_recurrent_layer`)."""
     layer = find_recurrent_layer(model, layer)
     cell = layer.cell
     name = getattr(cell.activation, "__name__", str(cell.activation))
@@ -173,49 +189,20 @@ def recurrent_parts(model, layer=None):
             f"{', '.join(sorted(_ACTIVATIONS))} for the diagnostics. "
             f"Received: activation={name!r}"
         )
-    if layer.return_state:
-        raise ValueError(
-            f"`return_state` of {layer.name!r} must be False for the diagnostics. "
-            "Received: return_state=True"
-        )
-    before, after, has_mask, has_initial = _split(model, layer)
     kernel = _float64(cell.kernel)
     bias = getattr(cell, "bias", None)
     return RecurrentParts(
+        model=model,
         layer=layer,
-        before=before,
-        after=after,
         kernel=kernel,
         recurrent_kernel=_float64(cell.recurrent_kernel),
         bias=_float64(bias) if bias is not None else np.zeros(kernel.shape[1]),
         activation=name,
         return_sequences=bool(layer.return_sequences),
+        return_state=bool(layer.return_state),
         go_backwards=bool(layer.go_backwards),
         zero_output_for_mask=bool(layer.zero_output_for_mask),
-        has_mask=has_mask,
-        has_initial_state=has_initial,
     )
-
-
-# model -> {layer: split}: building the sub-models adds a node to every layer
-# after the RNN, so a callback diagnosing every epoch builds them once.
-_SPLITS = weakref.WeakKeyDictionary()
-
-
-def _split(model, layer):
-    """(before, after, has_mask, has_initial_state) of `layer` in `model`."""
-    splits = _SPLITS.setdefault(model, {})
-    if layer not in splits:
-        sequence, mask, initial = _call_tensors(layer)
-        outputs = [sequence, *([mask] if mask is not None else []), *(initial or [])]
-        inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
-        splits[layer] = (
-            keras.Model(inputs, outputs),
-            keras.Model(layer.output, model.outputs[0]),
-            mask is not None,
-            initial is not None,
-        )
-    return splits[layer]
 
 
 @dataclasses.dataclass
@@ -223,7 +210,7 @@ class Trace:
     """One replay, float64, time axis in processing order (reversed inputs
     when `go_backwards`): inputs x (N, T, D); mask m (N, T, 1) of 0/1; initial
     state s_0 (N, H); pre-activations a, activations h, states s and layer
-    outputs o, each (N, T, H)."""
+    outputs o, each (N, T, H); `model_input`, the model input replayed."""
 
     inputs: np.ndarray
     mask: np.ndarray
@@ -232,6 +219,7 @@ class Trace:
     activations: np.ndarray
     states: np.ndarray
     outputs: np.ndarray
+    model_input: object = None
 
 
 def _initial_state(layer, index, found, batch, units):
@@ -249,21 +237,49 @@ def _initial_state(layer, index, found, batch, units):
     return np.broadcast_to(value, (batch, units)).copy()
 
 
-def layer_inputs(parts, x, units, n_states=1):
-    """What the recurrent layer sees on the model input `x` (the layers before
-    it run in the backend), float64 and in processing order: inputs (N, T, D),
-    mask (N, T, 1) of 0/1 and the `n_states` initial states, each (N, units)."""
-    found = parts.before(x)
-    found = list(found) if isinstance(found, (list, tuple)) else [found]
-    inputs = _float64(found.pop(0))
+def _placeholder(parts, arguments):
+    """Zeros shaped like the layer's outputs, for the layers after it while
+    the arguments are captured."""
+    sequence = next(iter(arguments.values()))
+    n, steps = keras.ops.shape(sequence)[:2]
+    shape = (n, steps, parts.units) if parts.return_sequences else (n, parts.units)
+    outputs = [keras.ops.zeros(shape, parts.layer.compute_dtype)]
+    if parts.return_state:
+        state = keras.ops.zeros((n, parts.units), parts.layer.compute_dtype)
+        outputs += [state] * parts.n_states
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def capture(parts, x):
+    """{parameter: value} of the recurrent layer's call when the model runs
+    on `x` (inference mode; the layer's own loop does not run)."""
+    return layer_arguments(
+        parts.model, parts.layer, x, lambda arguments: _placeholder(parts, arguments)
+    )
+
+
+def layer_inputs(parts, arguments):
+    """What the recurrent layer sees (`capture`), float64 and in processing
+    order: inputs (N, T, D), mask (N, T, 1) of 0/1 and the `parts.n_states`
+    initial states, each (N, units)."""
+    values = list(arguments.values())
+    inputs = _float64(values[0])
     n, steps, _ = inputs.shape
-    if parts.has_mask:
-        mask = _float64(found.pop(0)).reshape(n, steps, 1)
+    mask = arguments.get("mask")
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0]
+    if mask is not None:
+        mask = _float64(mask).reshape(n, steps, 1)
     else:
         mask = np.ones((n, steps, 1))
-    given = found if parts.has_initial_state else [None] * n_states
+    given = arguments.get("initial_state")
+    if given is None:
+        given = [None] * parts.n_states
+    elif not isinstance(given, (list, tuple)):
+        given = [given]
     initial = [
-        _initial_state(parts.layer, i, value, n, units) for i, value in enumerate(given)
+        _initial_state(parts.layer, i, value, n, parts.units)
+        for i, value in enumerate(given)
     ]
     if parts.go_backwards:
         inputs, mask = inputs[:, ::-1], mask[:, ::-1]
@@ -271,9 +287,10 @@ def layer_inputs(parts, x, units, n_states=1):
 
 
 def forward(parts, x):
-    """Replay the layer on the model input `x` (the layers before the RNN run
-    in the backend, the recurrence in float64 numpy): a `Trace`."""
-    inputs, mask, (initial,) = layer_inputs(parts, x, parts.kernel.shape[1])
+    """Replay the layer on the model input `x` (the model runs in the backend
+    with the layer's loop left out, the recurrence in float64 numpy): a
+    `Trace`."""
+    inputs, mask, (initial,) = layer_inputs(parts, capture(parts, x))
     n, steps, _ = inputs.shape
     activation = _ACTIVATIONS[parts.activation]
     projected = inputs @ parts.kernel + parts.bias  # all x_t Wxh + b at once
@@ -288,7 +305,7 @@ def forward(parts, x):
             s = states[:, t] = np.where(m > 0, h, s)
             carried = 0.0 if parts.zero_output_for_mask else o
             o = outputs[:, t] = np.where(m > 0, h, carried)
-    return Trace(inputs, mask, initial, pre, act, states, outputs)
+    return Trace(inputs, mask, initial, pre, act, states, outputs, x)
 
 
 def unroll(parts, x):
@@ -297,58 +314,55 @@ def unroll(parts, x):
     return trace.pre, trace.states
 
 
-def head_gradients(parts, trace, y, loss):
-    """Gradients from the layers after the RNN, L = mean over the batch of
-    `loss`: dL/ds_t as (N, T, H) (through the outputs o; zeros before T unless
-    the layer returns sequences or masks) and {variable path: dL/dW} for those
-    layers' weights."""
+def _final_states(trace):
+    """s_T: [h_T] (and c_T for LSTM), each (N, H)."""
+    cells = getattr(trace, "cells", None)
+    return [trace.states[:, -1]] + ([cells[:, -1]] if cells is not None else [])
+
+
+def layer_outputs(parts, trace):
+    """What the layer returns on the replay: its output (N, T, H) or (N, H)
+    and, with `return_state`, its final states."""
     output = trace.outputs if parts.return_sequences else trace.outputs[:, -1]
-    h = keras.ops.convert_to_tensor(output.astype("float32"))
-    y = keras.ops.convert_to_tensor(np.asarray(y))
-    variables = parts.after.trainable_variables
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
+    return [output, *(_final_states(trace) if parts.return_state else [])]
 
-        with tf.GradientTape() as tape:
-            tape.watch(h)
-            value = keras.ops.mean(loss(y, parts.after(h)))
-        grad_h, *grad_w = tape.gradient(value, [h, *variables])
-    elif backend == "jax":
-        import jax
 
-        fixed = [v.value for v in parts.after.non_trainable_variables]
-
-        def objective(hidden, trainable):
-            prediction, _ = parts.after.stateless_call(trainable, fixed, hidden)
-            return keras.ops.mean(loss(y, prediction))
-
-        grad_h, grad_w = jax.grad(objective, argnums=(0, 1))(
-            h, [v.value for v in variables]
-        )
-    else:
-        raise ValueError(
-            "the diagnostics need the tensorflow or jax backend. "
-            f"Received: backend={backend!r}"
-        )
-    grad_h = np.asarray(grad_h, dtype="float64")
-    weights = {
-        v.path: np.asarray(g, dtype="float64")
-        for v, g in zip(variables, grad_w, strict=True)
-    }
-    on_outputs = np.zeros_like(trace.states)
+def head_gradients(parts, trace, y, loss=None, sample_weight=None):
+    """Gradients of the loss `fit` minimises (`fit_loss`) with the layer's
+    outputs fixed at the replay's: the direct dL/ds_t as (N, T, n_states * H)
+    (through the outputs o and the final states), and {variable path: dL/dW}
+    for the weights beside the RNN (`fit_loss.weights_beside`: the layers
+    after it and the other branches) and the layer's own (their direct part,
+    e.g. a regularizer's)."""
+    variables = [*parts.layer.trainable_variables]
+    variables += weights_beside(parts.model, parts.layer)
+    on_outputs, on_weights = loss_gradients(
+        parts.model,
+        trace.model_input,
+        y,
+        sample_weight,
+        loss,
+        layer=parts.layer,
+        outputs=layer_outputs(parts, trace),
+        variables=variables,
+    )
+    per_step = np.zeros_like(trace.states)
     if parts.return_sequences:
-        on_outputs[:] = grad_h
+        per_step[:] = on_outputs[0]
     else:
-        on_outputs[:, -1] = grad_h
-    return _through_outputs(parts, trace.mask, on_outputs), weights
+        per_step[:, -1] = on_outputs[0]
+    units = parts.units
+    direct = np.zeros((*trace.states.shape[:2], parts.n_states * units))
+    direct[..., :units] = _through_outputs(parts, trace.mask, per_step)
+    for i, on_state in enumerate(on_outputs[1:]):  # return_state: s_T
+        direct[:, -1, i * units : (i + 1) * units] += on_state
+    weights = {v.path: g for v, g in zip(variables, on_weights, strict=True)}
+    return direct, weights
 
 
 def _through_outputs(parts, mask, on_outputs):
     """dL/do_t -> the direct gradient on s_t (o_t = h_t = s_t where m_t = 1;
     a masked o_t repeats o_{t-1}, or is 0 with zero_output_for_mask)."""
-    if not parts.has_mask:
-        return on_outputs
     direct = np.empty_like(on_outputs)
     carried = np.zeros_like(on_outputs[:, 0])
     for t in range(on_outputs.shape[1] - 1, -1, -1):
@@ -358,9 +372,9 @@ def _through_outputs(parts, mask, on_outputs):
     return direct
 
 
-def direct_gradient(parts, trace, y, loss):
-    """dL/ds from the layers after the RNN, (N, T, H); see `head_gradients`."""
-    return head_gradients(parts, trace, y, loss)[0]
+def direct_gradient(parts, trace, y, loss=None, sample_weight=None):
+    """dL/ds from the model around the RNN, (N, T, H); see `head_gradients`."""
+    return head_gradients(parts, trace, y, loss, sample_weight)[0]
 
 
 @dataclasses.dataclass

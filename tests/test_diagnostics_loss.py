@@ -1,0 +1,364 @@
+"""diagnose() differentiates the loss `fit` minimises, whatever surrounds the RNN.
+
+The reference is the backend's autodiff on the REAL model (the real recurrent
+layer runs): L = model.compute_loss(x, y, model(x), sample_weight), the
+function `fit` differentiates (TensorFlow: a tape on it; JAX: jax.grad of
+`compute_loss_and_updates`, JAX's train step). The matrix: masks with a
+pooling head and with per-step outputs, sample weights, a "sum" reduction,
+an explicit `loss=`, SimpleRNN, LSTM and GRU, go_backwards, a skip connection,
+several inputs ([x, h0, c0] as initial state), return_state, each direction
+of a Bidirectional, regularizers and a model with two outputs. The gradients
+through time are checked against a tape on per-step perturbation variables of
+an unrolled run of the real cell, with the loss written as Keras' formula.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnninit.diagnostics import diagnose
+
+# A Flatten head drops the mask on purpose (the masked outputs then count).
+pytestmark = pytest.mark.filterwarnings("ignore:.*destroy the mask:UserWarning")
+TENSORFLOW = keras.backend.backend() == "tensorflow"
+N, T, D, H = 6, 5, 3, 4
+RNG = np.random.default_rng(11)
+# Padding: rows 0-2 end early (trailing zeros), row 3 starts late.
+KEEP = np.ones((N, T), bool)
+KEEP[:3, 3:] = False
+KEEP[3, :2] = False
+X = RNG.normal(size=(N, T, D)).astype("float32") * KEEP[..., None]
+TOKENS = RNG.integers(1, 9, size=(N, T)) * KEEP
+SW = RNG.uniform(0.2, 2.0, size=(N,)).astype("float32")
+# Per-step outputs take per-step weights (Keras refuses (N,) with a mask).
+SW_STEPS = RNG.uniform(0.2, 2.0, size=(N, T)).astype("float32")
+LAYERS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+# LSTM and GRU diagnostics are TensorFlow-only (they say so).
+KINDS = ["simple", "lstm", "gru"] if TENSORFLOW else ["simple"]
+L = keras.layers
+
+
+def rnn(kind, name="rnn", **kwargs):
+    return getattr(L, LAYERS[kind])(
+        H,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=1),
+        recurrent_initializer=keras.initializers.Orthogonal(gain=1.2, seed=2),
+        bias_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=3),
+        name=name,
+        **kwargs,
+    )
+
+
+def dense(units, name="head"):
+    return L.Dense(
+        units, kernel_initializer=keras.initializers.GlorotUniform(4), name=name
+    )
+
+
+def y_one():
+    return RNG.normal(size=(N, 1))
+
+
+def build(setting, kind):
+    """(model, x, y, the layer to diagnose) of one configuration."""
+    sequence = keras.Input((T, D))
+    masked = L.Masking(0.0)(sequence)
+    if setting == "masked_sequence":  # the issue's model: per-step outputs
+        model = keras.Model(
+            sequence, dense(2)(rnn(kind, return_sequences=True)(masked))
+        )
+        return model, X, RNG.normal(size=(N, T, 2)), "rnn"
+    if setting == "flat_sequence":  # a head that drops the mask: masked o_t count
+        h = rnn(kind, return_sequences=True, zero_output_for_mask=True)(masked)
+        return keras.Model(sequence, dense(1)(L.Flatten()(h))), X, y_one(), "rnn"
+    if setting == "text_classifier":  # Embedding(mask_zero) -> RNN -> pooling
+        tokens = keras.Input((T,), dtype="int32")
+        h = L.Embedding(9, D, mask_zero=True, name="emb")(tokens)
+        h = L.GlobalAveragePooling1D()(rnn(kind, return_sequences=True)(h))
+        return keras.Model(tokens, dense(1)(h)), TOKENS, RNG.normal(size=(N, 1)), "rnn"
+    if setting == "backwards_sequence":
+        h = rnn(kind, return_sequences=True, go_backwards=True)(masked)
+        return keras.Model(sequence, dense(2)(h)), X, RNG.normal(size=(N, T, 2)), "rnn"
+    if setting == "skip":  # the head also sees the raw input
+        h = rnn(kind, go_backwards=True)(masked)
+        h = L.Concatenate()([h, L.Flatten()(dense(2, "pre")(sequence))])
+        return keras.Model(sequence, dense(1)(h)), X, RNG.normal(size=(N, 1)), "rnn"
+    if setting == "initial_state":  # [x, h0] or [x, h0, c0]
+        states = [keras.Input((H,)) for _ in range(2 if kind == "lstm" else 1)]
+        h = rnn(kind, return_sequences=True)(masked, initial_state=states)
+        model = keras.Model([sequence, *states], dense(2)(h))
+        given = [RNG.normal(scale=0.5, size=(N, H)).astype("float32") for _ in states]
+        return model, [X, *given], RNG.normal(size=(N, T, 2)), "rnn"
+    if setting == "return_state":  # the final states feed the head too
+        out, *states = rnn(kind, return_sequences=True, return_state=True)(masked)
+        h = L.Concatenate()([L.GlobalAveragePooling1D()(out), *states])
+        return keras.Model(sequence, dense(1)(h)), X, RNG.normal(size=(N, 1)), "rnn"
+    if setting.startswith("bidirectional"):
+        bi = L.Bidirectional(rnn(kind, return_sequences=True), name="bi")
+        model = keras.Model(sequence, dense(2)(bi(masked)))
+        direction = (
+            bi.forward_layer if setting.endswith("forward") else bi.backward_layer
+        )
+        return model, X, RNG.normal(size=(N, T, 2)), direction
+    if setting == "regularized":  # fit adds the regularizers' gradients
+        h = rnn(
+            kind,
+            return_sequences=True,
+            kernel_regularizer=keras.regularizers.L2(0.3),
+            recurrent_regularizer=keras.regularizers.L2(0.5),
+            bias_regularizer=keras.regularizers.L1(0.2),
+            activity_regularizer=keras.regularizers.L2(0.1),
+        )(masked)
+        head = L.Dense(2, kernel_regularizer=keras.regularizers.L2(0.4), name="head")
+        return keras.Model(sequence, head(h)), X, RNG.normal(size=(N, T, 2)), "rnn"
+    raise AssertionError(setting)
+
+
+def fit_gradient_norms(model, x, y, sample_weight=None):
+    """{variable path: ||dL/dW||} by the backend's autodiff on the real model,
+    L = the compiled model's `compute_loss` (what `fit` differentiates)."""
+    variables = model.trainable_variables
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=False)
+            loss = model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
+            )
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+    else:
+        import jax
+
+        fixed = [v.value for v in model.non_trainable_variables]
+        metrics = [v.value for v in model.metrics_variables]
+
+        def objective(values):
+            return model.compute_loss_and_updates(
+                values, fixed, metrics, x, y, sample_weight, training=False
+            )[0]
+
+        grads = jax.grad(objective)([v.value for v in variables])
+    return {
+        v.path: float(np.linalg.norm(np.asarray(g, "float64")))
+        for v, g in zip(variables, grads, strict=True)
+    }
+
+
+def assert_matches_fit(model, report, layer, expected):
+    """Every weight gradient norm of the report equals the reference's, and
+    the recurrent layer's Wxh, Whh, b and the head's kernel are reported."""
+    cell = layer.cell
+    names = {"Wxh": cell.kernel, "Whh": cell.recurrent_kernel, "b": cell.bias}
+    # Why: the first kernel of a layer after the RNN (its wrapper) in model.layers
+    wrapper = next(
+        x
+        for x in model.layers
+        if layer in (x, getattr(x, "forward_layer", x), getattr(x, "backward_layer", x))
+    )
+    later = model.layers[model.layers.index(wrapper) + 1 :]
+    names["Why"] = next(x.kernel for x in later if hasattr(x, "kernel"))
+    got = report["weight_grad_norms"]
+    assert set(names) <= set(got)
+    scale = max(expected.values())
+    for key, value in got.items():
+        path = names[key].path if key in names else key
+        np.testing.assert_allclose(
+            value, expected[path], rtol=2e-4, atol=1e-6 * scale, err_msg=key
+        )
+
+
+SETTINGS = [
+    "masked_sequence",
+    "flat_sequence",
+    "text_classifier",
+    "backwards_sequence",
+    "skip",
+    "initial_state",
+    "return_state",
+    "bidirectional_forward",
+    "bidirectional_backward",
+    "regularized",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_weight_gradients_are_fits(setting, kind):
+    model, x, y, layer = build(setting, kind)
+    model.compile(optimizer="sgd", loss="mse")
+    y = y.astype("float32")
+    sw = SW_STEPS if y.ndim == 3 else SW
+    report = diagnose(model, x, y, layer=layer, sample_weight=sw)
+    layer = model.get_layer(layer) if isinstance(layer, str) else layer
+    assert report["layer"] == layer.name
+    assert_matches_fit(model, report, layer, fit_gradient_norms(model, x, y, sw))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("setting", ["masked_sequence", "text_classifier"])
+def test_sum_reduction_and_explicit_loss(setting, kind):
+    model, x, y, layer = build(setting, kind)
+    y = y.astype("float32")
+    # An explicit `loss` on an uncompiled model is fit's loss after
+    # compile(loss=...): the output mask applies to it as well.
+    report = diagnose(model, x, y, loss="mse")
+    model.compile(optimizer="sgd", loss="mse")
+    assert_matches_fit(
+        model, report, model.get_layer(layer), fit_gradient_norms(model, x, y)
+    )
+    summed = keras.losses.MeanSquaredError(reduction="sum")
+    model.compile(optimizer="sgd", loss=summed)
+    report = diagnose(model, x, y)
+    assert_matches_fit(
+        model, report, model.get_layer(layer), fit_gradient_norms(model, x, y)
+    )
+    # `loss=` given to a compiled model replaces its loss (here: the mean).
+    report = diagnose(model, x, y, loss="mse")
+    model.compile(optimizer="sgd", loss="mse")
+    assert_matches_fit(
+        model, report, model.get_layer(layer), fit_gradient_norms(model, x, y)
+    )
+
+
+def two_outputs(kind):
+    sequence = keras.Input((T, D))
+    h = rnn(kind, return_sequences=True)(L.Masking(0.0)(sequence))
+    steps = dense(1, "head")(h)
+    pooled = dense(2, "pooled")(L.GlobalAveragePooling1D()(h))
+    model = keras.Model(sequence, {"steps": steps, "pooled": pooled})
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.05),
+        loss={"steps": "mse", "pooled": "mae"},
+        loss_weights={"steps": 1.0, "pooled": 0.5},
+    )
+    y = {
+        "steps": RNG.normal(size=(N, T, 1)).astype("float32"),
+        "pooled": RNG.normal(size=(N, 2)).astype("float32"),
+    }
+    return model, y
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_outputs_and_the_logged_losses_stay_fits(kind):
+    from keras_rnninit.callbacks import RNNDiagnostics
+
+    model, y = two_outputs(kind)
+    report = diagnose(model, X, y)
+    assert_matches_fit(
+        model, report, model.get_layer("rnn"), fit_gradient_norms(model, X, y)
+    )
+    with pytest.raises(ValueError, match="`loss` must be None .* several outputs"):
+        diagnose(model, X, y, loss="mse")
+    # Diagnosing after every batch leaves the per-output loss trackers alone.
+    start = model.get_weights()
+    plain = model.fit(X, y, batch_size=2, epochs=1, verbose=0, shuffle=False)
+    model.set_weights(start)
+    watched = model.fit(
+        X,
+        y,
+        batch_size=2,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[RNNDiagnostics((X, y), every_n_batches=1)],
+    )
+    for key in ("loss", "steps_loss", "pooled_loss"):
+        assert watched.history[key] == pytest.approx(plain.history[key], rel=1e-6)
+
+
+def perturbed_state_gradients(layer, seq, mask, loss_of):
+    """dL/dh_t, t = 1..T, (N, T, H): the real cell stepped by TensorFlow with
+    a zero perturbation e_t, watched by the tape, added to each new state:
+    s_t = m_t cell(x_t, s_{t-1}) + (1 - m_t) s_{t-1} + e_t (h only), and the
+    output o_t = s_t where m_t, else o_{t-1} (0 with zero_output_for_mask);
+    L = loss_of(o)."""
+    import tensorflow as tf
+
+    cell = layer.cell
+    states = [tf.zeros((N, H)) for _ in range(2 if isinstance(layer, L.LSTM) else 1)]
+    perturbations = [tf.zeros((N, H)) for _ in range(T)]
+    with tf.GradientTape() as tape:
+        tape.watch(perturbations)
+        output, outputs = tf.zeros((N, H)), []
+        for t in range(T):
+            _, new = cell(tf.constant(seq[:, t], tf.float32), states)
+            keep = tf.constant(mask[:, t, None])
+            new = [tf.where(keep, a, b) for a, b in zip(new, states, strict=True)]
+            new[0] = new[0] + perturbations[t]
+            carried = 0.0 * output if layer.zero_output_for_mask else output
+            output = tf.where(keep, new[0], carried)
+            states = new
+            outputs.append(output)
+        loss = loss_of(tf.stack(outputs, axis=1))
+    grads = tape.gradient(loss, perturbations)
+    return np.stack([g.numpy() for g in grads], axis=1)
+
+
+@pytest.mark.skipif(not TENSORFLOW, reason="the reference steps the cell under a tape")
+@pytest.mark.parametrize(
+    "setting, kind, reduction",
+    [
+        ("masked_sequence", "simple", "sum_over_batch_size"),
+        ("masked_sequence", "gru", "sum_over_batch_size"),
+        ("masked_sequence", "lstm", "sum"),
+        ("text_classifier", "lstm", "sum_over_batch_size"),
+        ("text_classifier", "simple", "sum_over_batch_size"),
+        ("flat_sequence", "simple", "sum_over_batch_size"),
+        ("flat_sequence", "gru", "sum"),
+    ],
+)
+def test_gradients_through_time_match_perturbations(setting, kind, reduction):
+    import tensorflow as tf
+
+    model, x, y, _ = build(setting, kind)
+    y = tf.constant(y, tf.float32)
+    layer, head = model.get_layer("rnn"), model.get_layer("head")
+    model.compile(optimizer="sgd", loss=keras.losses.MeanSquaredError(reduction))
+    if setting == "masked_sequence":
+        seq, mask, sw = X, KEEP, SW_STEPS
+
+        def loss_of(outputs):  # per step: (w m l) summed, over sum(m) for a mean
+            per_step = tf.reduce_mean((head(outputs) - y) ** 2, axis=-1)
+            total = tf.reduce_sum(sw * mask * per_step)
+            return total if reduction == "sum" else total / mask.sum()
+
+    elif setting == "flat_sequence":
+        seq, mask, sw = X, KEEP, SW
+        flatten = next(x for x in model.layers if isinstance(x, L.Flatten))
+
+        def loss_of(outputs):  # no mask reaches the loss: w * mse, mean or sum
+            per_row = sw * tf.reduce_mean((head(flatten(outputs)) - y) ** 2, axis=-1)
+            total = tf.reduce_sum(per_row)
+            return total if reduction == "sum" else total / N
+
+    else:
+        seq = keras.ops.convert_to_numpy(model.get_layer("emb")(TOKENS))
+        mask, sw = TOKENS != 0, SW
+        pool = next(x for x in model.layers if isinstance(x, L.GlobalAveragePooling1D))
+
+        def loss_of(outputs):  # mean over the batch of w * mse
+            pred = head(pool(outputs, mask=tf.constant(mask)))
+            return tf.reduce_mean(sw * tf.reduce_mean((pred - y) ** 2, axis=-1))
+
+    report = diagnose(model, x, y.numpy(), sample_weight=sw)
+    want = perturbed_state_gradients(layer, seq, mask, loss_of)
+    norms = np.array([np.linalg.norm(want[:, t]) for t in range(T)])
+    np.testing.assert_allclose(
+        report["grad_norms"], norms, rtol=0, atol=2e-4 * norms.max()
+    )
+    assert np.all(norms > 0)
+
+
+def test_refusals_are_one_line():
+    shared = rnn("simple")
+    first, second = keras.Input((T, D)), keras.Input((T, D))
+    both = L.Concatenate()([shared(first), shared(second)])
+    model = keras.Model([first, second], dense(1)(both))
+    y = RNG.normal(size=(N, 1)).astype("float32")
+    with pytest.raises(ValueError, match="called once .* called 2 times$") as found:
+        diagnose(model, [X, X], y)
+    assert "\n" not in str(found.value)
+    other, *_ = build("masked_sequence", "simple")
+    with pytest.raises(ValueError, match="`layer` must be a layer of the model"):
+        diagnose(model, [X, X], y, layer=other.get_layer("rnn"))
