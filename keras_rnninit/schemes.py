@@ -38,6 +38,7 @@ from keras_rnninit.initializers import (
     XavierRNN,
 )
 from keras_rnninit.initializers.base import derive_seed
+from keras_rnninit.reinitialize import Reinitialized, reinitialize
 
 __all__ = [
     "CELLS",
@@ -45,6 +46,7 @@ __all__ = [
     "GATES",
     "LAYERS",
     "Recommendation",
+    "Reinitialized",
     "Scheme",
     "SchemeInitializers",
     "chrono",
@@ -52,6 +54,7 @@ __all__ = [
     "names",
     "recommend",
     "register",
+    "reinitialize",
 ]
 
 # A factory gets (units, seed) and returns a fresh initializer. For a gated
