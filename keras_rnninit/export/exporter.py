@@ -349,7 +349,9 @@ def _plan(model, batch_size, seq_len, unroll, quantize, representative_data):
 
 
 def _verify_batches(model, plan, verify_data):
-    """The batches the parity check runs: the user's, else seeded random ones."""
+    """The batches the parity check runs: the user's, else seeded random ones
+    and, when calibration data was given, that data too (typical inputs, on
+    which a quantized file is checked as well as on random ones)."""
     if verify_data is None:
         # A model with a fixed T takes only that T.
         fixed = plan.seq_len or model.inputs[0].shape[1]
@@ -357,7 +359,10 @@ def _verify_batches(model, plan, verify_data):
         # Stateful files take exactly their batch; others get >= 3 rows, which
         # also exercises the runner's chunking over a fixed batch.
         rows = plan.batch_size if plan.stateful else max(plan.batch_size or 3, 3)
-        return default_verify_data(model, rows, lengths)
+        batches = default_verify_data(model, rows, lengths)
+        if plan.representative is not None and not plan.stateful:
+            batches.append(plan.representative)
+        return batches
     if not isinstance(verify_data, (list, tuple)):
         verify_data = [verify_data]
     return [
