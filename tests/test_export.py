@@ -147,6 +147,9 @@ def test_metadata_sidecar(tmp_path):
     assert meta["max_abs_error"] == report.max_abs_error
     assert meta["serve_signature"] == "serving_default"
     assert meta["reset_signature"] is None
+    # Timed on one file batch (1 row) of the first verification length, T=5.
+    assert meta["latency_input_shape"] == [1, 5, 3]
+    assert meta["state_between_invokes"] == []  # a WHILE SimpleRNN keeps none
     assert set(meta["versions"]) >= {"tensorflow", "keras", "ai_edge_litert"}
     assert len(meta["source_sha256"]) == 64
 

@@ -102,6 +102,9 @@ class ExportReport:
     state_between_invokes: list = dataclasses.field(default_factory=list)
     state_tensors: list = dataclasses.field(default_factory=list)
     state_variables: list = dataclasses.field(default_factory=list)
+    # The input shape `latency_ms` was timed on (one file batch of the first
+    # verification batch); None when not verified.
+    latency_input_shape: list | None = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -451,6 +454,7 @@ def _export_checked(
             rtol=rtol,
             verified_sequences=count,
             latency_ms=latency,
+            latency_input_shape=_latency_shape(batches, batch_size) if verify else None,
             conversion_seconds=seconds,
             source_sha256=source_sha256,
             versions=_versions(),
@@ -477,6 +481,14 @@ def _export_checked(
             if os.path.exists(leftover):
                 os.remove(leftover)
     return report
+
+
+def _latency_shape(batches, batch_size):
+    """The shape `verify` times: the first batch, cut to the file's batch."""
+    shape = list(batches[0].shape)
+    if batch_size is not None:
+        shape[0] = min(shape[0], batch_size)
+    return shape
 
 
 def _recurrent_path(ops, unroll):
