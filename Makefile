@@ -28,7 +28,7 @@ JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.p
              tests/test_layers.py tests/test_recurrence.py \
              tests/test_gated_initializers.py tests/test_gated_cells.py tests/test_gated_schemes.py \
              tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
-             tests/test_interrupts.py \
+             tests/test_interrupts.py tests/test_reinitialize.py \
              keras_rnninit/initializers
 
 # pytest-xdist: one worker per core, tests handed out one by one; the Ray
