@@ -36,7 +36,16 @@ __all__ = [
 PROG = "keras-rnninit"
 # The names of `keras_rnninit.tasks` (checked against it by the tests; listed
 # here so that parsing imports nothing heavy).
-TASKS = ("adding", "chars", "copy")
+TASKS = (
+    "acsf1",
+    "adding",
+    "chars",
+    "copy",
+    "digits",
+    "digits_permuted",
+    "japanese_vowels",
+    "osuleaf",
+)
 # Likewise `keras_rnninit.schemes.CELLS`, and the schemes that define the
 # gated cells (`schemes.names("lstm")`, the same for "gru").
 CELLS = ("gru", "lstm", "simple")
@@ -162,13 +171,13 @@ def _out_option(default, what):
     return parent
 
 
-def _model_options(length, units):
+def _model_options(length, units, length_default="%(default)s"):
     parent = _parent()
     parent.add_argument(
         "--length",
         type=positive_int,
         default=length,
-        help="sequence length T (default: %(default)s)",
+        help=f"sequence length T (default: {length_default})",
     )
     parent.add_argument(
         "--units",
@@ -301,7 +310,7 @@ def _add_compare(commands):
             _run_options(),
             _schemes_option(["xavier_rnn", "keras_default", "uniform01"]),
             _cell_option(),
-            _model_options(length=50, units=64),
+            _model_options(None, 64, "50; a dataset task: its own T"),
             _training_options(4000, [0, 1], "default: 0,1"),
             _batch_option(64, "training batch size"),
             _out_option(None, "report folder; none: runs/compare-TASK-TLENGTH"),

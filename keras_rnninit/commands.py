@@ -201,13 +201,13 @@ def compare(args):
     )
     out = args.out
     if out is None:
-        out = os.path.join("runs", f"compare-{args.task}-T{args.length}")
+        out = os.path.join("runs", f"compare-{args.task}-T{config.length}")
     with RunStore(out, config, resume=args.resume, force=args.force) as store:
         for note in store.notes:
             print(f"--resume: {note}", file=sys.stderr)
         reused = len(store.completed)
         print(
-            f"Comparing {', '.join(names)} on {args.task} T={args.length}, seeds "
+            f"Comparing {', '.join(names)} on {args.task} T={config.length}, seeds "
             f"{', '.join(map(str, seeds))}, {args.steps} steps each"
             + (f" ({reused} finished run(s) reused)" if reused else ""),
             file=sys.stderr,

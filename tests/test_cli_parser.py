@@ -28,7 +28,8 @@ def test_one_cell_option_for_compare_and_diagnose(command):
 
 def test_each_command_keeps_its_own_defaults():
     assert (parse("demo").length, parse("demo").units) == (20, 64)
-    assert (parse("compare").length, parse("compare").steps) == (50, 4000)
+    # compare: no --length is the task's (50; a dataset's own T, CompareConfig).
+    assert (parse("compare").length, parse("compare").steps) == (None, 4000)
     assert (parse("diagnose").length, parse("diagnose").units) == (100, 256)
     assert parse("compare").schemes == ["xavier_rnn", "keras_default", "uniform01"]
     assert parse("diagnose").schemes == ["xavier_rnn"]

@@ -140,7 +140,7 @@ def test_jsonable():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"task": "parity"}, "`task` must be one of adding, chars, copy"),
+        ({"task": "parity"}, "`task` must be one of acsf1, adding, chars, copy, dig"),
         ({"steps": 150}, "`steps` must be a multiple of `eval_every`"),
         ({"units": 0}, "`units` must be a positive int"),
         ({"learning_rate": -1.0}, "`learning_rate` must be a positive finite float"),

@@ -126,16 +126,38 @@ def test_unigram_entropy():
 
 
 def test_task_registry():
-    assert tasks.names() == ["adding", "chars", "copy"]
+    assert tasks.names() == [
+        "acsf1",
+        "adding",
+        "chars",
+        "copy",
+        "digits",
+        "digits_permuted",
+        "japanese_vowels",
+        "osuleaf",
+    ]
+    assert tasks.get("adding").mode == "min" and tasks.get("digits").mode == "max"
     task = tasks.get("copy")
     x, y = task.train_data(3, 5, seed=0)
     xt, _ = task.test_data(3, 5, seed=0)
     assert x.shape == (3, 25, 10) and not np.array_equal(x, xt)
     assert task.return_sequences and task.classification
-    with pytest.raises(ValueError, match="`task` must be one of adding, chars, copy"):
+    with pytest.raises(ValueError, match="`task` must be one of acsf1, adding, chars"):
         tasks.get("parity")
     with pytest.raises(ValueError, match="`split` must be one of test, train"):
         char_windows(2, 5, split="valid")
+
+
+def test_task_monitor_decides_the_direction():
+    import dataclasses
+
+    adding = tasks.get("adding")
+    assert (adding.monitor, adding.mode, adding.metrics()) == ("loss", "min", [])
+    assert dataclasses.replace(adding, monitor="accuracy").mode == "max"
+    with pytest.raises(
+        ValueError, match="`monitor` must be one of accuracy, loss. Received: mon"
+    ):
+        dataclasses.replace(adding, monitor="f1")
 
 
 def test_sample_text_from_a_trained_char_model():

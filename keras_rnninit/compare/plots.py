@@ -56,7 +56,8 @@ def _loss_curves(records, out_dir, colour, dash, dpi):
         )
     ax.axhline(r["threshold"], color="black", lw=0.8, ls=":", label="threshold")
     ax.axhline(r["baseline"], color="grey", lw=0.8, ls="--", label="trivial predictor")
-    ax.set_yscale("log")
+    if r.get("mode", "min") == "min":  # a loss spans decades; accuracy is in [0, 1]
+        ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel(r["metric"])
     config = r["config"]
@@ -156,8 +157,9 @@ def _survival(records, out_dir, colour, dpi):
     ax.set_ylabel("fraction of runs solved")
     r = records[0]
     ax.set_title(
-        f"{r['config']['task']} T={r['config']['length']}: {r['metric']} < "
-        f"{r['threshold']:g} (Kaplan–Meier, 95% band)"
+        f"{r['config']['task']} T={r['config']['length']}: {r['metric']} "
+        f"{'>' if r.get('mode', 'min') == 'max' else '<'} {r['threshold']:g} "
+        "(Kaplan–Meier, 95% band)"
     )
     ax.legend(fontsize=7)
     _save(fig, out_dir, "survival.png", dpi)

@@ -230,7 +230,8 @@ def _markdown(records, rows, command, report):
         f"batch {config['batch_size']}, {config['steps']} steps, "
         f"{first['metric']} every {config['eval_every']} steps on "
         f"{config['test_size']} held-out sequences; threshold "
-        f"{first['threshold']:g} (trivial predictor: {first['baseline']:.4g}).",
+        + ("above " if first.get("mode") == "max" else "")
+        + f"{first['threshold']:g} (trivial predictor: {first['baseline']:.4g}).",
         "",
     ]
     if command:

@@ -22,6 +22,10 @@ __all__ = [
 ]
 
 
+DEFAULT_LENGTH = 50
+DEFAULT_TEST_SIZE = 1000
+
+
 @dataclasses.dataclass(frozen=True)
 class CompareConfig:
     """What every run of a comparison shares.
@@ -29,18 +33,21 @@ class CompareConfig:
     The test metric is evaluated every `eval_every` steps on `test_size`
     held-out sequences; diagnostics run on the first `probe_size` of them
     every `diagnostics_every` evaluations (and at the start and the end).
-    `threshold` defaults to the task's (adding: test MSE 0.01).
+    `threshold` defaults to the task's (adding: test MSE 0.01). `length`
+    defaults to 50 and `test_size` to 1000; a dataset task has its own T and
+    a fixed test split, which they default to and must equal (digits: 64
+    and 599), and its optional data packages must be installed.
     """
 
     task: str = "adding"
-    length: int = 50
+    length: int | None = None
     units: int = 64
     steps: int = 4000
     batch_size: int = 64
     learning_rate: float = 1e-3
     clipnorm: float | None = None
     eval_every: int = 100
-    test_size: int = 1000
+    test_size: int | None = None
     threshold: float | None = None
     diagnostics_every: int = 5
     probe_size: int = 64
@@ -48,6 +55,14 @@ class CompareConfig:
 
     def __post_init__(self):
         task = task_registry.get(self.task)
+        info = task.dataset
+        # Defaults that depend on the task, resolved once (records store them).
+        for name, default, fixed in (
+            ("length", DEFAULT_LENGTH, info and info.length),
+            ("test_size", DEFAULT_TEST_SIZE, info and info.test_size),
+        ):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, fixed or default)
         for name in (
             "length",
             "units",
@@ -73,6 +88,8 @@ class CompareConfig:
                 f"{keras.backend.backend()} backend (LSTM/GRU diagnostics need "
                 f"tensorflow). Received: cell={self.cell!r}"
             )
+        if info is not None:
+            _check_dataset(self, info)
         if self.length < task.min_length:
             raise ValueError(
                 f"`length` must be >= {task.min_length} for the "
@@ -83,6 +100,11 @@ class CompareConfig:
                 f"`steps` must be a multiple of `eval_every` "
                 f"({self.eval_every}). Received: steps={self.steps}"
             )
+        if task.mode == "max" and self.threshold is not None and self.threshold >= 1:
+            raise ValueError(
+                f"`threshold` must be < 1 for the {task.name} task (solved: "
+                f"{task.metric} above it). Received: threshold={self.threshold!r}"
+            )
 
     @property
     def resolved_threshold(self):
@@ -92,6 +114,25 @@ class CompareConfig:
             if self.threshold is not None
             else task.threshold(self.length)
         )
+
+
+def _check_dataset(config, info):
+    """A dataset task's fixed sizes; its data packages are importable."""
+    for name, value, expected, what in (
+        ("length", config.length, info.length, "its sequences' T"),
+        ("test_size", config.test_size, info.test_size, "its test split"),
+    ):
+        if value != expected:
+            raise ValueError(
+                f"`{name}` must be {expected} for the {info.name} task "
+                f"({what}). Received: {name}={value}"
+            )
+    if config.batch_size > info.train_size:
+        raise ValueError(
+            f"`batch_size` must be <= {info.train_size} for the {info.name} "
+            f"task (its training split). Received: batch_size={config.batch_size}"
+        )
+    info.require()
 
 
 def get_strategy(distribute):
@@ -162,7 +203,12 @@ def compare(
         records = compare(["xavier_rnn", "uniform01"], seeds=[0, 1],
                           task="adding", length=50, steps=4000)
     """
-    config = dataclasses.replace(config or CompareConfig(), **overrides)
+    # Without a config, the task's defaults apply (length, test_size).
+    config = (
+        CompareConfig(**overrides)
+        if config is None
+        else dataclasses.replace(config, **overrides)
+    )
     resolved, seeds = check_runs(schemes, seeds, config.cell)
     check_executor(executor, ray_address, distribute)
     names = [s.name for s in resolved]

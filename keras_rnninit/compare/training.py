@@ -53,11 +53,13 @@ def batches(task, config, seed, names=None):
 
 
 class _Progress(keras.callbacks.Callback):
-    """A one-line progress bar: steps done and the best test value so far."""
+    """A one-line progress bar: steps done and the best test value so far
+    (`best`: min for a loss, max for accuracy)."""
 
-    def __init__(self, label, total, stream, keys=("val_loss",)):
+    def __init__(self, label, total, stream, keys=("val_loss",), best=min):
         super().__init__()
         self.label, self.total, self.stream, self.keys = label, total, stream, keys
+        self.best = best
         self.step = 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -65,7 +67,7 @@ class _Progress(keras.callbacks.Callback):
         done = int(30 * self.step / self.total)
         values = [float((logs or {}).get(k, math.nan)) for k in self.keys]
         finite = [v for v in values if math.isfinite(v)]
-        test = min(finite) if finite else math.nan
+        test = self.best(finite) if finite else math.nan
         self.stream.write(
             f"\r  {self.label:<28} [{'#' * done}{'.' * (30 - done)}] "
             f"{self.step:>6}/{self.total} test {test:.4g}   "
@@ -81,22 +83,28 @@ class _Branch(keras.callbacks.Callback):
 
     `branch_model` is what the inner callbacks see (the whole model, or one
     branch of a fused model); with `key`, the branch's own `{key}_loss` and
-    `val_{key}_loss` are passed on as `loss` and `val_loss`. The first
-    non-finite loss marks the branch diverged; it then stops listening.
+    `val_{key}_loss` (and `{key}_accuracy`, ... for a task that monitors
+    accuracy) are passed on as `loss` and `val_loss` (`accuracy`, ...). The
+    tracker follows the task's `val_{monitor}` in the task's `mode`. The
+    first non-finite loss marks the branch diverged; it then stops listening.
     """
 
     def __init__(self, scheme, branch_model, probe, config, key=None):
         super().__init__()
         self.scheme, self.branch_model, self.key = scheme, branch_model, key
         self.probe_x = probe[0]
+        task = task_registry.get(config.task)
         # The task's loss, given explicitly: a fused branch is never compiled.
-        loss = task_registry.get(config.task).loss()
         self.diagnostics = RNNDiagnostics(
-            probe, every=config.diagnostics_every, loss=loss
+            probe, every=config.diagnostics_every, loss=task.loss()
         )
-        self.tracker = ConvergenceTracker(config.resolved_threshold)
+        self.monitor = task.monitor
+        self.tracker = ConvergenceTracker(
+            config.resolved_threshold, monitor=f"val_{task.monitor}", mode=task.mode
+        )
         self.inner = (self.diagnostics, self.tracker)
-        self.history = {"loss": [], "val_loss": []}
+        self.names = tuple(dict.fromkeys(("loss", task.monitor)))
+        self.history = {"train": [], "test": []}
         self.diverged = None
 
     def set_params(self, params):
@@ -111,12 +119,17 @@ class _Branch(keras.callbacks.Callback):
 
     def _own(self, logs):
         logs = logs or {}
-        if self.key is None:
-            return {k: logs[k] for k in ("loss", "val_loss") if k in logs}
-        return {
-            "loss": logs.get(f"{self.key}_loss", math.nan),
-            "val_loss": logs.get(f"val_{self.key}_loss", math.nan),
-        }
+        own = {}
+        for name in self.names:
+            for prefix in ("", "val_"):
+                if self.key is None:
+                    if prefix + name in logs:
+                        own[prefix + name] = logs[prefix + name]
+                else:
+                    own[prefix + name] = logs.get(
+                        f"{prefix}{self.key}_{name}", math.nan
+                    )
+        return own
 
     def on_train_begin(self, logs=None):
         for callback in self.inner:
@@ -144,10 +157,15 @@ class _Branch(keras.callbacks.Callback):
                 "resolution": "evaluation",
             }
             return
-        for key, value in own.items():
-            self.history[key].append(float(value))
+        for curve, prefix in (("train", ""), ("test", "val_")):
+            self.history[curve].append(float(own[prefix + self.monitor]))
         for callback in self.inner:
             callback.on_epoch_end(epoch, own)
+
+
+def _best(task):
+    """The best of a task's test values: max for accuracy, min for a loss."""
+    return max if task.mode == "max" else min
 
 
 def _record(branch, seed, config, seconds, strategy, model_path, diverged):
@@ -155,8 +173,9 @@ def _record(branch, seed, config, seconds, strategy, model_path, diverged):
     tracker, diagnostics = branch.tracker, branch.diagnostics
     if not diagnostics.records or diagnostics.records[-1]["step"] != tracker.step:
         diagnostics.record_now(step=tracker.step)
-    test = branch.history["val_loss"]
+    test = branch.history["test"]
     finite = [v for v in test if math.isfinite(v)]
+    best = _best(task)
     return {
         "scheme": branch.scheme.name,
         "description": branch.scheme.description,
@@ -164,14 +183,15 @@ def _record(branch, seed, config, seconds, strategy, model_path, diverged):
         "config": dataclasses.asdict(config),
         "threshold": config.resolved_threshold,
         "metric": task.metric,
+        "mode": task.mode,
         "baseline": task.baseline(config.length),
         "curve": {
             "step": [s for s, _ in tracker.values],
             "test": test,
-            "train": branch.history["loss"],
+            "train": branch.history["train"],
         },
         "steps_to_threshold": tracker.crossed_step,
-        "best_test": min(finite) if finite else None,
+        "best_test": best(finite) if finite else None,
         "final_test": test[-1] if test else None,
         "steps_run": diverged["step"] if diverged else tracker.step,
         "diverged": diverged,
@@ -203,6 +223,31 @@ def _layer_options(config):
     if config.cell == "simple":
         return {"rnn_layer": FastSimpleRNN}
     return {"cell": config.cell}
+
+
+def sequence_input(task):
+    """The model's input `sequence`, and what its RNN reads: the input, or
+    for a `masked` task `Masking(0.0)` of it (all-zero steps are padding)."""
+    inputs = keras.Input((None, task.input_dim), name="sequence")
+    if not task.masked:
+        return inputs, inputs
+    return inputs, keras.layers.Masking(0.0, name="padding")(inputs)
+
+
+def build_model(scheme, task, config, seed):
+    """One run's model: `scheme.apply` on `sequence_input(task)`, as
+    `scheme.build_model` builds it (same layers and names) plus the mask."""
+    inputs, features = sequence_input(task)
+    outputs = scheme.apply(
+        features,
+        config.units,
+        task.output_units,
+        seed=seed,
+        return_sequences=task.return_sequences,
+        **_layer_options(config),
+    )
+    suffix = "rnn" if config.cell == "simple" else config.cell
+    return keras.Model(inputs, outputs, name=f"{scheme.name}_{suffix}")
 
 
 def _optimizer(config):
@@ -252,21 +297,22 @@ def train_one(
     """
     task, test, probe = _setup(config, seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = scheme.build_model(
-            input_dim=task.input_dim,
-            units=config.units,
-            output_units=task.output_units,
-            seed=seed,
-            return_sequences=task.return_sequences,
-            **_layer_options(config),
+        model = build_model(scheme, task, config, seed)
+        model.compile(
+            optimizer=_optimizer(config), loss=task.loss(), metrics=task.metrics()
         )
-        model.compile(optimizer=_optimizer(config), loss=task.loss())
     branch = _Branch(scheme, model, probe, config)
     guard = NaNGuard(probe, verbose=False)
     callbacks = [branch, guard]
     if progress is not None:
         callbacks.append(
-            _Progress(f"{scheme.name} seed {seed}", config.steps, progress)
+            _Progress(
+                f"{scheme.name} seed {seed}",
+                config.steps,
+                progress,
+                keys=[f"val_{task.monitor}"],
+                best=_best(task),
+            )
         )
     callbacks += _interrupt_checks(interrupted)
     start = time.perf_counter()
@@ -301,10 +347,10 @@ def train_fused(
         raise ValueError(f"`schemes` must not repeat a name. Received: {names}")
     task, (x_test, y_test), probe = _setup(config, seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        inputs = keras.Input((None, task.input_dim), name="sequence")
+        inputs, features = sequence_input(task)
         outputs = [
             s.apply(
-                inputs,
+                features,
                 config.units,
                 task.output_units,
                 seed=seed,
@@ -317,7 +363,9 @@ def train_fused(
         ]
         model = keras.Model(inputs, outputs, name="fused")
         model.compile(
-            optimizer=_optimizer(config), loss={name: task.loss() for name in names}
+            optimizer=_optimizer(config),
+            loss={name: task.loss() for name in names},
+            metrics={name: task.metrics() for name in names},
         )
     branches = [
         _Branch(
@@ -332,7 +380,8 @@ def train_fused(
                 f"{len(names)} schemes seed {seed}",
                 config.steps,
                 progress,
-                keys=[f"val_{n}_loss" for n in names],
+                keys=[f"val_{n}_{task.monitor}" for n in names],
+                best=_best(task),
             )
         )
     callbacks += _interrupt_checks(interrupted)

@@ -9,17 +9,27 @@ from keras_rnninit.tasks.chars import (
     unigram_entropy,
 )
 from keras_rnninit.tasks.copy import copy_baseline, copy_task
+from keras_rnninit.tasks.datasets import (
+    DATASETS,
+    DatasetInfo,
+    dataset_batch,
+    load_dataset,
+)
 from keras_rnninit.tasks.registry import Task, get, names
 
 __all__ = [
     "ADDING_BASELINE_MSE",
+    "DATASETS",
     "CharVocabulary",
+    "DatasetInfo",
     "Task",
     "adding_problem",
     "char_windows",
     "copy_baseline",
     "copy_task",
+    "dataset_batch",
     "get",
+    "load_dataset",
     "load_text",
     "names",
     "sample_text",
