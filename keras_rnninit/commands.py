@@ -128,26 +128,42 @@ def export(args):
         ("quantize", report.quantize or "none (float32)"),
         ("ops", f"{', '.join(report.ops)} ({builtins})"),
         ("recurrent path", _recurrent_path_line(report)),
-        (
-            "state",
-            "kept between invokes: call reset_all_variables() between "
-            "independent sequences (export/README.md)"
-            if report.state_between_invokes
-            else "none kept between invokes",
-        ),
+        ("state", _state_line(report)),
         (
             "parity",
             f"max abs error {report.max_abs_error:.3g}, relative "
             f"{report.max_rel_error:.3g} on {report.verified_sequences} "
             f"sequences (allowed: {report.atol:g} + {report.rtol:g} x max|y|)",
         ),
-        ("latency", f"{report.latency_ms:.3f} ms per invocation in LiteRT"),
+        (
+            "latency",
+            f"{report.latency_ms:.3f} ms per invocation in LiteRT on input "
+            f"{tuple(report.latency_input_shape)}",
+        ),
         ("converted", f"in {report.conversion_seconds:.2f} s"),
     ]
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
     return 0
+
+
+def _state_line(report):
+    """What the file keeps between invokes and how an app resets it."""
+    kept = []
+    if report.state_variables:
+        kept.append(
+            f"{len(report.state_variables)} stateful-model variable(s), zeroed only "
+            "by the `reset` signature"
+        )
+    if report.state_tensors:
+        kept.append(
+            f"{len(report.state_tensors)} fused-LSTM state tensor(s): call "
+            "reset_all_variables() between independent sequences"
+        )
+    if not kept:
+        return "none kept between invokes"
+    return f"kept between invokes: {'; '.join(kept)} (export/README.md)"
 
 
 def _check_out(out, force):

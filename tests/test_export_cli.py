@@ -156,3 +156,25 @@ def test_export_prints_the_recurrent_path(capsys, tmp_path, masked, expected):
     assert ("reset_all_variables()" in state) is (not masked)
     sidecar = json.loads((tmp_path / "m.json").read_text())
     assert bool(sidecar["state_between_invokes"]) is (not masked)
+
+
+def test_stateful_export_says_its_state_persists_until_reset(capsys, tmp_path):
+    # It printed "none kept between invokes" while the state persisted.
+    inputs = keras.Input(batch_shape=(1, None, 2), name="sequence")
+    h = keras.layers.LSTM(4, stateful=True)(inputs)
+    path = save(keras.Model(inputs, keras.layers.Dense(1)(h)), tmp_path / "s.keras")
+    got, out, err = run_main(capsys, "export", path, "-o", str(tmp_path / "s.tflite"))
+    assert got == 0, err
+    state = next(row for row in out.splitlines() if row.strip().startswith("state"))
+    assert "2 stateful-model variable(s), zeroed only by the `reset` signature" in state
+    latency = next(row for row in out.splitlines() if "latency" in row)
+    assert latency.rstrip().endswith("on input (1, 5, 2)")
+    # The independent check: the file's output changes on a repeated input
+    # until `reset` runs.
+    from tests.litert_reference import interpreter, serve
+
+    litert, x = interpreter(tmp_path / "s.tflite"), np.ones((1, 4, 2), "float32")
+    first, second = serve(litert, x)["output_0"], serve(litert, x)["output_0"]
+    litert.get_signature_runner("reset")()
+    assert not np.allclose(first, second)
+    np.testing.assert_array_equal(serve(litert, x)["output_0"], first)
