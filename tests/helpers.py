@@ -135,3 +135,34 @@ def load_benchmark(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def fit_gradient_norms(model, x, y, sample_weight=None):
+    """{variable path: ||dL/dW||} by the backend's autodiff on the real model,
+    L = the compiled model's `compute_loss` (what `fit` differentiates)."""
+    variables = model.trainable_variables
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=False)
+            loss = model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
+            )
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+    else:
+        import jax
+
+        fixed = [v.value for v in model.non_trainable_variables]
+        metrics = [v.value for v in model.metrics_variables]
+
+        def objective(values):
+            return model.compute_loss_and_updates(
+                values, fixed, metrics, x, y, sample_weight, training=False
+            )[0]
+
+        grads = jax.grad(objective)([v.value for v in variables])
+    return {
+        v.path: float(np.linalg.norm(np.asarray(g, "float64")))
+        for v, g in zip(variables, grads, strict=True)
+    }
