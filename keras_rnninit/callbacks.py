@@ -114,9 +114,12 @@ class RNNDiagnostics(_StepCounter):
     `keras_rnninit.diagnostics.diagnose` on `probe` and
 
     - writes scalars into `logs`: `{prefix}log10_grad_ratio`
-      (log10 ||dL/dh_1|| / ||dL/dh_T||), `{prefix}spectral_radius`,
-      `{prefix}max_singular_value`, `{prefix}state_var_last`,
-      `{prefix}saturated_last`, `{prefix}grad_norm_wxh`, `_whh`, `_why`;
+      (log10 ||dL/dh_1|| / ||dL/dh_T||; with a mask, dL/dh at each
+      sequence's first over its last real step: `diagnose`'s `log10_ratio`),
+      `{prefix}spectral_radius`, `{prefix}max_singular_value`,
+      `{prefix}state_var_last`, `{prefix}saturated_last` (at each sequence's
+      last real step, step T without a mask), `{prefix}grad_norm_wxh`,
+      `_whh`, `_why`;
     - appends a full record to `self.records` (per-step `grad_norms`,
       `log10_grad_norms`, `variance`, `saturated`, and `layer` (the
       diagnosed layer's name), `epoch`, `step`, `fit`).
@@ -125,9 +128,10 @@ class RNNDiagnostics(_StepCounter):
     things (spectral radius: the candidate block c / h of the recurrent
     kernel), `{prefix}forget_open_last` and `{prefix}forget_closed_last` (the
     fraction of forget gates, GRU: update gates z, above 0.99 / below 0.01 at
-    the last step) are added to `logs`, and the records also keep `cell`,
-    `forget_open`, `forget_closed`, `gate_saturated`, `gate_spectral_radius`
-    and, for LSTM, `cell_variance` and `cell_grad_norms`.
+    each sequence's last real step) are added to `logs`, and the records
+    also keep `cell`, `forget_open`, `forget_closed`, `gate_saturated`,
+    `gate_spectral_radius` and, for LSTM, `cell_variance` and
+    `cell_grad_norms`.
 
     The prefix says which layer was diagnosed when it could be ambiguous: it
     is `rnn_` when the model has one recurrent layer and `{layer name}_`
@@ -233,15 +237,15 @@ class RNNDiagnostics(_StepCounter):
             f"{p}log10_grad_ratio": report["log10_ratio"],
             f"{p}spectral_radius": report["spectral_radius"],
             f"{p}max_singular_value": report["max_singular_value"],
-            f"{p}state_var_last": float(report["variance"][-1]),
-            f"{p}saturated_last": float(report["saturated"][-1]),
+            f"{p}state_var_last": report["variance_last"],
+            f"{p}saturated_last": report["saturated_last"],
             f"{p}grad_norm_wxh": norms.get("Wxh", math.nan),
             f"{p}grad_norm_whh": norms.get("Whh", math.nan),
             f"{p}grad_norm_why": norms.get("Why", math.nan),
         }
-        if "forget_open" in report:  # LSTM / GRU: the keep gate at the last step
-            scalars[f"{p}forget_open_last"] = float(report["forget_open"][-1])
-            scalars[f"{p}forget_closed_last"] = float(report["forget_closed"][-1])
+        if "forget_open_last" in report:  # LSTM / GRU: the keep gate
+            scalars[f"{p}forget_open_last"] = report["forget_open_last"]
+            scalars[f"{p}forget_closed_last"] = report["forget_closed_last"]
         gated = {key: report[key] for key in _GATED_RECORD if key in report}
         if self._summaries is not None:
             layer = find_recurrent_layer(self.model, report["layer"], gated=True)

@@ -240,3 +240,28 @@ def test_diagnostics_inside_fit_are_fits_gradients(setting, kind):
     expected = fit_gradient_norms(model, x, y, sw)
     whh = expected[model.get_layer("rnn").cell.recurrent_kernel.path]
     assert history.history["rnn_grad_norm_whh"][-1] == pytest.approx(whh, rel=2e-4)
+
+
+def test_logs_have_no_nan_on_a_probe_padded_at_the_end():
+    # JapaneseVowels' shape: zero-padded, masked, every probe row padded at
+    # T, so dL/ds_T = 0; the logged ratio is each row's first over last real
+    # step, by a tape on per-step perturbations of the real cell.
+    from tests.test_diagnostics import (
+        LENGTHS,
+        first_to_last_ratio,
+        masked_model,
+        padded,
+        perturbation_grads,
+    )
+
+    m = masked_model()
+    x, y = padded(LENGTHS["all_padded_at_T"])
+    diag = RNNDiagnostics((x, y), every_n_batches=1)
+    history = m.fit(x, y, batch_size=3, epochs=2, verbose=0, callbacks=[diag])
+    assert KEYS <= set(history.history)
+    assert all(math.isfinite(v) for k in KEYS for v in history.history[k])
+    assert all(math.isfinite(r[k]) for r in diag.records for k in KEYS)
+    grads, mask = perturbation_grads(m, x, y)  # the trained weights
+    assert history.history["rnn_log10_grad_ratio"][-1] == pytest.approx(
+        first_to_last_ratio(grads, mask), abs=1e-5
+    )

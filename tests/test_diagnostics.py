@@ -380,3 +380,147 @@ def test_fit_loss_matrix_under_other_backends(setting):
     # SimpleRNN diagnostics run on JAX too: masks, pooling heads, sample
     # weights, skip connections, several inputs, Bidirectional directions.
     fit_loss.test_weight_gradients_are_fits(setting, "simple")
+
+
+# A probe batch padded with zeros at the end and masked (as JapaneseVowels:
+# lengths 7-29 padded to T = 29): every row padded at T, and a mix of full,
+# padded and empty rows (an empty row has no real step and is left out).
+PAD_T = 9
+LENGTHS = {"all_padded_at_T": [5, 7, 8, 6, 4, 8], "mixed": [9, 4, 9, 0, 6, 9]}
+
+
+def padded(lengths, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(len(lengths), PAD_T, 3)).astype("float32")
+    for row, length in enumerate(lengths):
+        x[row, length:] = 0.0
+    return x, rng.normal(size=(len(lengths), 2)).astype("float32")
+
+
+def masked_model(kind="simple"):
+    """Masking -> SimpleRNN (or LSTM) -> Dense, compiled with MSE."""
+    inputs = keras.Input((None, 3))
+    layer = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM}[kind]
+    h = layer(
+        5,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=1),
+        recurrent_initializer=keras.initializers.Orthogonal(gain=1.2, seed=2),
+        bias_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=3),
+        name="rnn",
+    )(keras.layers.Masking(0.0, name="mask")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(h))
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    return model
+
+
+def perturbation_grads(model, x, y):
+    """(dL/ds_t (N, T, H), mask (N, T)) by the backend's autodiff (a tape on
+    TensorFlow, jax.grad on JAX): the model's own Masking, cell and head,
+    unrolled, with a zero perturbation e_t added to the carried state after
+    each step, s_t = m_t cell(x_t, s_{t-1}) + (1 - m_t) s_{t-1} + e_t (h
+    only), o_t = s_t where m_t, else o_{t-1}; L = mean over the batch of
+    Keras' mean_squared_error(y, head(o_T)), the compiled loss."""
+    rnn, head = model.get_layer("rnn"), model.get_layer("head")
+    mask = keras.ops.convert_to_numpy(model.get_layer("mask").compute_mask(x))
+    n, steps = mask.shape
+    units = rnn.cell.units
+    n_states = 2 if isinstance(rnn, keras.layers.LSTM) else 1
+
+    def loss(perturbations):
+        states = [keras.ops.zeros((n, units))] * n_states
+        output = keras.ops.zeros((n, units))
+        for t in range(steps):
+            _, new = rnn.cell(keras.ops.convert_to_tensor(x[:, t]), states)
+            keep = mask[:, t, None]
+            pairs = zip(new, states, strict=True)
+            new = [keras.ops.where(keep, a, b) for a, b in pairs]
+            new[0] = new[0] + perturbations[t]
+            output = keras.ops.where(keep, new[0], output)
+            states = new
+        return keras.ops.mean(keras.losses.mean_squared_error(y, head(output)))
+
+    zeros = [np.zeros((n, units), "float32") for _ in range(steps)]
+    if keras.backend.backend() == "tensorflow":
+        perturbations = [tf.constant(z) for z in zeros]
+        with tf.GradientTape() as tape:
+            tape.watch(perturbations)
+            value = loss(perturbations)
+        grads = tape.gradient(value, perturbations)
+    else:
+        import jax
+
+        grads = jax.grad(loss)(zeros)
+    return np.stack([np.asarray(g, "float64") for g in grads], axis=1), mask
+
+
+def first_to_last_ratio(grads, mask):
+    """log10 ||[g at row n's first real step]_n|| / ||[g at its last]_n||,
+    over the rows with a real step."""
+    starts, ends = [], []
+    for row, real in zip(grads, mask, strict=True):
+        steps = np.flatnonzero(real)
+        if steps.size:
+            starts.append(row[steps[0]])
+            ends.append(row[steps[-1]])
+    return math.log10(np.linalg.norm(starts) / np.linalg.norm(ends))
+
+
+@pytest.mark.parametrize("case", sorted(LENGTHS))
+def test_padded_probe_ratio_is_first_to_last_real_step(case):
+    model = masked_model()
+    x, y = padded(LENGTHS[case])
+    report = diagnose(model, x, y)
+    grads, mask = perturbation_grads(model, x, y)
+    # Every row padded at T: dL/ds_T is exactly 0 (log10 ratio 1 / 0 was NaN).
+    assert np.all(grads[:, -1] == 0) == (case == "all_padded_at_T")
+    assert math.isfinite(report["log10_ratio"])
+    assert math.isclose(
+        report["log10_ratio"], first_to_last_ratio(grads, mask), abs_tol=1e-5
+    )
+    # The per-step norms stay those of dL/ds_t over the whole batch.
+    norms = np.linalg.norm(grads.reshape(*grads.shape[:2], -1), axis=(0, 2))
+    np.testing.assert_allclose(
+        report["grad_norms"], norms, rtol=0, atol=1e-5 * norms.max()
+    )
+    # The states at each row's last real step: T carries them there.
+    real = mask.any(axis=1)
+    ends = keras.ops.convert_to_numpy(model.get_layer("rnn")(x, mask=mask))[real]
+    assert math.isclose(report["variance_last"], ends.var(), rel_tol=1e-5)
+
+
+def test_padding_leaves_the_ratio_unchanged():
+    # Rows of one length L padded to T: the diagnosis of the first L steps.
+    model = masked_model()
+    x, y = padded([6] * 4)
+    report = diagnose(model, x, y)
+    short = diagnose(model, x[:, :6], y)
+    assert math.isclose(report["log10_ratio"], short["log10_ratio"], rel_tol=1e-9)
+    # Unmasked, the ratio is exactly the ends of the per-step profile.
+    profile = short["log10_grad_norms"]
+    assert short["log10_ratio"] == profile[0] - profile[-1]
+    assert short["variance_last"] == pytest.approx(short["variance"][-1], rel=1e-12)
+
+
+def test_ratio_edge_cases_and_an_all_masked_probe():
+    from keras_rnninit.diagnostics.profiles import sequence_ends, sequence_ratio_log10
+    from keras_rnninit.diagnostics.recurrent import Gradients
+
+    mask = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 0]])[..., None]
+    ends = sequence_ends(mask)
+    assert [a.tolist() for a in ends] == [[0, 1], [0, 1], [1, 2]]
+    # g at (row 0: steps 0, 1), (row 1: steps 1, 2); 3-4-5 triangles
+    mantissa = np.zeros((3, 3, 2))
+    mantissa[0, 0], mantissa[1, 1] = [0.375, 0], [0, 0.5]  # ||G_first|| = 0.625
+    mantissa[0, 1], mantissa[1, 2] = [0, 0], [0.5, 0]  # ||G_last|| = 0.5 * 2**-1100
+    grads = Gradients(mantissa, np.array([0, 0, -1100]))
+    ratio = sequence_ratio_log10(grads, ends)
+    assert ratio == pytest.approx(math.log10(1.25) + 1100 * math.log10(2), rel=1e-12)
+    grads.mantissa[[0, 1], [0, 1]] = 0.0
+    assert sequence_ratio_log10(grads, ends) == float("-inf")
+    grads.mantissa[1, 2] = 0.0  # no gradient at any sequence's end: undefined
+    assert math.isnan(sequence_ratio_log10(grads, ends))
+    model = masked_model()
+    x, y = padded([0, 0, 0])
+    with pytest.raises(ValueError, match="`x` must have at least one unmasked") as e:
+        diagnose(model, x, y)
+    assert "\n" not in str(e.value)

@@ -19,6 +19,13 @@ import numpy as np
 import pytest
 
 from keras_rnninit.diagnostics import diagnose
+from tests.test_diagnostics import (
+    LENGTHS,
+    first_to_last_ratio,
+    masked_model,
+    padded,
+    perturbation_grads,
+)
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
@@ -143,9 +150,16 @@ def test_state_gradients_match_the_real_layer(kind, masked, kwargs):
     want = step_norms(dh)
     rel_close(report["grad_norms"], want)
     assert report["layer"] == "rnn" and report["cell"] == kind
+    # each row's first over its last real step (processing order)
+    real = np.any(x != 0, axis=-1) if masked else np.ones(x.shape[:2], bool)
+    real = real[:, ::-1] if kwargs.get("go_backwards") else real
     np.testing.assert_allclose(
-        report["log10_ratio"], math.log10(want[0] / want[-1]), atol=1e-3
+        report["log10_ratio"], first_to_last_ratio(dh, real), atol=1e-3
     )
+    if not masked:
+        assert first_to_last_ratio(dh, real) == pytest.approx(
+            math.log10(want[0] / want[-1]), rel=1e-12
+        )
     if kind == "lstm":
         rel_close(report["cell_grad_norms"][:-1], step_norms(dc)[:-1])
 
@@ -281,3 +295,51 @@ def test_callback_logs_and_records_gated_diagnostics():
         math.log10(want[0] / want[-1]), abs=1e-3
     )
     rel_close(last["grad_norms"], want)
+
+
+@pytest.mark.parametrize("case", sorted(LENGTHS))
+def test_padded_probe_lstm_ratio_and_keep_gate_at_the_last_real_step(case):
+    model = masked_model("lstm")
+    layer = model.get_layer("rnn")
+    kernel, recurrent, bias = layer.get_weights()
+    block = slice(UNITS, 2 * UNITS)  # the forget gate f
+    bias[block] = [6.0, -6.0, 0.0, 4.6, -4.6]  # open, closed, neither, near both
+    layer.set_weights([kernel, recurrent, bias])
+    x, y = padded(LENGTHS[case])
+    report = diagnose(model, x, y)
+    grads, mask = perturbation_grads(model, x, y)
+    assert np.all(grads[:, -1] == 0) == (case == "all_padded_at_T")
+    assert math.isfinite(report["log10_ratio"])
+    assert report["log10_ratio"] == pytest.approx(
+        first_to_last_ratio(grads, mask), abs=1e-4
+    )
+    # f at each row's last real step l: the Keras formula on the real layer's
+    # h_{l-1} (its state after the first l - 1 steps, unmasked).
+    real, gates = twin(layer), []
+    for row, steps in enumerate(mask):
+        if steps.any():
+            last = np.flatnonzero(steps)[-1]
+            h = real(x[row : row + 1, :last])[1] if last else np.zeros((1, UNITS))
+            pre = x[row, last] @ kernel[:, block] + h @ recurrent[:, block]
+            gates.append(sigmoid(pre + bias[block]))
+    gates = np.concatenate(gates)
+    one = 1.0 / gates.size + 1e-12  # float32 vs float64 at a threshold
+    assert report["forget_open_last"] == pytest.approx((gates > 0.99).mean(), abs=one)
+    assert report["forget_closed_last"] == pytest.approx((gates < 0.01).mean(), abs=one)
+    assert 0 < report["forget_open_last"] and 0 < report["forget_closed_last"]
+
+
+def test_callback_logs_no_nan_on_a_padded_probe():
+    from keras_rnninit.callbacks import RNNDiagnostics
+
+    model = masked_model("lstm")
+    x, y = padded(LENGTHS["all_padded_at_T"])
+    diag = RNNDiagnostics((x, y))
+    history = model.fit(x, y, epochs=2, batch_size=3, verbose=0, callbacks=[diag])
+    logged = {k: v for k, v in history.history.items() if k.startswith("rnn_")}
+    assert "rnn_forget_open_last" in logged and "rnn_log10_grad_ratio" in logged
+    assert all(math.isfinite(v) for values in logged.values() for v in values)
+    grads, mask = perturbation_grads(model, x, y)  # the trained weights
+    assert logged["rnn_log10_grad_ratio"][-1] == pytest.approx(
+        first_to_last_ratio(grads, mask), abs=1e-4
+    )

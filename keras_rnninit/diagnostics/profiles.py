@@ -70,6 +70,8 @@ def gradient_norms_through_time(grads):
 def vanishing_ratio_log10(norms):
     """log10(||dL/dh_1|| / ||dL/dh_T||): 0 keeps, < 0 vanishes, > 0 explodes.
 
+    From per-step norms (T,) of an unmasked batch; `diagnose` gives the
+    ratio of a masked one (each sequence's first and last real steps).
     -inf when the gradient at step 1 is exactly zero, NaN when it is not finite.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -82,6 +84,76 @@ def _log10_ratio(log_norms):
     if math.isnan(first) or not math.isfinite(last) or first == math.inf:
         return float("nan")
     return first - last
+
+
+def sequence_ends(mask, layer=None):
+    """(rows, first, last): the rows of a 0/1 mask (N, T[, 1]) with at least
+    one real (unmasked) step, and each such row's first and last real step
+    (0-based, processing order). A row with no real step is left out; a mask
+    with none at all is refused in one line."""
+    real = np.asarray(mask).reshape(np.shape(mask)[:2]) > 0
+    rows = np.flatnonzero(real.any(axis=1))
+    if rows.size == 0:
+        name = "" if layer is None else f" of layer {layer!r}"
+        raise ValueError(
+            "`x` must have at least one unmasked time step for the diagnostics. "
+            f"Received: x whose every step is masked (the mask{name} is all "
+            f"zero, shape {real.shape})"
+        )
+    first = real[rows].argmax(axis=1)
+    last = real.shape[1] - 1 - real[rows, ::-1].argmax(axis=1)
+    return rows, first, last
+
+
+def _log10_norm_at(grads, rows, steps):
+    """log10 of the norm of the stacked g[rows[i], steps[i]] of `Gradients`
+    (no underflow; -inf only when every entry is exactly 0). One common scale
+    2**top, that of the largest row, so where all steps are one step t it is
+    exactly `grads.log10_norms()[t]`; entries below 2**-1074 of that scale
+    flush to 0, a negligible part of the norm."""
+    mantissa, exponent = grads.mantissa[rows, steps], grads.exponent[steps]
+    with np.errstate(invalid="ignore"):
+        peak = np.max(np.abs(mantissa), axis=1, initial=0.0)
+    live = (peak > 0) & np.isfinite(peak)
+    top = int((exponent + np.frexp(peak)[1])[live].max()) if live.any() else 0
+    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
+        scaled = np.ldexp(mantissa, (exponent - top)[:, None])
+        return float(np.log10(np.linalg.norm(scaled)) + top * np.log10(2.0))
+
+
+def sequence_ratio_log10(grads, ends):
+    """The vanishing ratio of `diagnose`, from `Gradients` g (N, T, H) and
+    `sequence_ends` of the layer's mask m (N, T, 1), in processing order:
+
+        log10_ratio = log10(||G_first|| / ||G_last||),
+        G_first = [g_{n, f_n}]_n,   G_last = [g_{n, l_n}]_n,
+
+    the rows n that have a real step (m_{n,t} = 1) stacked, f_n and l_n the
+    first and last of them: how much of the gradient at the end of each
+    sequence reaches its start. At a real step the carried state is the
+    cell's output (s_t = h_t), so these are dL/dh_t. Without a mask f_n = 1
+    and l_n = T: exactly log10(||dL/dh_1|| / ||dL/dh_T||) over the batch, the
+    ends of `log10_grad_norms`. Padded steps are left out (after a sequence's
+    end its state reaches the loss only through `return_state`; before its
+    start it is the initial state), and so are rows with no real step. -inf
+    when G_first is exactly 0; NaN when G_last is 0 (no gradient reaches any
+    sequence's end: the ratio is undefined) or a norm is not finite.
+    """
+    rows, first, last = ends
+    return _log10_ratio(
+        [_log10_norm_at(grads, rows, first), _log10_norm_at(grads, rows, last)]
+    )
+
+
+def _at_sequence_ends(states, ends, saturation):
+    """`variance_last` and `saturated_last`: of the states at each row's last
+    real step (step T without a mask), the rows of `sequence_ends`."""
+    rows, _, last = ends
+    profile = state_profile(states[rows, last][:, None], saturation)
+    return {
+        "variance_last": float(profile["variance"][0]),
+        "saturated_last": float(profile["saturated"][0]),
+    }
 
 
 def spectrum(matrix):
@@ -208,16 +280,23 @@ def diagnose(
     processing order (with `go_backwards`, t = 1 is the last input step).
 
     Returns a dict: `layer` (the diagnosed layer's name); per-step arrays
-    `grad_norms` (||dL/ds_t||; 0.0 where below float64's range),
-    `log10_grad_norms` (exact, no underflow: -inf only when every entry of
-    dL/ds_t is exactly 0), `variance`, `mean`, `saturated` (of the states);
-    scalars `log10_ratio`, `spectral_radius`, `max_singular_value`;
-    `weight_grad_norms` (Wxh, Whh, b from the BPTT pass plus their direct
-    part, e.g. a regularizer's; Why and the other weights after or beside the
-    RNN from the model's tape; the layers the RNN's input depends on are not
-    included); `nonfinite` (None or where NaN/Inf first appears). Two eager
-    runs of the model with the recurrent layer's loop left out (the replay
-    replaces it): cheap enough to run from a callback.
+    `grad_norms` (||dL/ds_t|| over the batch, s_t the carried state, = h_t
+    at a real step; 0.0 where below float64's range), `log10_grad_norms`
+    (exact, no underflow: -inf only when every entry of dL/ds_t is exactly
+    0), `variance`, `mean`, `saturated` (of the states); the vanishing ratio
+    `log10_ratio` = log10(||G_first|| / ||G_last||), G_first and G_last the
+    gradients dL/dh at each sequence's first and last real (unmasked) step,
+    stacked over the rows (`sequence_ratio_log10`; without a mask
+    log10(||dL/dh_1|| / ||dL/dh_T||); padded steps and rows with no real step
+    left out, a batch with no real step refused); `variance_last` and
+    `saturated_last` (of the states at each sequence's last real step);
+    `spectral_radius`, `max_singular_value`; `weight_grad_norms` (Wxh, Whh,
+    b from the BPTT pass plus their direct part, e.g. a regularizer's; Why
+    and the other weights after or beside the RNN from the model's tape; the
+    layers the RNN's input depends on are not included); `nonfinite` (None
+    or where NaN/Inf first appears). Two eager runs of the model with the
+    recurrent layer's loop left out (the replay replaces it): cheap enough to
+    run from a callback.
 
     `layer` may be a direction of a Bidirectional (`forward_layer`,
     `backward_layer`, or its name): each is the recurrent layer it is.
@@ -228,9 +307,10 @@ def diagnose(
     plus `cell`, `gate_spectral_radius`, `gate_max_singular_value`,
     `gate_grad_norms`, `gate_saturated`, `forget_gate` ("f"; GRU "z"),
     `forget_open` / `forget_closed` (fraction above `saturation` / below
-    1 - `saturation`) and, for LSTM, `cell_variance`, `cell_mean`,
-    `cell_saturated`, `cell_grad_norms`, `log10_cell_grad_norms`; see
-    `keras_rnninit/diagnostics/gated.py`.
+    1 - `saturation`), `forget_open_last` / `forget_closed_last` (the same at
+    each sequence's last real step) and, for LSTM, `cell_variance`,
+    `cell_mean`, `cell_saturated`, `cell_grad_norms`, `log10_cell_grad_norms`;
+    see `keras_rnninit/diagnostics/gated.py`.
 
     Example:
 
@@ -249,17 +329,18 @@ def diagnose(
             return _gated_report(model, found, x, y, loss, saturation, sample_weight)
         parts = recurrent_parts(model, found)
         trace = forward(parts, x)
+        ends = sequence_ends(trace.mask, found.name)
         direct, head = head_gradients(parts, trace, y, loss, sample_weight)
     grads = backprop_through_time(parts, trace, direct)
-    log_norms = grads.log10_norms()
     report = {
         "layer": parts.layer.name,
         "cell": "simple",
         "grad_norms": grads.norms(),
-        "log10_grad_norms": log_norms,
-        "log10_ratio": _log10_ratio(log_norms),
+        "log10_grad_norms": grads.log10_norms(),
+        "log10_ratio": sequence_ratio_log10(grads, ends),
     }
     report.update(state_profile(trace.states, saturation))
+    report.update(_at_sequence_ends(trace.states, ends, saturation))
     report.update(spectrum(parts.recurrent_kernel))
     recurrent = recurrent_weight_gradients(parts, trace, grads)
     names = _aliases(model, found)
@@ -287,17 +368,22 @@ def _gated_report(model, layer, x, y, loss, saturation, sample_weight):
     with the same meaning, plus the gates'."""
     parts = gated_parts(model, layer)
     trace = gated_forward(parts, x)
+    ends = sequence_ends(trace.mask, layer.name)
     direct, head = head_gradients(parts, trace, y, loss, sample_weight)
     grads, cell_grads, recurrent = gated_backprop(parts, trace, direct)
-    log_norms = grads.log10_norms()
     report = {
         "layer": layer.name,
         "cell": parts.kind,
         "grad_norms": grads.norms(),
-        "log10_grad_norms": log_norms,
-        "log10_ratio": _log10_ratio(log_norms),
+        "log10_grad_norms": grads.log10_norms(),
+        "log10_ratio": sequence_ratio_log10(grads, ends),
     }
     report.update(state_profile(trace.states, saturation))
+    report.update(_at_sequence_ends(trace.states, ends, saturation))
+    rows, _, last = ends
+    keep = trace.gates[KEEP_GATE[parts.kind]][rows, last]
+    report["forget_open_last"] = float(np.mean(keep > saturation))
+    report["forget_closed_last"] = float(np.mean(keep < 1 - saturation))
     radii = {g: spectrum(w) for g, w in parts.blocks(parts.recurrent_kernel).items()}
     report.update(radii[CANDIDATE[parts.kind]])
     report["gate_spectral_radius"] = {g: r["spectral_radius"] for g, r in radii.items()}

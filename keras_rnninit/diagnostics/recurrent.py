@@ -14,6 +14,13 @@ through the outputs o and, with `return_state`, the final state):
 
     g_{t-1} = d_{t-1} + (1 - m_t) g_t + (m_t g_t * act'(a_t)) Whhᵀ,   g_T = d_T.
 
+g_t is the gradient w.r.t. the carried state. At a real step s_t = h_t, so
+g_t is dL/dh_t (a change of h_t moves s_t and o_t alike). At a masked step
+h_t is dropped and g_t is what a change of the carried state does: 0 after a
+sequence's end (unless `return_state` returns it), before its start the
+gradient reaching s_0. So the vanishing ratio compares each sequence's first
+and last real steps (`profiles.sequence_ratio_log10`).
+
 The layer's inputs x_t, mask and initial state are what the real model hands
 the layer on the probe input (`fit_loss.layer_arguments`), and d comes from a
 tape on the loss `fit` minimises, with the layer's output replaced by the
