@@ -9,13 +9,8 @@ from keras_rnninit import SpectralRadius, XavierRNN, schemes
 from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import diagnose
 from keras_rnninit.tasks import adding_problem
-from tests.test_diagnostics_loss import (
-    KINDS,
-    SW,
-    SW_STEPS,
-    build,
-    fit_gradient_norms,
-)
+from tests.helpers import fit_gradient_norms
+from tests.test_diagnostics_loss import KINDS, SW, SW_STEPS, build
 
 X, Y = adding_problem(256, length=10, seed=0)
 XV, YV = adding_problem(64, length=10, seed=1)
