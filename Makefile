@@ -44,7 +44,7 @@ test: lint
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)
 	KERAS_RNNINIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:warnings \
-	  tests/test_export_differential.py
+	  tests/test_export_differential.py tests/test_diagnostics_differential.py
 
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force
