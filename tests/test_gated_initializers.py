@@ -480,6 +480,63 @@ def test_chrono_on_every_keras_gated_layer(name, given):
         assert_chrono(c.bias, kind, 100, reset_after=reset_after)
 
 
+class Wrapping(keras.Model):
+    """A subclassed model: Keras builds its layers while tracing `call` in a
+    StatelessScope and initializes their weights later, outside `add_weight`."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.inner = layer
+
+    def call(self, x):
+        return self.inner(x)
+
+
+def built_in_subclassed_model(layer, input_dim=3):
+    Wrapping(layer)(np.zeros((2, 4, input_dim), "float32"))
+    return layer
+
+
+@pytest.mark.parametrize("name", sorted(CHRONO_LAYERS))
+def test_chrono_in_a_subclassed_model_gets_the_cells_layout(name):
+    # Deferred initialization: no add_weight on the stack. A GRU(reset_after=
+    # False) bias (768,) also fits 4 LSTM blocks of 192 and was refused.
+    kind, reset_after, make = CHRONO_LAYERS[name]
+    layer = built_in_subclassed_model(make(ChronoBias(100, seed=0)))
+    for c in cells_of(layer):
+        assert_chrono(c.bias, kind, 100, reset_after=reset_after)
+
+
+@pytest.mark.parametrize("units", [3, 8])
+def test_chrono_with_unit_forget_bias_in_a_subclassed_model_is_refused(units):
+    # Review of issue 40: here the (units,) pieces were taken for a whole
+    # LSTM bias of units / 4 cells: b_f = 1 everywhere, b_i = -b_c (units=8).
+    layer = keras.layers.LSTM(units, bias_initializer=ChronoBias(100, seed=0))
+    # JAX's tracing swallows the error and Keras retries eagerly, which fails
+    # on the weights already initialized; TensorFlow surfaces ours.
+    ours = keras.backend.backend() == "tensorflow"
+    message = "`unit_forget_bias` must be False" if ours else "already initialized"
+    try:
+        with pytest.raises(
+            ValueError,
+            match=message,
+        ):
+            built_in_subclassed_model(layer)
+    finally:
+        # Keras keeps the weights whose deferred initialization failed in its
+        # global list and retries them in the next model built.
+        keras.utils.clear_session()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_spectral_radius_by_name_in_a_subclassed_model(kind):
+    layer = LAYERS[kind](8, recurrent_initializer="spectral_radius")
+    built_in_subclassed_model(layer)
+    for block in blocks(to_numpy(layer.cell.recurrent_kernel), GATES[kind]):
+        rho = np.abs(np.linalg.eigvals(block)).max()
+        np.testing.assert_allclose(rho, 1.0, rtol=1e-5)
+
+
 def test_chrono_gru_without_cell_gets_the_gru_layout():
     # Issue 40: `cell` defaulted to "lstm", so this GRU got 48 of 64 update
     # biases negative (min -4.59) and 32 of 64 reset biases non-zero.

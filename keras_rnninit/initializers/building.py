@@ -11,9 +11,14 @@ innermost `add_weight` and returns its layer when it is a
 `keras.layers.LSTM`, `GRU`, `RNN(cell)` and `Bidirectional` all build their
 weights in their cell, so all are found.
 
-A weight whose initialization Keras defers (a layer built inside a
-`keras.StatelessScope`) is initialized later, outside `add_weight`; there,
-as for a direct call `initializer(shape)`, no cell is found.
+A weight whose initialization Keras defers is initialized later, outside
+`add_weight`: a subclassed model builds its layers while tracing its `call`
+in a `keras.StatelessScope`, and its variables are initialized when the
+scope exits (or read, symbolically, inside it). There the innermost Keras
+`Variable` whose `_deferred_initialize` or `value` is on the stack is the
+weight, and its owner is found among the sublayers of the outermost layer
+on the stack (the model being built). A direct call `initializer(shape)`
+finds no cell.
 """
 
 import sys
@@ -28,14 +33,45 @@ GATES = {"gru": 3, "lstm": 4}
 
 
 def _building_layer():
-    """The layer whose `add_weight` is on the call stack (innermost), or None."""
+    """The layer whose weight is being initialized (innermost), or None.
+
+    The `self` of the innermost `Layer.add_weight` on the stack; for a
+    deferred initialization, the layer that owns the `Variable` being
+    initialized (see the module docstring).
+    """
     frame = sys._getframe(1)
+    variable = outermost = None
     while frame is not None:
-        if frame.f_code.co_name == "add_weight":
-            layer = frame.f_locals.get("self")
-            if isinstance(layer, keras.layers.Layer):
-                return layer
+        name = frame.f_code.co_name
+        owner = frame.f_locals.get("self")
+        if variable is None:
+            if name == "add_weight" and isinstance(owner, keras.layers.Layer):
+                return owner
+            if name in _DEFERRED and isinstance(owner, keras.Variable):
+                variable = owner
+        elif isinstance(owner, keras.layers.Layer):
+            outermost = owner
         frame = frame.f_back
+    if outermost is None:
+        return None
+    return _owner(outermost, variable)
+
+
+# The Keras `Variable` methods that call the initializer of a deferred weight.
+_DEFERRED = ("_deferred_initialize", "value")
+
+
+def _owner(root, variable):
+    """The layer under `root` (included) that holds `variable` itself, or None."""
+    # `_flatten_layers` is Keras' own walk of a layer's tracked sublayers.
+    flatten = getattr(root, "_flatten_layers", None)
+    layers = [root] if flatten is None else flatten(include_self=True, recursive=True)
+    for layer in layers:
+        held = getattr(layer, "_trainable_variables", []) + getattr(
+            layer, "_non_trainable_variables", []
+        )
+        if any(weight is variable for weight in held):
+            return layer
     return None
 
 
