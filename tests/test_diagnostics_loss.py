@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from keras_rnninit.diagnostics import diagnose
-from tests.helpers import fit_gradient_norms
+from tests.helpers import fit_gradient_norms, to_numpy
 
 # A Flatten head drops the mask on purpose (the masked outputs then count).
 pytestmark = pytest.mark.filterwarnings("ignore:.*destroy the mask:UserWarning")
@@ -189,6 +189,46 @@ def test_sum_reduction_and_explicit_loss(setting, kind):
     assert_matches_fit(
         model, report, model.get_layer(layer), fit_gradient_norms(model, x, y)
     )
+
+
+@pytest.mark.parametrize("pred_rank, true_rank", [(1, 2), (2, 1)])
+def test_explicit_loss_brings_y_to_the_rank_compile_does(pred_rank, true_rank):
+    # Review of issue 40: y_true (N, 1) against y_pred (N,) was squeezed to
+    # (N,) where compile's wrapper expands y_pred to (N, 1); with sample
+    # weights the loss differed (a norm of 4.47 against fit's 1.66).
+    sequence = keras.Input((T, D))
+    out = dense(1)(rnn("simple")(sequence))
+    if pred_rank == 1:
+        out = L.Lambda(lambda z: keras.ops.squeeze(z, -1), name="squeeze")(out)
+    model = keras.Model(sequence, out)
+    y = y_one().astype("float32").reshape((N, 1) if true_rank == 2 else (N,))
+    report = diagnose(model, X, y, loss="mse", sample_weight=SW)
+    model.compile(optimizer="sgd", loss="mse")
+    assert_matches_fit(
+        model, report, model.get_layer("rnn"), fit_gradient_norms(model, X, y, SW)
+    )
+
+
+@pytest.mark.parametrize("diagnosed", ["first", "second"])
+def test_stacked_stateful_layers_start_from_trainings_state(diagnosed):
+    # Review of issue 40: the run that captures the first layer's arguments
+    # advanced the second layer's state before the loss was differentiated
+    # (Why 1.575 against fit's 1.850).
+    sequence = keras.Input((T, D), batch_size=N)
+    h = rnn("simple", name="first", stateful=True, return_sequences=True)(sequence)
+    h = rnn("simple", name="second", stateful=True)(h)
+    model = keras.Model(sequence, dense(1)(h))
+    model.compile(optimizer="sgd", loss="mse")
+    layers = [model.get_layer("first"), model.get_layer("second")]
+    for layer in layers:  # the state an earlier batch left
+        layer.states[0].assign(RNG.normal(scale=0.5, size=(N, H)).astype("float32"))
+    before = [to_numpy(layer.states[0]) for layer in layers]
+    y = y_one().astype("float32")
+    report = diagnose(model, X, y, layer=diagnosed, sample_weight=SW)
+    for layer, state in zip(layers, before, strict=True):
+        np.testing.assert_array_equal(to_numpy(layer.states[0]), state)
+    expected = fit_gradient_norms(model, X, y, SW)
+    assert_matches_fit(model, report, model.get_layer(diagnosed), expected)
 
 
 def two_outputs(kind):

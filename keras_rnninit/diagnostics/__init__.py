@@ -11,7 +11,7 @@ their own cell in float64 under tf.GradientTape, with gate statistics
 (gated.py).
 """
 
-from keras_rnninit.diagnostics.fit_loss import resolve_loss
+from keras_rnninit.diagnostics.fit_loss import kept_states, resolve_loss
 from keras_rnninit.diagnostics.gated import (
     GATES,
     KEEP_GATE,
@@ -24,7 +24,6 @@ from keras_rnninit.diagnostics.profiles import (
     diagnose,
     first_nonfinite,
     gradient_norms_through_time,
-    kept_states,
     norm,
     spectrum,
     state_profile,

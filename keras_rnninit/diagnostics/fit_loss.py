@@ -25,6 +25,8 @@ import keras
 import numpy as np
 
 __all__ = [
+    "differentiated_loss",
+    "kept_states",
     "layer_arguments",
     "loss_gradients",
     "resolve_loss",
@@ -53,18 +55,36 @@ class _FunctionLoss(keras.losses.Loss):
         self.fn = fn
 
     def call(self, y_true, y_pred):
-        true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
-        if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
-            y_true = keras.ops.squeeze(y_true, -1)
-        elif pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
-            if true_rank == 1:
-                y_true = keras.ops.expand_dims(y_true, -1)
-            else:
-                y_pred = keras.ops.squeeze(y_pred, -1)
+        y_true, y_pred = _same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred)
 
 
+def _same_rank(y_true, y_pred):
+    """Keras' `squeeze_or_expand_to_same_rank(y_true, y_pred)`: a rank-1 side
+    gains the trailing axis of 1 the other has; otherwise that axis goes."""
+    true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
+    if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        if pred_rank == 1:
+            y_pred = keras.ops.expand_dims(y_pred, -1)
+        else:
+            y_true = keras.ops.squeeze(y_true, -1)
+    elif pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
+        if true_rank == 1:
+            y_true = keras.ops.expand_dims(y_true, -1)
+        else:
+            y_pred = keras.ops.squeeze(y_pred, -1)
+    return y_true, y_pred
+
+
 def resolve_loss(model, loss=None):
+    """`loss` (name, function or Loss), else the compiled loss, else MSE, as
+    `keras.losses.get` gives it. Kept for callers of 0.1; the diagnostics
+    differentiate the model's whole `compute_loss` (see the module docstring)."""
+    chosen = loss if loss is not None else getattr(model, "loss", None) or "mse"
+    return keras.losses.get(chosen)
+
+
+def differentiated_loss(model, loss=None):
     """The `keras.losses.Loss` the diagnostics differentiate, or None for the
     model's own `compute_loss` (a compiled model and no `loss`). A name or a
     function is wrapped as `compile` wraps it (mean over the batch); an
@@ -111,6 +131,38 @@ def substituted(layer, replace):
         )
 
 
+def _stateful_layers(model):
+    """The stateful recurrent layers of `model`: in nested models too, and
+    each direction of a Bidirectional."""
+    found, stack = [], list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, keras.layers.Bidirectional):
+            stack += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, keras.Model):
+            stack += layer.layers
+        elif getattr(layer, "stateful", False) and getattr(layer, "states", None):
+            found.append(layer)
+    return found
+
+
+@contextlib.contextmanager
+def kept_states(model):
+    """Restore the state variables of the model's stateful RNN layers on
+    exit. Every forward pass of the diagnostics runs inside it: each starts
+    from the state training left, and none advances the state training sees."""
+    saved = [
+        (v, keras.ops.convert_to_numpy(v))
+        for layer in _stateful_layers(model)
+        for v in layer.states
+    ]
+    try:
+        yield
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
+
+
 def _training_kwargs(model):
     parameters = inspect.signature(model.call).parameters
     return {"training": False} if "training" in parameters else {}
@@ -120,7 +172,7 @@ def layer_arguments(model, layer, x, placeholder):
     """The arguments `layer` receives when `model(x)` runs (inference mode):
     {parameter name: value}. The layer's loop does not run: its call returns
     `placeholder(arguments)` to the layers after it."""
-    with substituted(layer, placeholder) as calls:
+    with kept_states(model), substituted(layer, placeholder) as calls:
         model(x, **_training_kwargs(model))
     return calls[0]
 
@@ -183,7 +235,7 @@ def loss_gradients(
     running; without it the whole model runs. A variable L does not depend
     on gets zeros."""
     _refuse_replicas()
-    loss = resolve_loss(model, loss)
+    loss = differentiated_loss(model, loss)
     tensors = [keras.ops.convert_to_tensor(o, _dtype(layer)) for o in outputs]
 
     def returned(watched):
@@ -198,7 +250,7 @@ def loss_gradients(
     if backend == "tensorflow":
         import tensorflow as tf
 
-        with _kept_metrics(model), tf.GradientTape() as tape:
+        with kept_states(model), _kept_metrics(model), tf.GradientTape() as tape:
             tape.watch(tensors)
             with patched(tensors):
                 y_pred = model(x, **_training_kwargs(model))

@@ -1,12 +1,11 @@
 """Diagnostics of a recurrent model on a probe batch: arrays in, numpy out."""
 
-import contextlib
 import math
 
 import keras
 import numpy as np
 
-from keras_rnninit.diagnostics.fit_loss import loss_gradients, owner
+from keras_rnninit.diagnostics.fit_loss import kept_states, loss_gradients, owner
 from keras_rnninit.diagnostics.gated import (
     CANDIDATE,
     KEEP_GATE,
@@ -20,7 +19,6 @@ from keras_rnninit.diagnostics.recurrent import (
     find_recurrent_layer,
     forward,
     head_gradients,
-    recurrent_layers,
     recurrent_parts,
     recurrent_weight_gradients,
 )
@@ -30,7 +28,6 @@ __all__ = [
     "diagnose",
     "first_nonfinite",
     "gradient_norms_through_time",
-    "kept_states",
     "norm",
     "spectrum",
     "state_profile",
@@ -200,29 +197,6 @@ def weight_gradient_norms(model, x, y, loss=None, layer=None, sample_weight=None
         names.get(v.path, v.path): norm(g)
         for v, g in zip(variables, grads, strict=True)
     }
-
-
-@contextlib.contextmanager
-def kept_states(model):
-    """Restore the state variables of the model's stateful RNN layers on
-    exit, so that a diagnosis does not advance the state that training sees."""
-    layers = []
-    for layer in recurrent_layers(model):
-        if isinstance(layer, keras.layers.Bidirectional):
-            layers += [layer.forward_layer, layer.backward_layer]
-        else:
-            layers.append(layer)
-    saved = [
-        (v, keras.ops.convert_to_numpy(v))
-        for layer in layers
-        if getattr(layer, "stateful", False) and layer.states is not None
-        for v in layer.states
-    ]
-    try:
-        yield
-    finally:
-        for variable, value in saved:
-            variable.assign(value)
 
 
 def first_nonfinite(model, x=None, layer=None):
