@@ -662,3 +662,40 @@ def test_chrono_keras_file_round_trip(cell, tmp_path):
     np.testing.assert_array_equal(
         to_numpy(rebuilt.cell.bias), to_numpy(cells_of(model.layers[0])[0].bias)
     )
+
+
+def test_chrono_gru_file_saved_with_cell_lstm_still_loads(tmp_path):
+    # keras_rnninit 0.1 saved ChronoBias(cell="lstm") (its default) for a GRU
+    # too. Loading such a file builds the GRU, which asks the initializer for
+    # a bias; that must not refuse: the saved weights replace it.
+    import json
+    import zipfile
+
+    model = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.GRU(16, bias_initializer=ChronoBias(100))]
+    )
+    model.layers[0].cell.bias.assign(np.arange(96, dtype="float32").reshape(2, 48))
+    path, old = tmp_path / "new.keras", tmp_path / "saved_by_0.1.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "config.json":
+                text = data.decode()
+                assert text.count('"cell": null') == 1
+                data = text.replace('"cell": null', '"cell": "lstm"').encode()
+            dst.writestr(item, data)
+    with pytest.warns(UserWarning, match=r"the cell's 'gru' layout is used"):
+        loaded = keras.saving.load_model(old)
+    np.testing.assert_array_equal(
+        to_numpy(loaded.layers[0].cell.bias), to_numpy(model.layers[0].cell.bias)
+    )
+    assert (
+        json.loads(json.dumps(loaded.layers[0].cell.bias_initializer.get_config()))[
+            "cell"
+        ]
+        == "lstm"
+    )
+    # Built from a user's own config, the disagreement is refused as before.
+    with pytest.raises(ValueError, match=r"^`cell` must be 'gru' or None"):
+        built(keras.layers.GRU(8, bias_initializer=ChronoBias(100, cell="lstm")))

@@ -1,5 +1,8 @@
 """Chrono initialization of LSTM and GRU gate biases."""
 
+import sys
+import warnings
+
 import keras
 from keras import ops
 
@@ -56,6 +59,18 @@ def _layout(cell, dims):
     return dims[-1] // gates, rows
 
 
+def _loading_a_file():
+    """True while Keras' `load_model` is on the call stack (a `.keras` file
+    being read)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "load_model" and "keras" in code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
 @keras.saving.register_keras_serializable(package="keras_rnninit")
 class ChronoBias(SeededInitializer):
     """Chrono biases: gate time constants spread over [2, max_length].
@@ -90,6 +105,9 @@ class ChronoBias(SeededInitializer):
     is not the layer's bias shape, raises. Called outside such a cell, the
     layout is `cell`'s; with `cell=None` it is the one layout the shape
     fits, and a shape that fits both (4H = 3H') raises and asks for `cell`.
+    A `.keras` file saved by keras_rnninit 0.1 (whose default was
+    `cell="lstm"`) loads with a warning: the layer's layout is used, and the
+    file's saved weights replace it anyway.
 
     Example:
 
@@ -183,7 +201,17 @@ class ChronoBias(SeededInitializer):
     def _layout_in(self, kind, cell, shape, dims):
         """(kind, units, rows) of the bias of the Keras `cell` building it."""
         name = f"{type(cell).__name__} {cell.name!r}"
-        if self.cell is not None and self.cell != kind:
+        if self.cell is not None and self.cell != kind and self._saved:
+            # keras_rnninit 0.1 saved cell='lstm' (its default) for every
+            # layer: the file must still load, and its saved weights replace
+            # whatever is drawn here.
+            warnings.warn(
+                f"ChronoBias(cell={self.cell!r}) from a saved config initializes "
+                f"the bias of {name}: the cell's {kind!r} layout is used (files "
+                "saved by keras_rnninit 0.1 store cell='lstm' for a GRU too)",
+                stacklevel=2,
+            )
+        elif self.cell is not None and self.cell != kind:
             raise ValueError(
                 f"`cell` must be {kind!r} or None for ChronoBias initializing "
                 f"the bias of {name}. Received: cell={self.cell!r}"
@@ -210,6 +238,14 @@ class ChronoBias(SeededInitializer):
                 f"(units={units}) that ChronoBias initializes. Received: shape={shape}"
             )
         return kind, units, rows
+
+    _saved = False  # True for an instance read from a saved model file
+
+    @classmethod
+    def from_config(cls, config):
+        instance = super().from_config(config)
+        instance._saved = _loading_a_file()
+        return instance
 
     def get_config(self):
         return {
