@@ -35,16 +35,19 @@ def _arrays(value):
 def _probe(data):
     """(x, y, sample_weight or None) from an (x, y) or (x, y, sample_weight)
     tuple or the first batch of an iterable dataset; x keeps its structure."""
+    received = f"probe of type {type(data).__name__}"
     if not (isinstance(data, tuple) and len(data) in (2, 3)):
         try:
-            data = tuple(next(iter(data)))
+            batch = next(iter(data))
         except (TypeError, ValueError, StopIteration):
-            data = None
+            batch = None
+        else:
+            received += f" yielding a {type(batch).__name__}"
+        data = tuple(batch) if isinstance(batch, (tuple, list)) else None
     if not (isinstance(data, tuple) and len(data) in (2, 3)):
         raise ValueError(
             "`probe` must be an (x, y) or (x, y, sample_weight) tuple or a "
-            "dataset yielding such batches. Received: probe of type "
-            f"{type(data).__name__}"
+            f"dataset yielding such batches. Received: {received}"
         )
     x, y, sample_weight = (*data, None)[:3]
     return _arrays(x), _arrays(y), _arrays(sample_weight)

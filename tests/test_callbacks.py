@@ -145,8 +145,14 @@ def test_nan_guard_stops_with_diagnosis(capsys):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RNNDiagnostics((XV, YV), **kwargs)
-    with pytest.raises(ValueError, match="`probe` must be an"):
+    with pytest.raises(ValueError, match=r"`probe` must be an.*probe of type int$"):
         RNNDiagnostics(42)
+    # A dataset of feature dicts has no y: its keys are no (x, y) pair.
+    features = [{"x": XV[:4], "y": YV[:4]}]
+    with pytest.raises(
+        ValueError, match=r"Received: probe of type list yielding a dict$"
+    ):
+        RNNDiagnostics(features)
     with pytest.raises(ValueError, match="`mode` must be one of max, min"):
         ConvergenceTracker(0.1, mode="lowest")
 

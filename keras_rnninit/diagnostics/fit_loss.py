@@ -324,7 +324,7 @@ def weights_beside(model, layer):
     gives exactly: all but the layer's own and those of every layer its input
     depends on (found in the model's graph; a model without one, e.g. a
     subclassed model, gives none)."""
-    nodes = list(owner(model, layer)._inbound_nodes)
+    nodes = list(getattr(owner(model, layer), "_inbound_nodes", []))
     if not nodes:
         return []
     upstream, seen = {}, set()

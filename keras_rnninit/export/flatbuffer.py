@@ -79,7 +79,7 @@ def resource_variables(content):
     model = _model(content)
     return sorted(
         {
-            op.builtinOptions.sharedName.decode()
+            (op.builtinOptions.sharedName or b"").decode()
             for _, op in _ops(model)
             if _op_name(model, op) == "VAR_HANDLE"
         }
