@@ -125,6 +125,10 @@ def reinitialize(model: keras.Model, scheme, seed: int = 0) -> Reinitialized:
     changes, done = [], set()
 
     def clone(layer):
+        if id(layer) not in paths:
+            # An operation of the graph that is no layer (e.g. the not_equal
+            # of Embedding(mask_zero=True)'s mask): no weights, kept as is.
+            return layer
         new = type(layer).from_config(_unbuilt(layer.get_config()))
         for path, inner, cell in _nodes(new, paths[id(layer)]):
             layer_seed = derive_seed(seed, next(counter))

@@ -572,3 +572,18 @@ def test_bad_types():
         schemes.reinitialize(model, 3)
     with pytest.raises(TypeError, match=r"^`seed` must be an int\. .* of type str$"):
         schemes.reinitialize(model, "irnn", seed="0")
+
+
+def test_functional_graph_with_an_operation_that_is_no_layer():
+    # Embedding(mask_zero=True) in a functional graph adds a not_equal
+    # operation (its mask) that clone_model hands to the clone function;
+    # it has no config path in the model and was a KeyError.
+    tokens = keras.Input((12,), dtype="int32", name="tokens")
+    h = keras.layers.Embedding(9, 8, mask_zero=True, name="embedding")(tokens)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=True))(h)
+    h = keras.layers.SimpleRNN(8, name="rnn")(h)
+    model = keras.Model(tokens, keras.layers.Dense(2, name="head")(h))
+    new = schemes.reinitialize(model, "orthogonal", seed=0).model
+    assert structure(new) == structure(model)
+    whh = new.get_layer("rnn").get_weights()[1]  # orthogonal: W^T W = I
+    np.testing.assert_allclose(whh.T @ whh, np.eye(8), atol=1e-5)
