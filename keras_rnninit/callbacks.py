@@ -284,7 +284,8 @@ class ConvergenceTracker(_StepCounter):
         best: best value seen. values: list of (step, value).
 
     Args:
-        threshold: The target value.
+        threshold: The target value, or None to record the values and the
+            best one only.
         monitor: Key in `logs` (default `"val_loss"`).
         mode: `"min"` (cross from above) or `"max"`.
         stop_training: Stop `fit` once crossed (default False, so every run
@@ -295,11 +296,15 @@ class ConvergenceTracker(_StepCounter):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"`mode` must be one of max, min. Received: mode={mode!r}")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+        ):
             raise TypeError(
-                f"`threshold` must be a number. Received: threshold={threshold!r}"
+                "`threshold` must be a number or None. "
+                f"Received: threshold={threshold!r}"
             )
-        self.threshold, self.monitor, self.mode = float(threshold), monitor, mode
+        threshold = None if threshold is None else float(threshold)
+        self.threshold, self.monitor, self.mode = threshold, monitor, mode
         self.stop = stop_training
         self.reset()
 
@@ -325,7 +330,8 @@ class ConvergenceTracker(_StepCounter):
         better = (lambda a, b: a < b) if self.mode == "min" else (lambda a, b: a > b)
         if self.best is None or better(value, self.best):
             self.best = value
-        if self.crossed_step is None and better(value, self.threshold):
+        crossed = self.threshold is not None and better(value, self.threshold)
+        if self.crossed_step is None and crossed:
             self.crossed_step, self.crossed_epoch = step, self._epochs
             if self.stop:
                 self.model.stop_training = True

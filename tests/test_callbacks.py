@@ -92,18 +92,22 @@ def test_convergence_tracker_counts_steps():
     m = model()
     tracker = ConvergenceTracker(threshold=10.0)  # crossed at the first check
     strict = ConvergenceTracker(threshold=-1.0)  # never
-    m.fit(
+    untargeted = ConvergenceTracker(threshold=None)  # values and best only
+    history = m.fit(
         X,
         Y,
         batch_size=32,
         epochs=2,
         validation_data=(XV, YV),
-        callbacks=[tracker, strict],
+        callbacks=[tracker, strict, untargeted],
         verbose=0,
     )
     assert tracker.crossed_step == 8 and tracker.crossed_epoch == 1
     assert strict.crossed_step is None and len(strict.values) == 2
     assert strict.best == min(v for _, v in strict.values)
+    assert untargeted.crossed_step is None
+    assert [v for _, v in untargeted.values] == history.history["val_loss"]
+    assert untargeted.best == min(history.history["val_loss"])
 
 
 def test_convergence_tracker_warns_on_missing_key_and_stops():
