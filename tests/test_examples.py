@@ -22,6 +22,7 @@ CLAIMS = {
         "adding_f32.json",
         "export_parity.png",
     ],
+    "your_own_data.py": ["your_own_data/report.md", "your_own_data/loss_curves.png"],
 }
 PRINTS = {
     "quickstart.py": "reloaded predictions identical: True",
@@ -29,6 +30,7 @@ PRINTS = {
     "adding_problem.py": "test MSE < 0.01 first at step",
     "copy_task.py": "| `irnn` |",
     "export_to_tflite.py": "adding_f16.tflite",
+    "your_own_data.py": "keras_default seed 0: best val_loss",
 }
 
 

@@ -45,8 +45,12 @@ def train_unit(
 ):
     """The records of one unit: `schemes` (Scheme objects) with `seed`;
     `interrupted()` is called after every evaluation (see `run_local`)."""
+    from keras_rnninit.compare.own import OwnRuns, train_own
     from keras_rnninit.compare.training import train_fused, train_one
 
+    if isinstance(config, OwnRuns):  # the user's model: one run at a time
+        own = dict(progress=progress, save_dir=save_dir, interrupted=interrupted)
+        return [train_own(s, seed, config, **own) for s in schemes]
     common = dict(
         progress=progress, save_dir=save_dir, strategy=strategy, interrupted=interrupted
     )

@@ -42,6 +42,14 @@ def _save(fig, out_dir, name, dpi):
     _pyplot().close(fig)
 
 
+def subject(config):
+    """What a comparison trained on, for titles: the task and T, or the
+    user's model (`own.py` records)."""
+    if config.get("task") == "own":
+        return f"{config['model']} on your data"
+    return f"{config['task']} T={config['length']}"
+
+
 def _loss_curves(records, out_dir, colour, dash, dpi):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -54,16 +62,17 @@ def _loss_curves(records, out_dir, colour, dash, dpi):
             color=colour[r["scheme"]],
             label=f"{r['scheme']} (seed {r['seed']})",
         )
-    ax.axhline(r["threshold"], color="black", lw=0.8, ls=":", label="threshold")
-    ax.axhline(r["baseline"], color="grey", lw=0.8, ls="--", label="trivial predictor")
+    if r["threshold"] is not None:
+        ax.axhline(r["threshold"], color="black", lw=0.8, ls=":", label="threshold")
+    if r["baseline"] is not None:
+        ax.axhline(
+            r["baseline"], color="grey", lw=0.8, ls="--", label="trivial predictor"
+        )
     if r.get("mode", "min") == "min":  # a loss spans decades; accuracy is in [0, 1]
         ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel(r["metric"])
-    config = r["config"]
-    ax.set_title(
-        f"{config['task']} T={config['length']}: {r['metric']} during training"
-    )
+    ax.set_title(f"{subject(r['config'])}: {r['metric']} during training")
     ax.legend(fontsize=7, ncol=2)
     _save(fig, out_dir, "loss_curves.png", dpi)
 
@@ -76,7 +85,7 @@ def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log, dpi):
         (axes[1], -1, "after training"),
     ):
         for r in records:
-            if r["seed"] != records[0]["seed"]:
+            if r["seed"] != records[0]["seed"] or not r["diagnostics"]:
                 continue  # one seed keeps the picture readable
             values = np.array([_number(v) for v in r["diagnostics"][which][key]])
             label = r["scheme"]
@@ -157,7 +166,7 @@ def _survival(records, out_dir, colour, dpi):
     ax.set_ylabel("fraction of runs solved")
     r = records[0]
     ax.set_title(
-        f"{r['config']['task']} T={r['config']['length']}: {r['metric']} "
+        f"{subject(r['config'])}: {r['metric']} "
         f"{'>' if r.get('mode', 'min') == 'max' else '<'} {r['threshold']:g} "
         "(Kaplan–Meier, 95% band)"
     )
@@ -167,9 +176,11 @@ def _survival(records, out_dir, colour, dpi):
 
 def write_plots(records, out_dir, dpi=110):
     """loss_curves.png, grad_through_time.png, state_variance.png,
-    spectral_radius.png and survival.png for JSON-ready `records`."""
+    spectral_radius.png and (with a threshold) survival.png for JSON-ready
+    `records`."""
     colour, dash = _styles(records)
-    _survival(records, out_dir, colour, dpi)
+    if records[0]["threshold"] is not None:  # no target: nothing is solved
+        _survival(records, out_dir, colour, dpi)
     _loss_curves(records, out_dir, colour, dash, dpi)
     _profile_plot(
         records,

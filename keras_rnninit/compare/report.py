@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from keras_rnninit.compare.plots import subject
 from keras_rnninit.compare.statistics import km_median
 from keras_rnninit.schemes import LAYERS
 
@@ -40,6 +41,15 @@ def _float(value):
     return float("nan") if value is None else float(value)
 
 
+# The diagnostics of a run whose layers were all refused (own model; the
+# record's `undiagnosed` says why).
+_UNDIAGNOSED = {
+    "rnn_log10_grad_ratio": None,
+    "rnn_spectral_radius": None,
+    "rnn_saturated_last": None,
+}
+
+
 def summarize(records):
     """One row per scheme (in first-seen order) aggregated over seeds; its
     `median_steps` is the Kaplan-Meier median (see `statistics.py`)."""
@@ -63,7 +73,8 @@ def summarize(records):
                 "wall_seconds": [],
             },
         )
-        first, last = record["diagnostics"][0], record["diagnostics"][-1]
+        diagnosed = record["diagnostics"] or [_UNDIAGNOSED]
+        first, last = diagnosed[0], diagnosed[-1]
         row["seeds"].append(record["seed"])
         row["steps_to_threshold"].append(record["steps_to_threshold"])
         row["best_test"].append(record["best_test"])
@@ -157,7 +168,8 @@ def headline(records):
     names = list(dict.fromkeys(r["scheme"] for r in records))
     scheme = _claim_scheme(names)
     bases = [b for b in BASELINES if b in names and b != scheme]
-    if scheme is None or not bases:
+    untargeted = "threshold" in records[0] and records[0]["threshold"] is None
+    if scheme is None or not bases or untargeted:
         return None
     runs = [r for r in records if r["scheme"] == scheme]
     parts = []
@@ -217,10 +229,43 @@ def _statistics_table(statistics, comparisons):
     return lines
 
 
+def _own_header(config, first):
+    """The opening of report.md for a comparison on the user's model."""
+    validation = config["validation_size"]
+    where = (
+        f"on {validation} validation rows" if validation else "on the training batches"
+    )
+    target = (
+        "no target"
+        if first["threshold"] is None
+        else "target "
+        + ("above " if first["mode"] == "max" else "below ")
+        + f"{first['threshold']:g}"
+    )
+    return [
+        f"# Initialization comparison: {subject(config)}",
+        "",
+        f"{config['source']}, re-initialized per scheme and seed, compiled as "
+        f"given with a fresh optimizer; batch {config['batch_size']} of "
+        f"{config['train_size']} rows (the same batches for every scheme of a "
+        f"seed), {config['steps']} steps, {first['metric']} every "
+        f"{config['eval_every']} steps and at the end {where}; {target}.",
+        "",
+    ]
+
+
 def _markdown(records, rows, command, report):
     config, first = records[0]["config"], records[0]
+    if config.get("task") == "own":
+        lines = _own_header(config, first)
+    else:
+        lines = _task_header(config, first)
+    return _rest(lines, records, rows, command, report)
+
+
+def _task_header(config, first):
     clip = f", clipnorm {config['clipnorm']:g}" if config["clipnorm"] else ""
-    lines = [
+    return [
         f"# Initialization comparison: {config['task']}, T={config['length']}",
         "",
         # The layer the cell names (SimpleRNN runs train on FastSimpleRNN,
@@ -234,6 +279,9 @@ def _markdown(records, rows, command, report):
         + f"{first['threshold']:g} (trivial predictor: {first['baseline']:.4g}).",
         "",
     ]
+
+
+def _rest(lines, records, rows, command, report):
     if command:
         lines += [f"Regenerate: `{command}`", ""]
     if report["headline"]:
@@ -249,8 +297,11 @@ def _markdown(records, rows, command, report):
         "percentile-bootstrap 95% interval (∞: unbounded, the reference's median "
         "is beyond the budget). See `keras_rnninit/compare/statistics.py`.",
         "",
-        "![fraction of runs solved](survival.png)",
-        "",
+        *(
+            ["![fraction of runs solved](survival.png)", ""]
+            if records[0]["threshold"] is not None
+            else []
+        ),
         "## Per seed",
         "",
     ]

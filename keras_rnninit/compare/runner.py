@@ -8,7 +8,7 @@ import keras
 
 from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
-from keras_rnninit.compare import executors
+from keras_rnninit.compare import executors, own
 from keras_rnninit.compare.training import train_one
 from keras_rnninit.validation import check_positive_int, check_positive_number
 
@@ -166,6 +166,10 @@ def compare(
     fused: bool = True,
     executor: str = "local",
     ray_address: str | None = None,
+    model=None,
+    data=None,
+    validation_data=None,
+    trust_model: bool = False,
     **overrides,
 ) -> list[dict]:
     """Train the same model under every scheme x seed with equal budgets.
@@ -194,6 +198,21 @@ def compare(
             each run with `fused=False`, as a Ray task; see `executors.py`).
         ray_address: "HOST:PORT" of a running Ray cluster; None starts a
             local Ray instance (executor "ray" only).
+        model: Your own model instead of a built-in task's: a compiled
+            `keras.Model`, a `.keras` path (Keras' safe mode unless
+            `trust_model`) or a zero-argument builder. Each run trains
+            `schemes.reinitialize(model, scheme, seed)` with the model's
+            compile settings and a fresh optimizer (`own.py`); the
+            `overrides` are then steps, batch_size, eval_every,
+            diagnostics_every, probe_size, `monitor` (default "val_loss")
+            and `target` (solved: the monitored value gets past it, in the
+            direction Keras' EarlyStopping infers).
+        data: `(x, y)` arrays (x: an array, or a list or dict of them) to
+            train `model` on; the batches of a seed are the same for every
+            scheme.
+        validation_data: `(x, y)` arrays evaluated every `eval_every` steps
+            and after the last step.
+        trust_model: Load a `.keras` `model` outside Keras' safe mode.
 
     Returns:
         A list of plain records, scheme-major.
@@ -203,14 +222,26 @@ def compare(
         records = compare(["xavier_rnn", "uniform01"], seeds=[0, 1],
                           task="adding", length=50, steps=4000)
     """
-    # Without a config, the task's defaults apply (length, test_size).
-    config = (
-        CompareConfig(**overrides)
-        if config is None
-        else dataclasses.replace(config, **overrides)
-    )
-    resolved, seeds = check_runs(schemes, seeds, config.cell)
-    check_executor(executor, ray_address, distribute)
+    if model is not None or data is not None:
+        config = _own_runs(config, model, data, validation_data, trust_model, overrides)
+        resolved, seeds = own.check_runs(schemes, seeds, config)
+        check_executor(executor, ray_address, distribute)
+        if executor != "local" or distribute is not None:
+            raise ValueError(
+                "`executor` must be 'local' and `distribute` None for a "
+                f"comparison on your own model. Received: executor={executor!r}, "
+                f"distribute={distribute!r}"
+            )
+        fused = False  # the user's model is never fused
+    else:
+        # Without a config, the task's defaults apply (length, test_size).
+        config = (
+            CompareConfig(**overrides)
+            if config is None
+            else dataclasses.replace(config, **overrides)
+        )
+        resolved, seeds = check_runs(schemes, seeds, config.cell)
+        check_executor(executor, ray_address, distribute)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
     strategy = get_strategy(distribute)
@@ -241,6 +272,17 @@ def compare(
             units, config, keep, tally, fused, stream, save_dir, strategy
         )
     return [done[(name, seed)] for name in names for seed in seeds]
+
+
+def _own_runs(config, model, data, validation_data, trust_model, overrides):
+    if config is not None:
+        raise ValueError(
+            "`config` (a CompareConfig) is for the built-in tasks; with `model`, "
+            "pass its settings as keywords. Received: config and model"
+        )
+    if model is None:
+        raise ValueError("`model` must be given with `data`. Received: model=None")
+    return own.runs_of(model, data, validation_data, trust_model, **overrides)
 
 
 def plan(resolved, seeds, done, fused=True):
@@ -289,12 +331,12 @@ def check_runs(schemes, seeds, cell="simple"):
     """The `Scheme`s and the seeds of a comparison, checked; nothing is trained.
 
     Refuses an empty or repeating list of schemes or seeds, unknown scheme
-    names, schemes that do not support `cell`, and seeds that are not
-    ints >= 0.
+    names, schemes that do not support `cell` (None: any cell), and seeds
+    that are not ints >= 0.
     """
     resolved = [scheme_registry.get(s) for s in schemes]
     for scheme in resolved:
-        if cell not in scheme.cells:
+        if cell is not None and cell not in scheme.cells:
             raise ValueError(
                 f"`schemes` must support cell {cell!r}; {scheme.name!r} supports "
                 f"{', '.join(sorted(scheme.cells))}. Received: schemes="
