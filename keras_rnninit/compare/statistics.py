@@ -25,12 +25,19 @@ count it as a run that might still have got there).
   the budget too often to bound the speed-up.
 - `logrank_p`: `scipy.stats.logrank` p-value; null when no run of either
   scheme is solved (nothing to compare).
+
+`statistics` adds the effect sizes of `effects.py`: the final and best
+monitored values with bootstrap intervals, their paired rank test against the
+reference, the difference in solved fraction, and Holm-adjusted p-values
+(`logrank_p_holm`, `rank_p_holm`).
 """
 
 import math
 import warnings
 
 import numpy as np
+
+from keras_rnninit.compare import effects
 
 __all__ = [
     "CLAIM",
@@ -212,12 +219,29 @@ def statistics(records, reference=None):
             "`reference` must be one of the compared schemes "
             f"({', '.join(sorted(names))}). Received: reference={reference!r}"
         )
-    stats_ = {name: scheme_statistics(runs) for name, runs in by_scheme.items()}
-    comparisons = {
-        name: comparison(runs, by_scheme[reference], reference)
+    stats_ = {
+        name: {**scheme_statistics(runs), **effects.values_statistics(runs)}
         for name, runs in by_scheme.items()
-        if name != reference
     }
+    comparisons = {}
+    for name, runs in by_scheme.items():
+        if name == reference:
+            continue
+        found = comparison(runs, by_scheme[reference], reference)
+        found.update(effects.values_comparison(runs, by_scheme[reference]))
+        mine, theirs = stats_[name], stats_[reference]
+        difference, interval = effects.solved_difference(
+            mine["solved"], mine["runs"], theirs["solved"], theirs["runs"]
+        )
+        found["solved_difference"] = difference
+        found["solved_difference_ci95"] = interval
+        comparisons[name] = found
+    # Many schemes against one reference: Holm within each family of tests.
+    for key in ("logrank_p", "rank_p"):
+        names = list(comparisons)
+        adjusted = effects.holm([comparisons[n][key] for n in names])
+        for name, value in zip(names, adjusted, strict=True):
+            comparisons[name][f"{key}_holm"] = value
     return stats_, comparisons
 
 
