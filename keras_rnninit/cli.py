@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import math
 import os
 import re
 import sys
@@ -94,6 +95,7 @@ non_negative_int = _checked(int, lambda v: v >= 0, "must be an int >= 0")
 positive_float = _checked(
     float, lambda v: 0 < v < float("inf"), "must be a positive number"
 )
+finite_float = _checked(float, math.isfinite, "must be a finite number")
 
 
 def name_list(text):
@@ -332,12 +334,57 @@ def _add_compare(commands):
         ("--lr", positive_float, 1e-3, "Adam learning rate"),
         ("--clipnorm", positive_float, None, "clip each gradient to this norm"),
         ("--eval-every", positive_int, 100, "steps between test evaluations"),
-        ("--threshold", positive_float, None, "test metric that counts as solved"),
     ):
         shown = "off" if default is None else "%(default)s"
         compare.add_argument(
             flag, type=kind, default=default, help=f"{text} (default: {shown})"
         )
+    compare.add_argument(
+        "--target",
+        "--threshold",
+        dest="threshold",
+        metavar="X",
+        type=finite_float,
+        help="the monitored value that counts as solved (default: the task's; "
+        "your model: none)",
+    )
+    own = compare.add_argument_group(
+        "your own model and data (instead of --task; see README)"
+    )
+    own.add_argument("--model", metavar="M.keras", help="a compiled Keras model file")
+    own.add_argument(
+        "--data", metavar="D.npz", help="arrays x and y (optionally x_val and y_val)"
+    )
+    own.add_argument("--validation", metavar="V.npz", help="validation arrays x and y")
+    own.add_argument(
+        "--validation-split",
+        type=_checked(float, lambda v: 0 < v < 1, "must be a number in (0, 1)"),
+        metavar="F",
+        help="validate on the last fraction F of the data's rows, as Keras' "
+        "validation_split",
+    )
+    own.add_argument(
+        "--epochs",
+        type=positive_int,
+        help="passes over the data per run, instead of --steps",
+    )
+    own.add_argument(
+        "--monitor",
+        default="val_loss",
+        help="the logged value that decides (default: %(default)s; loss "
+        "when there is no validation data)",
+    )
+    own.add_argument(
+        "--mode",
+        choices=["max", "min"],
+        help="the monitor's better direction (default: inferred as Keras' "
+        "EarlyStopping infers it)",
+    )
+    own.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="load --model outside Keras' safe mode (it may run Python code)",
+    )
     compare.add_argument(
         "--sequential",
         action="store_true",

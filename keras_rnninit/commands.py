@@ -189,6 +189,11 @@ def _publish(tmp, out):
 def compare(args):
     import sys
 
+    if args.model is not None or args.data is not None:
+        from keras_rnninit.compare.own.command import compare_own
+
+        return compare_own(args)
+
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare import compare as run_compare
     from keras_rnninit.compare.runner import check_executor, check_runs

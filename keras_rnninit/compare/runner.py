@@ -183,7 +183,9 @@ def compare(
         schemes: Scheme names (or `Scheme` objects), no repeats.
         seeds: Int seeds, no repeats; seed s gives every scheme the same data stream and
             the same test set, and each scheme its own seeded weights.
-        config: A `CompareConfig`; keyword `overrides` replace its fields.
+        config: A `CompareConfig` (or, for your own model, the
+            `own.OwnRuns` that `own.runs_of` checked); keyword `overrides`
+            replace its fields.
         progress: True for a progress bar on stderr, a stream for one there,
             or None/False for silence.
         on_record: Called with each record as soon as its run finishes.
@@ -222,7 +224,7 @@ def compare(
         records = compare(["xavier_rnn", "uniform01"], seeds=[0, 1],
                           task="adding", length=50, steps=4000)
     """
-    if model is not None or data is not None:
+    if model is not None or data is not None or isinstance(config, own.OwnRuns):
         config = _own_runs(config, model, data, validation_data, trust_model, overrides)
         resolved, seeds = own.check_runs(schemes, seeds, config)
         check_executor(executor, ray_address, distribute)
@@ -275,6 +277,8 @@ def compare(
 
 
 def _own_runs(config, model, data, validation_data, trust_model, overrides):
+    if isinstance(config, own.OwnRuns) and model is None and data is None:
+        return dataclasses.replace(config, **overrides)
     if config is not None:
         raise ValueError(
             "`config` (a CompareConfig) is for the built-in tasks; with `model`, "

@@ -55,7 +55,8 @@ class RunStore:
 
     Args:
         out: The final report folder.
-        config: The `CompareConfig` every stored run must share.
+        config: The `CompareConfig` (or `own.OwnRuns`) every stored run must
+            share.
         resume: Reuse finished runs of an earlier, interrupted comparison.
         force: Start over, replacing `<out>` (and any partial folder) at the end.
 
@@ -67,7 +68,10 @@ class RunStore:
     def __init__(self, out, config, resume=False, force=False):
         self.out = check_out(out)
         self.path = self.out + ".partial"
-        self.config = jsonable(dataclasses.asdict(config))
+        # A comparison on your own model (`own.OwnRuns`) stores the settings
+        # its records keep: the model's and the data's fingerprints.
+        plain = getattr(config, "record_config", None)
+        self.config = jsonable(plain() if plain else dataclasses.asdict(config))
         self.notes = []
         parent = os.path.dirname(self.out)
         try:
