@@ -292,18 +292,20 @@ def _cell_seeds(cell):
 BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"
 
 
-def splice(readme, text):
-    """Replace what lies between README's BEGIN and END markers by `text`."""
+def splice(readme, text, markers=(BEGIN, END)):
+    """Replace what lies between the `markers` of file `readme` by `text`."""
+    begin_marker, end_marker = markers
     with open(readme, encoding="utf-8") as f:
         old = f.read()
-    head, begin, rest = old.partition(BEGIN)
-    _, end, tail = rest.partition(END)
+    head, begin, rest = old.partition(begin_marker)
+    _, end, tail = rest.partition(end_marker)
     if not (begin and end):
         raise ValueError(
-            f"`readme` must contain {BEGIN} and {END}. Received: readme={readme!r}"
+            f"`readme` must contain {begin_marker} and {end_marker}. "
+            f"Received: readme={readme!r}"
         )
     with open(readme, "w", encoding="utf-8") as f:
-        f.write(head + BEGIN + "\n" + text + END + tail)
+        f.write(head + begin_marker + "\n" + text + end_marker + tail)
 
 
 def write_outputs(out, docs, readme=None, summary_path=None):

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-__all__ = ["write_plots"]
+__all__ = ["survival_plot", "write_plots"]
 
 
 def _pyplot():
@@ -129,9 +129,25 @@ def _spectral_radius(records, out_dir, colour, dash, dpi):
     _save(fig, out_dir, "spectral_radius.png", dpi)
 
 
-def _survival(records, out_dir, colour, dpi):
+def survival_plot(records, path, title=None, dpi=110):
     """Fraction of runs solved against steps (1 - Kaplan-Meier survival), one
-    step line per scheme with its 95% band."""
+    step line per scheme with its 95% band, written to `path` (PNG).
+
+    `records` need `scheme`, `steps_to_threshold`, `config["steps"]` (the
+    budget) and, unless `title` is given, `config`'s task and length,
+    `metric`, `mode` and `threshold`."""
+    colour, _ = _styles(records)
+    _survival(
+        records,
+        os.path.dirname(path) or ".",
+        colour,
+        dpi,
+        os.path.basename(path),
+        title,
+    )
+
+
+def _survival(records, out_dir, colour, dpi, name="survival.png", title=None):
     from keras_rnninit.compare.statistics import run_steps, survival_curve
 
     def pad(values):  # S = 1 at step 0; flat after the last event
@@ -166,12 +182,13 @@ def _survival(records, out_dir, colour, dpi):
     ax.set_ylabel("fraction of runs solved")
     r = records[0]
     ax.set_title(
-        f"{subject(r['config'])}: {r['metric']} "
+        title
+        or f"{subject(r['config'])}: {r['metric']} "
         f"{'>' if r.get('mode', 'min') == 'max' else '<'} {r['threshold']:g} "
         "(Kaplan–Meier, 95% band)"
     )
     ax.legend(fontsize=7)
-    _save(fig, out_dir, "survival.png", dpi)
+    _save(fig, out_dir, name, dpi)
 
 
 def write_plots(records, out_dir, dpi=110):
