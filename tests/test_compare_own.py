@@ -13,6 +13,7 @@ import pytest
 from keras_rnninit import schemes
 from keras_rnninit.compare import compare
 from keras_rnninit.compare.own import monitor_mode, paired_batches
+from keras_rnninit.compare.own.data import read_batches
 from keras_rnninit.compare.report import write_report
 
 RNG = np.random.default_rng(3)
@@ -61,15 +62,17 @@ def test_paired_batches_follow_the_seeded_stream():
     np.testing.assert_array_equal(x["a"][:, 0], y * 10)
 
 
-def reference_curve(scheme, seed, steps, eval_every, batch_size):
+def reference_curve(scheme, seed, steps, eval_every, batch_size, weights=None):
     """The runner's curve recomputed: the same re-initialized model trained
-    batch by batch on the documented stream, evaluated on the validation
-    data every `eval_every` steps and after the last."""
+    batch by batch on the documented stream (with `weights` as each row's
+    sample weight), evaluated on the validation data every `eval_every`
+    steps and after the last."""
     model = schemes.reinitialize(classifier(), scheme, seed).model
     rows = stream_rows(N, seed, steps * batch_size).reshape(steps, batch_size)
     curve = []
     for step, index in enumerate(rows, start=1):
-        model.train_on_batch(X[index], Y[index])
+        weight = None if weights is None else weights[index]
+        model.train_on_batch(X[index], Y[index], sample_weight=weight)
         if step % eval_every == 0 or step == steps:
             values = model.evaluate(XV, YV, return_dict=True, verbose=0)
             curve.append((step, values["accuracy"]))
@@ -196,7 +199,11 @@ def compare_own(**kwargs):
     [
         ({"data": (X, Y[:-1])}, ValueError, r"one length along axis 0 in x and y\. "),
         ({"data": (np.where(X > 2, np.nan, X), Y)}, ValueError, r"must be finite"),
-        ({"data": X}, TypeError, r"^`data` must be an \(x, y\) tuple of arrays"),
+        (
+            {"data": X},
+            TypeError,
+            r"^`data` must be an \(x, y\) or \(x, y, sample_weight\) tuple",
+        ),
         ({"validation_data": (XV, YV[:3])}, ValueError, r"^`validation_data` must"),
         ({"monitor": "val_auc"}, ValueError, r"^`monitor` must be a value the model"),
         ({"validation_data": None}, ValueError, r"^`validation_data` must be given"),
@@ -223,3 +230,117 @@ def test_model_refusals():
         compare_own(model=dense)
     with pytest.raises(TypeError, match=r"^`model` must be a compiled keras\.Model"):
         compare_own(model=lambda: 3)
+
+
+class Batches(keras.utils.PyDataset):
+    """A PyDataset of the given batches (`length=False`: no length)."""
+
+    def __init__(self, batches, length=True):
+        super().__init__()
+        self.batches, self.length = batches, length
+
+    def __len__(self):
+        return len(self.batches)
+
+    @property
+    def num_batches(self):
+        return len(self.batches) if self.length else None
+
+    def __getitem__(self, index):
+        return self.batches[index]
+
+
+def sorted_rows(x, y):
+    """The rows of (x, y) as one sorted array: equal for the same rows in
+    any order."""
+    table = np.concatenate([x.reshape(len(x), -1), y[:, None]], axis=1)
+    return table[np.lexsort(table.T[::-1])]
+
+
+def test_a_dataset_is_read_once_whatever_its_order():
+    import tensorflow as tf
+
+    rows = tf.data.Dataset.from_tensor_slices((X, Y))
+    (x1, y1), size1 = read_batches(rows.shuffle(N, seed=1).batch(16))
+    (x2, y2), size2 = read_batches(rows.shuffle(N).batch(16))  # unseeded
+    backwards = [(X[::-1][i : i + 10], Y[::-1][i : i + 10]) for i in range(0, N, 10)]
+    (x3, y3), size3 = read_batches(Batches(backwards))
+    assert (size1, size2, size3) == (16, 16, 10)
+    # The same rows as the arrays, in one order whatever the pipeline's.
+    np.testing.assert_array_equal(sorted_rows(x1, y1), sorted_rows(X, Y))
+    for x, y in ((x2, y2), (x3, y3)):
+        np.testing.assert_array_equal(x, x1)
+        np.testing.assert_array_equal(y, y1)
+    assert read_batches((X, Y)) == ((X, Y), None)  # arrays pass through
+
+
+def test_compare_on_a_shuffled_dataset_is_compare_on_its_rows():
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((X, Y)).shuffle(N).batch(16)
+    validation = tf.data.Dataset.from_tensor_slices((XV, YV)).batch(7)
+    settings = dict(seeds=[0], steps=6, eval_every=3, progress=False)
+    got = compare(
+        ["xavier_rnn", "keras_default"],
+        model=classifier(),
+        data=data,
+        validation_data=validation,
+        **settings,
+    )
+    rows, _ = read_batches(data)  # another shuffle: the same rows, one order
+    expected = compare(
+        ["xavier_rnn", "keras_default"],
+        model=classifier(),
+        data=rows,
+        validation_data=(XV, YV),
+        batch_size=16,
+        **settings,
+    )
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine["config"]["batch_size"] == 16  # the dataset's batches
+        assert mine["config"]["data"] != theirs["config"]["data"]  # XV reordered
+        np.testing.assert_allclose(
+            mine["curve"]["test"], theirs["curve"]["test"], rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            mine["curve"]["train"], theirs["curve"]["train"], rtol=1e-5
+        )
+
+
+def test_sample_weights_weigh_the_training_loss():
+    weights = np.where(np.arange(N) % 2 == 0, 1.0, 0.0).astype("float32")
+    (record,) = compare(
+        ["xavier_rnn"],
+        seeds=[1],
+        model=classifier(),
+        data=(X, Y, weights),
+        validation_data=(XV, YV),
+        steps=8,
+        eval_every=4,
+        batch_size=16,
+        monitor="val_accuracy",
+        progress=False,
+    )
+    expected = reference_curve("xavier_rnn", 1, 8, 4, 16, weights=weights)
+    unweighted = reference_curve("xavier_rnn", 1, 8, 4, 16)
+    np.testing.assert_allclose(record["curve"]["test"], [v for _, v in expected])
+    assert [v for _, v in expected] != [v for _, v in unweighted]
+
+
+def test_datasets_that_cannot_be_paired_are_refused_in_one_line():
+    import tensorflow as tf
+
+    rows = tf.data.Dataset.from_tensor_slices((X, Y))
+    ragged = Batches([(X[:8], Y[:8]), (X[8:16, :4], Y[8:16])])
+    for data, error, message in (
+        (rows.repeat().batch(8), ValueError, r"^`data` must be a finite tf\.data"),
+        (tf.data.Dataset.from_tensor_slices(X).batch(8), TypeError, r"\(x, y\) or"),
+        (ragged, ValueError, r"share their shape after the batch axis"),
+        (Batches([(X, Y)], length=False), ValueError, r"PyDataset with a length"),
+        (rows.take(0).batch(8), ValueError, r"at least one batch"),
+    ):
+        with pytest.raises(error, match=message) as caught:
+            compare_own(data=data)
+        assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"^`validation_data` must be a finite"):
+        compare_own(validation_data=rows.repeat().batch(8))

@@ -8,7 +8,15 @@ import warnings
 import keras
 import numpy as np
 
-__all__ = ["check_data", "fingerprint", "load_source", "paired_batches", "rows", "take"]
+__all__ = [
+    "check_data",
+    "fingerprint",
+    "load_source",
+    "paired_batches",
+    "read_batches",
+    "rows",
+    "take",
+]
 
 
 def _arrays(value, name):
@@ -21,18 +29,125 @@ def _arrays(value, name):
         ) from None
 
 
-def check_data(data, name="data"):
-    """`(x, y)` as numpy structures, checked: one length along axis 0, every
-    value finite. Refuses anything else in one line."""
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+def _is_tf_dataset(data):
+    # tf.data without importing TensorFlow: a Dataset's class lives in
+    # tensorflow.python.data and has an element_spec.
+    return type(data).__module__.startswith("tensorflow.") and hasattr(
+        data, "element_spec"
+    )
+
+
+def _stack(batches, name, kind):
+    """One (x, y[, sample_weight]) of numpy structures from a list of
+    batches, and the rows of the first batch."""
+    if not batches:
+        raise ValueError(
+            f"`{name}` must hold at least one batch. Received: an empty {kind}"
+        )
+    batches = [_triple(batch, name, kind) for batch in batches]
+    sizes = {len(batch) for batch in batches}
+    if len(sizes) != 1:
+        raise ValueError(
+            f"`{name}` must yield batches of one form, (x, y) or (x, y, "
+            f"sample_weight). Received: a {kind} that yields both"
+        )
+    try:
+        stacked = keras.tree.map_structure(
+            lambda *leaves: np.concatenate(leaves), *batches
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"`{name}` must yield batches whose arrays share their shape after "
+            f"the batch axis, so that every seed can re-batch the same rows (pad "
+            f"variable-length sequences to one length, e.g. padded_batch(B, "
+            f"padded_shapes=...)). Received: a {kind} with differing shapes "
+            f"({str(error).splitlines()[0]})"
+        ) from None
+    return take(stacked, _canonical_order(stacked)), rows(batches[0])
+
+
+def _canonical_order(data):
+    """Row indices sorted by a hash of each row's bytes (x, y and weights):
+    the same rows in any order give the same arrays."""
+    leaves = [np.ascontiguousarray(leaf) for leaf in keras.tree.flatten(data)]
+    keys = [
+        hashlib.blake2b(
+            b"".join(leaf[i].tobytes() for leaf in leaves), digest_size=16
+        ).digest()
+        for i in range(rows(data))
+    ]
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+def _triple(batch, name, kind):
+    if not (isinstance(batch, (tuple, list)) and len(batch) in (2, 3)):
         raise TypeError(
-            f"`{name}` must be an (x, y) tuple of arrays. Received: {name} of "
+            f"`{name}` must yield (x, y) or (x, y, sample_weight) batches. "
+            f"Received: a {kind} that yields {type(batch).__name__}"
+            + (f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else "")
+        )
+    return tuple(_arrays(part, name) for part in batch)
+
+
+def read_batches(data, name="data"):
+    """`(arrays, batch_size)`: a finite `tf.data.Dataset` or a
+    `keras.utils.PyDataset` read once, its batches concatenated into one
+    (x, y[, sample_weight]) of arrays, and the rows of its first batch; any
+    other `data` is returned as is, with batch size None.
+
+    Paired runs need every scheme of a seed to see the same batches, and a
+    pipeline's own shuffle (unseeded, reshuffled each epoch) cannot promise
+    that: so its rows are read once, in memory, put in a canonical order
+    (sorted by a hash of each row's bytes, so that the pipeline's shuffle
+    changes no number and a resumed comparison finds the same data), and
+    each seed re-batches them in its own order (`paired_batches`). A random
+    transformation inside the pipeline (an augmentation in `map`) is
+    therefore drawn once, for all runs. An infinite dataset (`repeat()`) or
+    a PyDataset without a length is refused in one line.
+    """
+    if _is_tf_dataset(data):
+        import tensorflow as tf
+
+        cardinality = int(data.cardinality())
+        if cardinality == int(tf.data.INFINITE_CARDINALITY):
+            raise ValueError(
+                f"`{name}` must be a finite tf.data.Dataset: its rows are read "
+                "once and re-batched per seed. Received: an infinite dataset "
+                "(drop its repeat())"
+            )
+        batches = list(data.as_numpy_iterator())
+        kind = "tf.data.Dataset"
+    elif isinstance(data, keras.utils.PyDataset):
+        count = data.num_batches
+        if count is None:
+            raise ValueError(
+                f"`{name}` must be a PyDataset with a length (__len__ or "
+                "num_batches): its rows are read once and re-batched per seed. "
+                "Received: an infinite PyDataset"
+            )
+        batches = [data[i] for i in range(count)]
+        kind = "PyDataset"
+    else:
+        return data, None
+    return _stack(batches, name, kind)
+
+
+def check_data(data, name="data"):
+    """`(x, y)` or `(x, y, sample_weight)` as numpy structures, checked: one
+    length along axis 0, every value finite. Refuses anything else in one
+    line."""
+    if not (isinstance(data, (tuple, list)) and len(data) in (2, 3)):
+        raise TypeError(
+            f"`{name}` must be an (x, y) or (x, y, sample_weight) tuple of arrays, "
+            f"a tf.data.Dataset or a keras.utils.PyDataset. Received: {name} of "
             f"type {type(data).__name__}"
             + (f" with {len(data)} items" if isinstance(data, (tuple, list)) else "")
         )
-    x, y = (_arrays(part, name) for part in data)
+    parts = tuple(_arrays(part, name) for part in data)
     lengths = {}
-    for part, value in (("x", x), ("y", y)):
+    for part, value in zip(
+        ("x", "y", "sample_weight")[: len(parts)], parts, strict=True
+    ):
         for leaf in keras.tree.flatten(value):
             if leaf.ndim == 0:
                 raise ValueError(
@@ -46,10 +161,12 @@ def check_data(data, name="data"):
                 )
     if len(lengths) != 1:
         raise ValueError(
-            f"`{name}` must have one length along axis 0 in x and y. Received: "
+            f"`{name}` must have one length along axis 0 in "
+            + ("x and y" if len(parts) == 2 else "x, y and sample_weight")
+            + ". Received: "
             + ", ".join(f"{n} rows in {part}" for n, part in lengths.items())
         )
-    return x, y
+    return parts
 
 
 def rows(data):

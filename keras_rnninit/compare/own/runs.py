@@ -11,6 +11,7 @@ from keras_rnninit.compare.own.data import (
     check_data,
     fingerprint,
     load_source,
+    read_batches,
     rows,
     take,
 )
@@ -134,7 +135,10 @@ def monitored(model, runs):
     """The direction of `runs.monitor` on `model` (a fresh copy: one
     `evaluate` on the probe builds its metrics); refuses a monitor the model
     does not log."""
-    logged = model.evaluate(*runs.probe(), return_dict=True, verbose=0)
+    x, y, sample_weight = (*runs.probe(), None)[:3]
+    logged = model.evaluate(
+        x, y, sample_weight=sample_weight, return_dict=True, verbose=0
+    )
     if runs.monitor.removeprefix("val_") not in logged:
         names = sorted(logged)
         if runs.validation_data is not None:
@@ -158,8 +162,12 @@ def runs_of(model, data, validation_data=None, trust_model=False, **settings):
     if data is None:
         raise ValueError("`data` must be given with `model`. Received: data=None")
     model, source = load_source(model, trust_model)
+    data, batch_size = read_batches(data)
+    if batch_size is not None:  # a dataset's batches, unless batch_size says
+        settings.setdefault("batch_size", batch_size)
     data = check_data(data)
     if validation_data is not None:
+        validation_data, _ = read_batches(validation_data, "validation_data")
         validation_data = check_data(validation_data, "validation_data")
     return OwnRuns(model, data, validation_data, source=source, **settings)
 
