@@ -211,7 +211,11 @@ def summarize(records):
     from keras_rnninit.compare.statistics import statistics
 
     out = []
-    for (dataset, cell, steps), by_lr in sorted(_cells(records).items()):
+    order = list(CELLS)
+    for (dataset, cell, steps), by_lr in sorted(
+        _cells(records).items(),
+        key=lambda kv: (kv[0][0], order.index(kv[0][1]), kv[0][2]),
+    ):
         rates = []
         for lr, by_scheme in sorted(by_lr.items()):
             runs = [r for scheme in CELLS[cell] for r in by_scheme.get(scheme, [])]
@@ -280,7 +284,9 @@ def _best_rates(rates):
 
 
 def _num(value, digits=3):
-    return "n/a" if value is None else f"{value:.{digits}g}"
+    if value is None:
+        return "n/a"
+    return "unbounded" if value == float("inf") else f"{value:.{digits}g}"
 
 
 def _interval(pair, digits=3):
