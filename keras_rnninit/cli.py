@@ -413,6 +413,12 @@ def _add_compare(commands):
         action="store_true",
         help="continue an interrupted comparison, reusing its finished runs",
     )
+    compare.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also write each run into DIR/SCHEME/seedK for TensorBoard: curves, "
+        "diagnostics and the HParams table (needs keras_rnninit[tensorboard])",
+    )
 
 
 def _add_diagnose(commands):

@@ -208,6 +208,10 @@ def compare(args):
             "`--reference` must be one of the compared schemes "
             f"({', '.join(sorted(names))}). Received: {args.reference!r}"
         )
+    if args.tensorboard is not None:
+        from keras_rnninit.compare.tensorboard import check_tensorboard_dir
+
+        check_tensorboard_dir(args.tensorboard, "--tensorboard")
     config = CompareConfig(
         task=args.task,
         length=args.length,
@@ -246,6 +250,7 @@ def compare(args):
                     fused=not args.sequential,
                     executor=args.executor,
                     ray_address=args.ray_address,
+                    tensorboard_dir=args.tensorboard,
                 )
         except BaseException:
             runs = os.listdir(os.path.join(store.path, "runs"))

@@ -210,7 +210,7 @@ def compare_own(**kwargs):
         ({"units": 8}, TypeError, r"^`units` is not a setting of a comparison on"),
         ({"batch_size": 81}, ValueError, r"^`batch_size` must be <= the 80 rows"),
         ({"target": float("nan")}, ValueError, r"^`target` must be a finite number"),
-        ({"executor": "ray"}, ValueError, r"^`executor` must be 'local'"),
+        ({"distribute": "mirrored"}, ValueError, r"^`distribute` must be None"),
         ({"model": "missing.keras"}, ValueError, r"an existing \.keras file"),
     ],
 )

@@ -233,3 +233,50 @@ def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
     assert outputs["ray"] == outputs["local"]
     # The ray run was this cluster's one driver (the local run never connects).
     assert len(set(driver_logs(cluster)) - drivers) == 1
+
+
+def test_your_own_model_trains_on_the_cluster_as_it_does_locally(cluster, tmp_path):
+    """compare(model=..., data=..., executor="ray") in this process: each run
+    a Ray task on the loopback cluster, the model and arrays pickled to the
+    workers; the records and saved models are the local executor's."""
+    from keras_rnninit.compare import compare
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 6, 3)).astype("float32")
+    y = (x[:, :, 0].sum(1) > 0).astype("int32")
+
+    def build():
+        model = keras.Sequential(
+            [
+                keras.Input((6, 3)),
+                keras.layers.SimpleRNN(8, name="rnn"),
+                keras.layers.Dense(2, "softmax"),
+            ]
+        )
+        model.compile(keras.optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+        return model
+
+    settings = dict(
+        seeds=[0, 1],
+        data=(x, y),
+        validation_data=(x[:20], y[:20]),
+        steps=5,
+        eval_every=2,
+        progress=False,
+    )
+    local = compare(["xavier_rnn", "keras_default"], model=build(), **settings)
+    remote = compare(
+        ["xavier_rnn", "keras_default"],
+        model=build(),
+        executor="ray",
+        ray_address=cluster.address,
+        save_dir=str(tmp_path),
+        **settings,
+    )
+    for mine, theirs in zip(remote, local, strict=True):
+        assert (mine["scheme"], mine["seed"]) == (theirs["scheme"], theirs["seed"])
+        assert mine["curve"] == theirs["curve"]
+        assert mine["layer_diagnostics"] == theirs["layer_diagnostics"]
+        loaded = keras.saving.load_model(mine["model_path"])
+        value = loaded.evaluate(x[:20], y[:20], verbose=0)
+        assert value == pytest.approx(mine["final_test"], rel=1e-5)

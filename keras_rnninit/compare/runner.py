@@ -9,6 +9,7 @@ import keras
 from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
 from keras_rnninit.compare import executors, own
+from keras_rnninit.compare.tensorboard import RunWriter, check_tensorboard_dir
 from keras_rnninit.compare.training import train_one
 from keras_rnninit.validation import check_positive_int, check_positive_number
 
@@ -170,6 +171,7 @@ def compare(
     data=None,
     validation_data=None,
     trust_model: bool = False,
+    tensorboard_dir=None,
     **overrides,
 ) -> list[dict]:
     """Train the same model under every scheme x seed with equal budgets.
@@ -209,12 +211,24 @@ def compare(
             diagnostics_every, probe_size, `monitor` (default "val_loss")
             and `target` (solved: the monitored value gets past it, in the
             direction Keras' EarlyStopping infers).
-        data: `(x, y)` arrays (x: an array, or a list or dict of them) to
-            train `model` on; the batches of a seed are the same for every
-            scheme.
-        validation_data: `(x, y)` arrays evaluated every `eval_every` steps
+        data: `(x, y)` or `(x, y, sample_weight)` arrays (x: an array, or a
+            list or dict of them), a finite `tf.data.Dataset` or a
+            `keras.utils.PyDataset` to train `model` on. A dataset is read
+            once into memory and its batch size is the default
+            `batch_size` (`own.data.read_batches`: what its pipeline draws at
+            random is drawn once). The batches of a seed are the same for
+            every scheme.
+        validation_data: The same kinds, evaluated every `eval_every` steps
             and after the last step.
         trust_model: Load a `.keras` `model` outside Keras' safe mode.
+        tensorboard_dir: A folder (str or os.PathLike) to write every run
+            into as the TensorBoard run `<scheme>/seed<k>` once it finishes
+            (`completed` runs too): its curves and diagnostics as scalars,
+            and scheme, seed and cell with steps to target, best and final
+            monitored value in the HParams table (steps to target left out
+            when the target is never reached). A run folder written before
+            is replaced. Needs `keras_rnninit[tensorboard]`; see
+            `compare/tensorboard.py`.
 
     Returns:
         A list of plain records, scheme-major.
@@ -224,15 +238,16 @@ def compare(
         records = compare(["xavier_rnn", "uniform01"], seeds=[0, 1],
                           task="adding", length=50, steps=4000)
     """
+    if tensorboard_dir is not None:
+        check_tensorboard_dir(tensorboard_dir)
     if model is not None or data is not None or isinstance(config, own.OwnRuns):
         config = _own_runs(config, model, data, validation_data, trust_model, overrides)
         resolved, seeds = own.check_runs(schemes, seeds, config)
         check_executor(executor, ray_address, distribute)
-        if executor != "local" or distribute is not None:
+        if distribute is not None:
             raise ValueError(
-                "`executor` must be 'local' and `distribute` None for a "
-                f"comparison on your own model. Received: executor={executor!r}, "
-                f"distribute={distribute!r}"
+                "`distribute` must be None for a comparison on your own model. "
+                f"Received: distribute={distribute!r}"
             )
         fused = False  # the user's model is never fused
     else:
@@ -249,6 +264,12 @@ def compare(
     strategy = get_strategy(distribute)
     done = dict(completed or {})
     units = plan(resolved, seeds, done, fused)
+    board = None
+    if tensorboard_dir is not None:
+        board = RunWriter(tensorboard_dir, names, seeds, getattr(config, "cell", None))
+        for key in [(name, seed) for name in names for seed in seeds]:
+            if key in done:
+                board.write(done[key])
 
     def keep(records):
         """Keep the records of runs not done before; return how many."""
@@ -259,6 +280,8 @@ def compare(
                 continue
             done[key] = record
             kept += 1
+            if board is not None:
+                board.write(record)
             if on_record is not None:
                 on_record(record)
         return kept

@@ -108,11 +108,10 @@ def compare_own(args):
             )
     if args.epochs is not None and _given(args.argv, "--steps"):
         raise ValueError("`--epochs` and `--steps` exclude each other. Received: both")
-    if args.executor != "local":
-        raise ValueError(
-            "`--executor` must be local for a comparison on your own model. "
-            f"Received: --executor {args.executor}"
-        )
+    if args.tensorboard is not None:
+        from keras_rnninit.compare.tensorboard import check_tensorboard_dir
+
+        check_tensorboard_dir(args.tensorboard, "--tensorboard")
     data, validation = _data(args)
     steps = args.steps
     if args.epochs is not None:
@@ -161,6 +160,7 @@ def compare_own(args):
                     save_dir=store.models,
                     completed=store.completed,
                     on_record=store.save,
+                    tensorboard_dir=args.tensorboard,
                 )
         except BaseException:
             kept = sum(
