@@ -187,17 +187,13 @@ def _publish(tmp, out):
 
 
 def compare(args):
-    import sys
-
     if args.model is not None or args.data is not None:
         from keras_rnninit.compare.own.command import compare_own
 
         return compare_own(args)
 
     from keras_rnninit.compare import CompareConfig
-    from keras_rnninit.compare import compare as run_compare
     from keras_rnninit.compare.runner import check_executor, check_runs
-    from keras_rnninit.compare.store import RunStore, is_temporary
 
     # Every argument is checked before a folder is created or a step trained.
     resolved, seeds = check_runs(args.schemes, args.seeds, args.cell)
@@ -227,13 +223,36 @@ def compare(args):
     out = args.out
     if out is None:
         out = os.path.join("runs", f"compare-{args.task}-T{config.length}")
+    return compare_into(
+        out,
+        config,
+        args,
+        names,
+        seeds,
+        f"{args.task} T={config.length}",
+        args.steps,
+        distribute=args.distribute,
+        fused=not args.sequential,
+    )
+
+
+def compare_into(out, config, args, names, seeds, subject, steps, **options):
+    """A comparison into the folder `out`: its run store (lock, resume), the
+    runs, then the report and its table; one body for the task command and
+    the own-model command (`compare/own/command.py`). On failure it says how
+    many finished runs the folder keeps."""
+    import sys
+
+    from keras_rnninit.compare import compare as run_compare
+    from keras_rnninit.compare.store import RunStore, is_temporary
+
     with RunStore(out, config, resume=args.resume, force=args.force) as store:
         for note in store.notes:
             print(f"--resume: {note}", file=sys.stderr)
         reused = len(store.completed)
         print(
-            f"Comparing {', '.join(names)} on {args.task} T={config.length}, seeds "
-            f"{', '.join(map(str, seeds))}, {args.steps} steps each"
+            f"Comparing {', '.join(names)} on {subject}, seeds "
+            f"{', '.join(map(str, seeds))}, {steps} steps each"
             + (f" ({reused} finished run(s) reused)" if reused else ""),
             file=sys.stderr,
         )
@@ -246,11 +265,10 @@ def compare(args):
                     save_dir=store.models,
                     completed=store.completed,
                     on_record=store.save,
-                    distribute=args.distribute,
-                    fused=not args.sequential,
                     executor=args.executor,
                     ray_address=args.ray_address,
                     tensorboard_dir=args.tensorboard,
+                    **options,
                 )
         except BaseException:
             runs = os.listdir(os.path.join(store.path, "runs"))

@@ -8,7 +8,6 @@ report.
 
 import math
 import os
-import sys
 
 import numpy as np
 
@@ -92,10 +91,8 @@ def _data(args):
 
 
 def compare_own(args):
-    from keras_rnninit.commands import _ray_session, print_table
-    from keras_rnninit.compare import compare as run_compare
+    from keras_rnninit.commands import compare_into
     from keras_rnninit.compare.own.runs import check_runs, runs_of
-    from keras_rnninit.compare.store import RunStore, is_temporary
 
     if args.model is None or args.data is None:
         missing = "--model" if args.model is None else "--data"
@@ -143,45 +140,6 @@ def compare_own(args):
             f"({', '.join(sorted(names))}). Received: {args.reference!r}"
         )
     out = args.out or os.path.join("runs", f"compare-{runs.model.name}")
-    with RunStore(out, runs, resume=args.resume, force=args.force) as store:
-        reused = len(store.completed)
-        print(
-            f"Comparing {', '.join(names)} on {runs.source} with {args.data}, "
-            f"seeds {', '.join(map(str, seeds))}, {steps} steps each"
-            + (f" ({reused} finished run(s) reused)" if reused else ""),
-            file=sys.stderr,
-        )
-        try:
-            with _ray_session(args):
-                records = run_compare(
-                    names,
-                    seeds=seeds,
-                    config=runs,
-                    save_dir=store.models,
-                    completed=store.completed,
-                    on_record=store.save,
-                    tensorboard_dir=args.tensorboard,
-                )
-        except BaseException:
-            kept = sum(
-                not is_temporary(name)
-                for name in os.listdir(os.path.join(store.path, "runs"))
-            )
-            print(
-                f"{kept} finished run(s) kept in {store.path}; rerun the same "
-                "command with --resume to continue.",
-                file=sys.stderr,
-            )
-            raise
-        store.finish(
-            records,
-            command="keras-rnninit " + " ".join(args.argv),
-            reference=args.reference,
-        )
-    out = store.out
-    print_table(os.path.join(out, "report.md"))
-    print(
-        f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png, "
-        f"trained models: {out}/models/"
+    return compare_into(
+        out, runs, args, names, seeds, f"{runs.source} with {args.data}", steps
     )
-    return 0
