@@ -66,15 +66,16 @@ def wilson(solved, runs):
     return [float(ci.low), float(ci.high)]
 
 
-def load(path):
-    """All records of `records.jsonl`, the latest per (task, length, scheme, seed,
-    steps, clipnorm)."""
+def load(path, key=None):
+    """All records of `records.jsonl`, the latest per `key(record)` (default:
+    task, length, scheme, seed, steps, clipnorm)."""
+    key = key or _key
     records = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             for line in f:
                 r = json.loads(line)
-                records[_key(r)] = r
+                records[key(r)] = r
     return records
 
 

@@ -38,6 +38,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
+from length_sweep import load as load_records  # noqa: E402
 from length_sweep import splice  # noqa: E402
 
 BUDGET = {"digits": 3000, "digits_permuted": 3000, "japanese_vowels": 2000}
@@ -95,13 +96,7 @@ def _key(r):
 
 def load(path):
     """The records of `path` (JSON lines), the latest per run key."""
-    found = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                record = json.loads(line)
-                found[_key(record)] = record
-    return found
+    return load_records(path, _key)
 
 
 def slim(record):
