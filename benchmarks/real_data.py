@@ -244,6 +244,7 @@ def summarize(records):
                 "cell": cell,
                 "steps": steps,
                 "length": first["config"]["length"],
+                "units": first["config"]["units"],
                 "threshold": first["threshold"],
                 "backend": first["backend"],
                 "rates": rates,
@@ -420,7 +421,8 @@ def page_text(cells, jobs, docs_prefix, context):
     """The generated part of the results page."""
     parts = []
     for cell in cells:
-        name = {"simple": "SimpleRNN(64)", "lstm": "LSTM(64)"}[cell["cell"]]
+        name = {"simple": "SimpleRNN", "lstm": "LSTM"}[cell["cell"]]
+        name += f"({cell['units']})"
         parts.append(
             f"### {cell['task']} (T={cell['length']}), {name}, "
             f"{cell['steps']} steps\n\n"

@@ -127,9 +127,12 @@ def test_fused_compare_quick(tmp_path):
     out, stdout, wall = run_quick("fused_compare.py", tmp_path)
     result = json.loads(out.read_text())
     one, fused = result["one_model_s"], result["six_fused_s"]
-    sequential = result["six_sequential_s"]
+    sequential, own = result["six_sequential_s"], result["six_own_model_s"]
     assert len(one) == len(fused) == 1 and len(result["schemes"]) == 6
-    assert_timed(one + fused + [sequential], wall)
+    assert_timed(one + fused + [sequential, own], wall)
+    assert math.isclose(
+        result["own_model_vs_fused"], own / np.median(fused), rel_tol=1e-12
+    )
     assert math.isclose(result["fused_vs_one"], ratio(fused, one), rel_tol=1e-12)
     assert math.isclose(
         result["sequential_vs_one"], sequential / np.median(one), rel_tol=1e-12
@@ -138,6 +141,7 @@ def test_fused_compare_quick(tmp_path):
     assert result["sequential_vs_one"] > 1.0
     assert result["met"] == (result["fused_vs_one"] <= 2.0)
     assert f"| {result['fused_vs_one']:.2f}x |" in stdout
+    assert f"| {result['own_model_vs_fused']:.2f}x |" in stdout
 
 
 def test_peer_step_time_quick(tmp_path):
@@ -211,3 +215,69 @@ def test_loop_time_quick(tmp_path):
         assert_timed(np.asarray(row["samples_ms"]) * result["reps"] / 1e3, wall)
         assert math.isclose(row["vs_jax_min"], rows["jax"]["ms_min"] / row["ms_min"])
         assert f"| 12 | `{row['variant']}` |" in stdout
+
+
+def test_real_data_quick(tmp_path):
+    """The real-data sweep: records per run, statistics that follow from
+    them, the page spliced between its markers, and a resume that trains
+    nothing twice."""
+    out = tmp_path / "real_data"
+    script = os.path.join(REPO, "benchmarks", "real_data.py")
+    done = run_python(script, "--quick", "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in (out / "records.jsonl").open()]
+    runs = {(r["config"]["learning_rate"], r["scheme"], r["seed"]) for r in records}
+    assert runs == {
+        (lr, scheme, seed)
+        for lr in (1e-3, 3e-3)
+        for scheme in ("keras_default", "xavier_rnn")
+        for seed in (0, 1)
+    }
+    jobs = [json.loads(line) for line in (out / "jobs.jsonl").open()]
+    assert sorted(j["learning_rate"] for j in jobs) == [1e-3, 3e-3]
+    assert all(j["wall_seconds"] > 0 for j in jobs)
+
+    (cell,) = json.loads((out / "summary.json").read_text())["cells"]
+    assert (cell["task"], cell["cell"], cell["steps"]) == (
+        "japanese_vowels",
+        "simple",
+        200,
+    )
+    means = {}
+    for rate in cell["rates"]:
+        for row in rate["rows"]:
+            mine = [
+                r
+                for r in records
+                if (r["config"]["learning_rate"], r["scheme"])
+                == (rate["learning_rate"], row["scheme"])
+            ]
+            finals = [r["final_test"] for r in sorted(mine, key=lambda r: r["seed"])]
+            assert row["final_test"] == finals
+            assert math.isclose(row["final_test_mean"], statistics.fmean(finals))
+            solved = sum(r["steps_to_threshold"] is not None for r in mine)
+            assert row["solved"] == solved
+            means.setdefault(row["scheme"], {})[rate["learning_rate"]] = (
+                statistics.fmean(finals)
+            )
+    # Each scheme's best rate is the one of its highest mean final accuracy.
+    assert cell["best_rate"] == {s: max(m, key=m.get) for s, m in means.items()}
+
+    page = (out / "real_data.md").read_text()
+    assert page.count("<!-- real_data:begin -->") == 1
+    assert "SimpleRNN(8), 200 steps" in page
+    for lr in ("0.001", "0.003"):
+        assert f"--datasets japanese_vowels --cells simple --lrs {lr}`" in page
+    assert (
+        "![japanese_vowels simple survival](real_data_japanese_vowels_simple.png)"
+        in page
+    )
+    assert (out / "real_data_japanese_vowels_simple.png").stat().st_size > 0
+
+    # A second run finds every run recorded: nothing trains, and the page
+    # regenerates byte for byte.
+    again = run_python(script, "--quick", "--out", out)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
+    assert len((out / "jobs.jsonl").read_text().splitlines()) == len(jobs)
+    assert (out / "real_data.md").read_text() == page
