@@ -8,7 +8,12 @@ type raises `TypeError`, a wrong value `ValueError`, each in one line:
 import math
 import numbers
 
-__all__ = ["check_number", "check_positive_int", "check_positive_number"]
+__all__ = [
+    "check_int",
+    "check_number",
+    "check_positive_int",
+    "check_positive_number",
+]
 
 
 def _check(name, value, optional, what, types, valid, convert):
@@ -23,6 +28,19 @@ def _check(name, value, optional, what, types, valid, convert):
     if not valid(value):
         raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
     return convert(value)
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """`value` as an int >= `minimum`, else raise."""
+    return _check(
+        name,
+        value,
+        False,
+        f"an int >= {minimum}",
+        numbers.Integral,
+        lambda v: v >= minimum,
+        int,
+    )
 
 
 def check_positive_int(name: str, value, optional: bool = False) -> int | None:

@@ -7,7 +7,9 @@ from keras_rnninit import XavierRNN
 from keras_rnninit.callbacks import RNNDiagnostics
 from keras_rnninit.compare import CompareConfig
 from keras_rnninit.export import export_tflite
+from keras_rnninit.tasks import adding_problem
 from keras_rnninit.validation import (
+    check_int,
     check_number,
     check_positive_int,
     check_positive_number,
@@ -27,6 +29,21 @@ def test_check_positive_int():
         check_positive_int("n", 2.0, optional=True)
     with pytest.raises(TypeError, match="of type bool"):
         check_positive_int("n", True)
+
+
+def test_check_int():
+    assert check_int("length", np.int32(2), 2) == 2
+    with pytest.raises(
+        ValueError, match=r"^`length` must be an int >= 2\. Received: length=1$"
+    ):
+        check_int("length", 1, 2)
+    with pytest.raises(
+        TypeError, match=r"^`length` must be an int >= 0\. .* of type float"
+    ):
+        check_int("length", 3.0, 0)
+    # The tasks check with it: the same message from their public functions.
+    with pytest.raises(ValueError, match=r"^`length` must be an int >= 2\. "):
+        adding_problem(4, 1)
 
 
 def test_check_positive_number():

@@ -1,26 +1,13 @@
 """The adding problem (Hochreiter & Schmidhuber, 1997)."""
 
-import numbers
-
 import numpy as np
+
+from keras_rnninit.validation import check_int
 
 __all__ = ["ADDING_BASELINE_MSE", "adding_problem"]
 
 # Predicting the constant 1.0 = E[u1 + u2] scores Var(u1 + u2) = 2 * (1/12).
 ADDING_BASELINE_MSE = 1.0 / 6.0
-
-
-def check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be an int >= {minimum}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. Received: {name}={value}"
-        )
-    return int(value)
 
 
 def adding_problem(num_samples, length, seed=0):
@@ -35,11 +22,11 @@ def adding_problem(num_samples, length, seed=0):
 
     Example:
 
-    >>> x, y = adding_problem(4, length=10, seed=0)
-    >>> x.shape, y.shape, x.dtype.name
-    ((4, 10, 2), (4, 1), 'float32')
-    >>> bool(np.allclose((x[..., 0] * x[..., 1]).sum(axis=1, keepdims=True), y))
-    True
+        >>> x, y = adding_problem(4, length=10, seed=0)
+        >>> x.shape, y.shape, x.dtype.name
+        ((4, 10, 2), (4, 1), 'float32')
+        >>> bool(np.allclose((x[..., 0] * x[..., 1]).sum(axis=1, keepdims=True), y))
+        True
 
     Args:
         num_samples: Number of sequences, >= 1.

@@ -6,7 +6,7 @@ from importlib import resources
 import keras
 import numpy as np
 
-from keras_rnninit.tasks.adding import check_int
+from keras_rnninit.validation import check_int
 
 __all__ = [
     "CharVocabulary",
@@ -69,9 +69,9 @@ def char_windows(num_samples, length, seed=0, split="train", text=None):
 
     Example:
 
-    >>> x, y = char_windows(3, length=25, seed=0)
-    >>> x.shape[:2], y.shape, int(x[0, 1:].argmax(-1)[0]) == int(y[0, 0])
-    ((3, 25), (3, 25), True)
+        >>> x, y = char_windows(3, length=25, seed=0)
+        >>> x.shape[:2], y.shape, int(x[0, 1:].argmax(-1)[0]) == int(y[0, 0])
+        ((3, 25), (3, 25), True)
 
     Returns:
         `(x, y)`: float32 (n, length, vocab) and int32 (n, length).

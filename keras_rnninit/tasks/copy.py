@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from keras_rnninit.tasks.adding import check_int
+from keras_rnninit.validation import check_int
 
 __all__ = ["COPY_CLASSES", "COPY_SYMBOLS", "copy_baseline", "copy_task"]
 
@@ -31,11 +31,11 @@ def copy_task(num_samples, length, seed=0):
 
     Example:
 
-    >>> x, y = copy_task(2, length=5, seed=0)
-    >>> x.shape, y.shape
-    ((2, 25, 10), (2, 25))
-    >>> bool((y[:, -10:] == x[:, :10].argmax(-1)).all())
-    True
+        >>> x, y = copy_task(2, length=5, seed=0)
+        >>> x.shape, y.shape
+        ((2, 25, 10), (2, 25))
+        >>> bool((y[:, -10:] == x[:, :10].argmax(-1)).all())
+        True
 
     Args:
         num_samples: Number of sequences, >= 1.

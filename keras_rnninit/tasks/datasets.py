@@ -28,7 +28,7 @@ import importlib
 
 import numpy as np
 
-from keras_rnninit.tasks.adding import check_int
+from keras_rnninit.validation import check_int
 
 __all__ = [
     "DATASETS",
@@ -193,9 +193,9 @@ def load_dataset(name):
 
     Example:
 
-    >>> data = load_dataset("digits")
-    >>> data.x_train.shape, data.x_test.shape, data.y_test.dtype.name
-    ((1198, 64, 1), (599, 64, 1), 'int32')
+        >>> data = load_dataset("digits")
+        >>> data.x_train.shape, data.x_test.shape, data.y_test.dtype.name
+        ((1198, 64, 1), (599, 64, 1), 'int32')
     """
     info = _info(name)
     info.require()
@@ -257,9 +257,9 @@ def dataset_batch(name, num_samples, length, seed=0, split="train"):
 
     Example:
 
-    >>> x, y = dataset_batch("digits", 8, length=64, seed=1)
-    >>> x.shape, x.dtype.name, y.shape, y.dtype.name
-    ((8, 64, 1), 'float32', (8,), 'int32')
+        >>> x, y = dataset_batch("digits", 8, length=64, seed=1)
+        >>> x.shape, x.dtype.name, y.shape, y.dtype.name
+        ((8, 64, 1), 'float32', (8,), 'int32')
     """
     info = _info(name)
     n = check_int("num_samples", num_samples, 1)
