@@ -67,11 +67,11 @@ class XavierRNNCell(_XavierDefaults, keras.layers.SimpleRNNCell):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit import XavierRNNCell
-    >>> layer = keras.layers.RNN(XavierRNNCell(16, seed=0))
-    >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
-    (2, 16)
+        >>> import keras
+        >>> from keras_rnninit import XavierRNNCell
+        >>> layer = keras.layers.RNN(XavierRNNCell(16, seed=0))
+        >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
+        (2, 16)
 
     Args:
         units: Positive int, size of the state.
@@ -100,11 +100,11 @@ class XavierLSTMCell(_XavierDefaults, keras.layers.LSTMCell):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit import XavierLSTMCell
-    >>> layer = keras.layers.RNN(XavierLSTMCell(16, seed=0))
-    >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
-    (2, 16)
+        >>> import keras
+        >>> from keras_rnninit import XavierLSTMCell
+        >>> layer = keras.layers.RNN(XavierLSTMCell(16, seed=0))
+        >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
+        (2, 16)
 
     Args:
         units: Positive int, size of the state.
@@ -136,11 +136,11 @@ class XavierGRUCell(_XavierDefaults, keras.layers.GRUCell):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit import XavierGRUCell
-    >>> layer = keras.layers.RNN(XavierGRUCell(16, seed=0))
-    >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
-    (2, 16)
+        >>> import keras
+        >>> from keras_rnninit import XavierGRUCell
+        >>> layer = keras.layers.RNN(XavierGRUCell(16, seed=0))
+        >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
+        (2, 16)
 
     Args:
         units: Positive int, size of the state.

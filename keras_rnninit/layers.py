@@ -33,15 +33,16 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit.layers import FastSimpleRNN
-    >>> layer = FastSimpleRNN(16, seed=0)
-    >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
-    (2, 16)
+        >>> import keras
+        >>> from keras_rnninit.layers import FastSimpleRNN
+        >>> layer = FastSimpleRNN(16, seed=0)
+        >>> tuple(layer(keras.ops.ones((2, 5, 3))).shape)
+        (2, 16)
 
     Args:
         units: Positive int, size of the state.
-        kernel_initializer, recurrent_initializer: default `XavierRNN`.
+        kernel_initializer: Initializer of Wxh; default `XavierRNN`.
+        recurrent_initializer: Initializer of Whh; default `XavierRNN`.
         seed: When an int, seeds the default initializers (and, as in
             SimpleRNN, the dropout masks).
         jit_compile: "auto" (default), True or False: whether the training

@@ -94,16 +94,16 @@ def reinitialize(model: keras.Model, scheme, seed: int = 0) -> Reinitialized:
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_rnninit import schemes
-    >>> model = keras.Sequential([keras.Input((None, 3)),
-    ...     keras.layers.SimpleRNN(8, name="rnn"), keras.layers.Dense(1)])
-    >>> result = schemes.reinitialize(model, "irnn", seed=0)
-    >>> result.changes
-    (Change(layer='rnn', change='activation: tanh -> relu'),)
-    >>> whh = result.model.get_layer("rnn").get_weights()[1]
-    >>> bool(np.array_equal(whh, np.eye(8)))
-    True
+        >>> import keras, numpy as np
+        >>> from keras_rnninit import schemes
+        >>> model = keras.Sequential([keras.Input((None, 3)),
+        ...     keras.layers.SimpleRNN(8, name="rnn"), keras.layers.Dense(1)])
+        >>> result = schemes.reinitialize(model, "irnn", seed=0)
+        >>> result.changes
+        (Change(layer='rnn', change='activation: tanh -> relu'),)
+        >>> whh = result.model.get_layer("rnn").get_weights()[1]
+        >>> bool(np.array_equal(whh, np.eye(8)))
+        True
 
     Args:
         model: A Sequential or functional `keras.Model` with at least one

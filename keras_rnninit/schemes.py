@@ -8,15 +8,15 @@ same architecture. `Scheme.cells` lists the cells a scheme supports.
 
 Example:
 
->>> from keras_rnninit import schemes
->>> schemes.names()[:3]
-['critical_tanh', 'he', 'irnn']
->>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
->>> [w.shape for w in model.get_weights()]
-[(2, 8), (8, 8), (8,), (8, 1), (1,)]
->>> lstm = schemes.get("orthogonal").build_model(input_dim=2, units=8, cell="lstm")
->>> [w.shape for w in lstm.get_weights()][:3]
-[(2, 32), (8, 32), (32,)]
+    >>> from keras_rnninit import schemes
+    >>> schemes.names()[:3]
+    ['critical_tanh', 'he', 'irnn']
+    >>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
+    >>> [w.shape for w in model.get_weights()]
+    [(2, 8), (8, 8), (8,), (8, 1), (1,)]
+    >>> lstm = schemes.get("orthogonal").build_model(input_dim=2, units=8, cell="lstm")
+    >>> [w.shape for w in lstm.get_weights()][:3]
+    [(2, 32), (8, 32), (32,)]
 """
 
 import dataclasses
@@ -96,10 +96,12 @@ class Scheme:
     Args:
         name: Identifier used by the CLI and reports.
         description: One line for tables and `--help`.
-        kernel, recurrent, output: factories `(units, seed) -> initializer`
-            for Wxh, Whh and Why.
+        kernel: Factory `(units, seed) -> initializer` for Wxh.
+        recurrent: The same for Whh.
+        output: The same for Why.
         activation: Activation of the recurrence (`"tanh"`, `"relu"`).
-        bias, output_bias: factories for the two biases (zeros by default).
+        bias: Factory for the recurrent layer's bias (zeros by default).
+        output_bias: Factory for the output layer's bias (zeros by default).
         cells: The cells the scheme supports, among `"gru"`, `"lstm"`,
             `"simple"` (default: `("simple",)`). For a gated cell the
             factories are called with `cell=` too (see `Factory`).

@@ -288,14 +288,14 @@ def diagnose(
 
     Example:
 
-    >>> import numpy as np
-    >>> from keras_rnninit import schemes
-    >>> from keras_rnninit.diagnostics import diagnose
-    >>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
-    >>> x = np.random.default_rng(0).normal(size=(4, 10, 2)).astype("float32")
-    >>> report = diagnose(model, x, np.zeros((4, 1), "float32"))
-    >>> report["grad_norms"].shape, report["log10_ratio"] < 0
-    ((10,), True)
+        >>> import numpy as np
+        >>> from keras_rnninit import schemes
+        >>> from keras_rnninit.diagnostics import diagnose
+        >>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
+        >>> x = np.random.default_rng(0).normal(size=(4, 10, 2)).astype("float32")
+        >>> report = diagnose(model, x, np.zeros((4, 1), "float32"))
+        >>> report["grad_norms"].shape, report["log10_ratio"] < 0
+        ((10,), True)
     """
     found = find_recurrent_layer(model, layer, gated=True)
     with kept_states(model):

@@ -67,10 +67,10 @@ def signal_propagation(
 
     Example:
 
-    >>> from keras_rnninit.diagnostics import signal_propagation
-    >>> report = signal_propagation("xavier_rnn", units=16, length=20, draws=1)
-    >>> report["variance"].shape, bool(report["log10_ratio"] < 0)
-    ((20,), True)
+        >>> from keras_rnninit.diagnostics import signal_propagation
+        >>> report = signal_propagation("xavier_rnn", units=16, length=20, draws=1)
+        >>> report["variance"].shape, bool(report["log10_ratio"] < 0)
+        ((20,), True)
 
     Measured (units 64-512, length 100, 3 draws): uniform01 100% saturated and
     ratio exactly 0 (log10 -inf); xavier_rnn var(h_t) ~ 0.45 flat, log10 ratio

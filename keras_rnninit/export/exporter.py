@@ -189,7 +189,8 @@ def export_tflite(
             shaped (and typed: token ids for an `Embedding`) like the input.
         verify: Run the parity check (default True). Never skip it lightly.
         verify_data: Array or list of arrays (n, T, ...) for the parity check.
-        atol, rtol: Parity tolerances (defaults in `DEFAULT_TOLERANCES`).
+        atol: Absolute parity tolerance (default in `DEFAULT_TOLERANCES`).
+        rtol: Relative parity tolerance (default in `DEFAULT_TOLERANCES`).
         allow_select_tf_ops: Allow Flex (Select TF) ops; such a file needs the
             Flex delegate, which LiteRT's Python interpreter lacks.
         overwrite: Replace an existing file (and its sidecar).
@@ -200,10 +201,12 @@ def export_tflite(
         An `ExportReport`.
 
     Raises:
-        ValueError, TypeError: bad arguments. FileNotFoundError: no such model
-        file or destination folder. FileExistsError: the file exists and
-        `overwrite` is False. ExportError: the model could not be loaded, has
-        non-finite weights, or conversion or parity failed.
+        ValueError: A bad argument value.
+        TypeError: An argument of the wrong type.
+        FileNotFoundError: No such model file or destination folder.
+        FileExistsError: The file exists and `overwrite` is False.
+        ExportError: The model could not be loaded, has non-finite weights, or
+            conversion or parity failed.
     """
     batch_size, seq_len = _check_arguments(
         batch_size, seq_len, quantize, representative_data, verify_data

@@ -111,17 +111,18 @@ class ChronoBias(SeededInitializer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_rnninit import ChronoBias
-    >>> b = keras.ops.convert_to_numpy(ChronoBias(100, seed=0, cell="lstm")((4 * 8,)))
-    >>> b_i, b_f, b_c, b_o = np.split(b, 4)
-    >>> bool(np.all(b_i == -b_f) and np.all(b_c == 0) and np.all(b_o == 0))
-    True
-    >>> bool(np.all((b_f >= 0) & (b_f <= np.log(99))))
-    True
-    >>> lstm = keras.layers.LSTM(
-    ...     8, bias_initializer=ChronoBias(100), unit_forget_bias=False)
-    >>> gru = keras.layers.GRU(8, bias_initializer=ChronoBias(100))
+        >>> import keras, numpy as np
+        >>> from keras_rnninit import ChronoBias
+        >>> chrono = ChronoBias(100, seed=0, cell="lstm")
+        >>> b = keras.ops.convert_to_numpy(chrono((4 * 8,)))
+        >>> b_i, b_f, b_c, b_o = np.split(b, 4)
+        >>> bool(np.all(b_i == -b_f) and np.all(b_c == 0) and np.all(b_o == 0))
+        True
+        >>> bool(np.all((b_f >= 0) & (b_f <= np.log(99))))
+        True
+        >>> lstm = keras.layers.LSTM(
+        ...     8, bias_initializer=ChronoBias(100), unit_forget_bias=False)
+        >>> gru = keras.layers.GRU(8, bias_initializer=ChronoBias(100))
 
     Args:
         max_length: Finite number > 2, the longest dependency (in steps)

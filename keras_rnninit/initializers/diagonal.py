@@ -38,13 +38,13 @@ class UniformDiagonal(SeededInitializer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_rnninit import UniformDiagonal
-    >>> w = keras.ops.convert_to_numpy(UniformDiagonal(seed=0)(shape=(4, 4)))
-    >>> bool(np.array_equal(w, np.diag(np.diag(w))))
-    True
-    >>> bool(((np.diag(w) >= 0) & (np.diag(w) <= 1)).all())
-    True
+        >>> import keras, numpy as np
+        >>> from keras_rnninit import UniformDiagonal
+        >>> w = keras.ops.convert_to_numpy(UniformDiagonal(seed=0)(shape=(4, 4)))
+        >>> bool(np.array_equal(w, np.diag(np.diag(w))))
+        True
+        >>> bool(((np.diag(w) >= 0) & (np.diag(w) <= 1)).all())
+        True
 
     Args:
         low: Lower end of the self-loop range, a float >= 0.

@@ -26,9 +26,9 @@ def calculate_gain(activation: str, param: float | None = None) -> float:
 
     Example:
 
-    >>> from keras_rnninit import calculate_gain
-    >>> round(calculate_gain("tanh"), 4)
-    1.6667
+        >>> from keras_rnninit import calculate_gain
+        >>> round(calculate_gain("tanh"), 4)
+        1.6667
 
     Args:
         activation: The activation's name.

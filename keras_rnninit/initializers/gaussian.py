@@ -50,14 +50,14 @@ class XavierRNN(SeededInitializer):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit import XavierRNN
-    >>> w = XavierRNN(seed=0)(shape=(128, 128))
-    >>> tuple(w.shape)
-    (128, 128)
-    >>> layer = keras.layers.SimpleRNN(
-    ...     32, kernel_initializer=XavierRNN(), recurrent_initializer=XavierRNN())
-    >>> lstm = keras.layers.LSTM(8, recurrent_initializer=XavierRNN(gates=4))
+        >>> import keras
+        >>> from keras_rnninit import XavierRNN
+        >>> w = XavierRNN(seed=0)(shape=(128, 128))
+        >>> tuple(w.shape)
+        (128, 128)
+        >>> layer = keras.layers.SimpleRNN(
+        ...     32, kernel_initializer=XavierRNN(), recurrent_initializer=XavierRNN())
+        >>> lstm = keras.layers.LSTM(8, recurrent_initializer=XavierRNN(gates=4))
 
     Args:
         gain: Positive multiplier of the standard deviation, or an activation name
@@ -102,9 +102,9 @@ class HeRNN(XavierRNN):
 
     Example:
 
-    >>> from keras_rnninit import HeRNN
-    >>> tuple(HeRNN(seed=0)(shape=(64, 32)).shape)
-    (64, 32)
+        >>> from keras_rnninit import HeRNN
+        >>> tuple(HeRNN(seed=0)(shape=(64, 32)).shape)
+        (64, 32)
 
     Args:
         seed: None, an int, or a `keras.random.SeedGenerator`.

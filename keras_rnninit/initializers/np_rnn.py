@@ -31,14 +31,14 @@ class NpRNN(SeededInitializer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_rnninit import NpRNN
-    >>> w = keras.ops.convert_to_numpy(NpRNN(seed=0)(shape=(16, 16)))
-    >>> bool(np.allclose(w, w.T))
-    True
-    >>> eigenvalues = np.linalg.eigvalsh(w)
-    >>> round(float(eigenvalues.max()), 4), bool(eigenvalues.min() > 0)
-    (1.0, True)
+        >>> import keras, numpy as np
+        >>> from keras_rnninit import NpRNN
+        >>> w = keras.ops.convert_to_numpy(NpRNN(seed=0)(shape=(16, 16)))
+        >>> bool(np.allclose(w, w.T))
+        True
+        >>> eigenvalues = np.linalg.eigvalsh(w)
+        >>> round(float(eigenvalues.max()), 4), bool(eigenvalues.min() > 0)
+        (1.0, True)
 
     Args:
         seed: None, an int, or a `keras.random.SeedGenerator`.

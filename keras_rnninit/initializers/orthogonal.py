@@ -42,14 +42,14 @@ class ScaledOrthogonal(SeededInitializer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_rnninit import ScaledOrthogonal
-    >>> w = keras.ops.convert_to_numpy(ScaledOrthogonal(seed=0)(shape=(8, 8)))
-    >>> bool(np.allclose(w @ w.T, np.eye(8), atol=1e-5))
-    True
-    >>> w = keras.ops.convert_to_numpy(ScaledOrthogonal(gates=4, seed=0)((8, 32)))
-    >>> all(np.allclose(b.T @ b, np.eye(8), atol=1e-5) for b in np.split(w, 4, 1))
-    True
+        >>> import keras, numpy as np
+        >>> from keras_rnninit import ScaledOrthogonal
+        >>> w = keras.ops.convert_to_numpy(ScaledOrthogonal(seed=0)(shape=(8, 8)))
+        >>> bool(np.allclose(w @ w.T, np.eye(8), atol=1e-5))
+        True
+        >>> w = keras.ops.convert_to_numpy(ScaledOrthogonal(gates=4, seed=0)((8, 32)))
+        >>> all(np.allclose(b.T @ b, np.eye(8), atol=1e-5) for b in np.split(w, 4, 1))
+        True
 
     Args:
         gain: Positive multiplier; every singular value of W (of each gate
@@ -110,12 +110,12 @@ class ScaledIdentity(keras.initializers.Initializer):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit import ScaledIdentity
-    >>> keras.ops.convert_to_numpy(ScaledIdentity(gain=0.5)(shape=(2, 2))).tolist()
-    [[0.5, 0.0], [0.0, 0.5]]
-    >>> keras.ops.convert_to_numpy(ScaledIdentity(gates=2)(shape=(1, 2))).tolist()
-    [[1.0, 1.0]]
+        >>> import keras
+        >>> from keras_rnninit import ScaledIdentity
+        >>> keras.ops.convert_to_numpy(ScaledIdentity(gain=0.5)(shape=(2, 2))).tolist()
+        [[0.5, 0.0], [0.0, 0.5]]
+        >>> keras.ops.convert_to_numpy(ScaledIdentity(gates=2)(shape=(1, 2))).tolist()
+        [[1.0, 1.0]]
 
     Args:
         gain: Positive value of the diagonal, or an activation name

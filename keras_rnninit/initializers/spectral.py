@@ -40,15 +40,17 @@ class SpectralRadius(SeededInitializer):
 
     Example:
 
-    >>> import keras, numpy as np
-    >>> from keras_rnninit import SpectralRadius
-    >>> w = keras.ops.convert_to_numpy(SpectralRadius(0.9, seed=0)(shape=(16, 16)))
-    >>> round(float(np.abs(np.linalg.eigvals(w)).max()), 4)
-    0.9
-    >>> w = keras.ops.convert_to_numpy(SpectralRadius(0.9, gates=4, seed=0)((8, 32)))
-    >>> [round(float(np.abs(np.linalg.eigvals(b)).max()), 4) for b in np.split(w, 4, 1)]
-    [0.9, 0.9, 0.9, 0.9]
-    >>> lstm = keras.layers.LSTM(8, recurrent_initializer="spectral_radius")
+        >>> import keras, numpy as np
+        >>> from keras_rnninit import SpectralRadius
+        >>> w = keras.ops.convert_to_numpy(SpectralRadius(0.9, seed=0)(shape=(16, 16)))
+        >>> round(float(np.abs(np.linalg.eigvals(w)).max()), 4)
+        0.9
+        >>> gated = SpectralRadius(0.9, gates=4, seed=0)
+        >>> w = keras.ops.convert_to_numpy(gated((8, 32)))
+        >>> blocks = np.split(w, 4, axis=1)
+        >>> [round(float(np.abs(np.linalg.eigvals(b)).max()), 4) for b in blocks]
+        [0.9, 0.9, 0.9, 0.9]
+        >>> lstm = keras.layers.LSTM(8, recurrent_initializer="spectral_radius")
 
     Args:
         radius: Positive target value of max|eig(W)| (of each gate block).

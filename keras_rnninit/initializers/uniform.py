@@ -23,11 +23,11 @@ class Uniform01(SeededInitializer):
 
     Example:
 
-    >>> import keras
-    >>> from keras_rnninit import Uniform01
-    >>> w = keras.ops.convert_to_numpy(Uniform01(seed=0)(shape=(4, 4)))
-    >>> bool((w >= 0).all() and (w < 1).all())
-    True
+        >>> import keras
+        >>> from keras_rnninit import Uniform01
+        >>> w = keras.ops.convert_to_numpy(Uniform01(seed=0)(shape=(4, 4)))
+        >>> bool((w >= 0).all() and (w < 1).all())
+        True
 
     Args:
         seed: None, an int, or a `keras.random.SeedGenerator`.
