@@ -17,8 +17,7 @@ import shutil
 import keras  # noqa: E402
 from _common import parse_args  # noqa: E402
 
-from keras_rnninit.compare import compare  # noqa: E402
-from keras_rnninit.compare.report import write_report  # noqa: E402
+from keras_rnninit.compare import compare, write_report  # noqa: E402
 from keras_rnninit.tasks import CharVocabulary, load_text, sample_text  # noqa: E402
 
 

@@ -17,8 +17,7 @@ import shutil
 from _common import parse_args  # noqa: E402
 
 from keras_rnninit.commands import print_table  # noqa: E402
-from keras_rnninit.compare import compare  # noqa: E402
-from keras_rnninit.compare.report import write_report  # noqa: E402
+from keras_rnninit.compare import compare, write_report  # noqa: E402
 
 
 def main():

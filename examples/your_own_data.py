@@ -15,8 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 from _common import parse_args  # noqa: E402
 
-from keras_rnninit.compare import compare  # noqa: E402
-from keras_rnninit.compare.report import write_report  # noqa: E402
+from keras_rnninit.compare import compare, write_report  # noqa: E402
 from keras_rnninit.tasks import adding_problem  # noqa: E402
 
 args = parse_args(__doc__)

@@ -1,6 +1,15 @@
-"""Compare initialization schemes on one task: runner and report writer."""
+"""Compare initialization schemes on one task: runner, run store and report writer."""
 
+from keras_rnninit.compare.report import write_report
 from keras_rnninit.compare.runner import CompareConfig, compare
+from keras_rnninit.compare.store import RunStore
 from keras_rnninit.compare.training import train_fused, train_one
 
-__all__ = ["CompareConfig", "compare", "train_fused", "train_one"]
+__all__ = [
+    "CompareConfig",
+    "RunStore",
+    "compare",
+    "train_fused",
+    "train_one",
+    "write_report",
+]
