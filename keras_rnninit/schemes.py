@@ -37,8 +37,8 @@ from keras_rnninit.initializers import (
     UniformDiagonal,
     XavierRNN,
 )
-from keras_rnninit.initializers.base import derive_seed
 from keras_rnninit.reinitialize import Reinitialized, reinitialize
+from keras_rnninit.seeding import derive_seed
 
 __all__ = [
     "CELLS",

@@ -21,8 +21,8 @@ import numpy as np
 from keras_rnninit import tasks as task_registry
 from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import first_nonfinite
-from keras_rnninit.initializers.base import derive_seed
 from keras_rnninit.layers import FastSimpleRNN
+from keras_rnninit.seeding import derive_seed
 from keras_rnninit.version import __version__
 
 __all__ = ["train_fused", "train_one", "versions"]

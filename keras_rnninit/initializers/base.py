@@ -8,13 +8,12 @@ import numbers
 import random as python_random
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_rnninit.initializers.building import gate_blocks_hint
 from keras_rnninit.validation import check_positive_int, check_positive_number
 
-__all__ = ["Seed", "SeededInitializer", "derive_seed"]
+__all__ = ["Seed", "SeededInitializer"]
 
 # What `seed=` takes (Keras' seed semantics, see `SeededInitializer`).
 Seed = int | keras.random.SeedGenerator | None
@@ -118,14 +117,22 @@ def compute_dtype(dtype):
     return dtype if dtype in ("float32", "float64") else "float32"
 
 
-def derive_seed(seed, index):
-    """A well-mixed 31-bit seed for weight `index` of a model seeded `seed`.
+def __getattr__(name):
+    # 0.2 moved derive_seed to keras_rnninit.seeding; the old path warns for
+    # one minor version (CHANGELOG.md).
+    if name == "derive_seed":
+        import warnings
 
-    Seeds 0 and 1 of a scheme must not share weights (a naive `seed + index`
-    would give model 1's Wxh the seed of model 0's Whh).
-    """
-    state = np.random.SeedSequence([int(seed) % 2**64, index]).generate_state(1)
-    return int(state[0] >> 1)
+        from keras_rnninit.seeding import derive_seed
+
+        warnings.warn(
+            "keras_rnninit.initializers.base.derive_seed moved to "
+            "keras_rnninit.seeding.derive_seed; the old path goes in 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return derive_seed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SeededInitializer(keras.initializers.Initializer):
