@@ -583,7 +583,9 @@ def _run(args):
     except USAGE_ERRORS as error:
         if args.debug:
             raise
-        sys.stderr.write(f"{PROG}: error: {error}\n")
+        # The library names its arguments (overwrite=True); we, our flags.
+        message = error.cli_message() if hasattr(error, "cli_message") else error
+        sys.stderr.write(f"{PROG}: error: {message}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -92,22 +92,17 @@ def export(args):
                 "`--representative` must be a .npy file of shape (n, T, features). "
                 f"Received: {args.representative!r} ({error})"
             ) from error
-    try:
-        report = export_tflite(
-            args.model,
-            output,
-            batch_size=args.batch_size,
-            seq_len=args.seq_len,
-            unroll=True if args.unroll else None,
-            quantize=args.quantize,
-            representative_data=representative,
-            overwrite=args.force,
-            safe_mode=not args.trust_model,
-        )
-    except FileExistsError as error:  # the API says overwrite=True
-        raise FileExistsError(
-            f"{error.destination} exists; pass --force to replace it."
-        ) from error
+    report = export_tflite(
+        args.model,
+        output,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        unroll=True if args.unroll else None,
+        quantize=args.quantize,
+        representative_data=representative,
+        overwrite=args.force,
+        safe_mode=not args.trust_model,
+    )
     builtins = (
         "builtins only"
         if not any(op.startswith("Flex") for op in report.ops)
@@ -168,22 +163,14 @@ def _state_line(report):
 
 def _check_out(out, force):
     """`out` may be replaced only with --force; its parent must exist."""
+    from keras_rnninit._files import check_overwrite
+
     out = os.path.abspath(out)
-    if os.path.exists(out) and not force:
-        raise FileExistsError(f"{out} exists; pass --force to replace it.")
+    check_overwrite(out, force, "force")
     parent = os.path.dirname(out)
     if not os.path.isdir(parent):
         os.makedirs(parent, exist_ok=True)
     return out
-
-
-def _publish(tmp, out):
-    """Move the finished folder `tmp` to `out`, replacing an old one."""
-    import shutil
-
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    os.replace(tmp, out)
 
 
 def compare(args):
@@ -364,15 +351,15 @@ def diagnose(args):
     if out:
         import shutil
 
+        from keras_rnninit._files import replace_folder, temp_dir
         from keras_rnninit.compare.plots import write_signal_plot
-        from keras_rnninit.export.files import temp_dir
 
         tmp = temp_dir(out)  # the user's umask, not mkdtemp's 0700
         try:
             with open(os.path.join(tmp, "diagnose.json"), "w") as file:
                 json.dump(jsonable(reports), file, indent=1, allow_nan=False)
             write_signal_plot(jsonable(reports), os.path.join(tmp, "diagnose.png"))
-            _publish(tmp, out)
+            replace_folder(tmp, out)
         finally:
             if os.path.isdir(tmp):
                 shutil.rmtree(tmp)

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from keras_rnninit._files import check_overwrite
 from keras_rnninit.compare import CompareConfig, compare
 from keras_rnninit.compare.store import RunStore
 
@@ -95,8 +96,7 @@ def run_demo(
         task="adding", length=length, units=units, steps=steps, batch_size=batch_size
     )
     export_path = os.path.abspath(export_path)
-    if os.path.exists(export_path) and not force:
-        raise FileExistsError(f"{export_path} exists; pass --force to replace it.")
+    check_overwrite(export_path, force, "force")
     os.makedirs(os.path.dirname(export_path), exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     seeds = list(seeds)

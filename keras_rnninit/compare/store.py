@@ -20,6 +20,12 @@ import json
 import os
 import shutil
 
+from keras_rnninit._files import (
+    OutputExists,
+    check_overwrite,
+    replace_folder,
+    write_json,
+)
 from keras_rnninit.compare.lock import FolderLock
 from keras_rnninit.compare.report import jsonable, write_report
 
@@ -89,12 +95,12 @@ class RunStore:
             raise
 
     def _open(self, out, resume, force):
-        if os.path.exists(self.out) and not force:
-            raise FileExistsError(f"{self.out} exists; pass --force to replace it.")
+        check_overwrite(self.out, force, "force")
         if os.path.exists(self.path) and not (resume or force):
-            raise FileExistsError(
-                f"{self.path} holds an interrupted comparison; pass --resume to "
-                "continue it or --force to start over."
+            raise OutputExists(
+                self.path,
+                "{path} holds an interrupted comparison; pass {resume} to "
+                "continue it or {force} to start over.",
             )
         if resume:
             self.completed = self._load()
@@ -183,18 +189,12 @@ class RunStore:
             record["model_path"] = os.path.relpath(record["model_path"], self.path)
         name = f"{record['scheme']}-seed{record['seed']}.json"
         target = os.path.join(self.path, "runs", name)
-        with open(target + ".tmp", "w") as file:
-            json.dump(jsonable(record), file, allow_nan=False)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(target + ".tmp", target)
+        write_json(target, jsonable(record))
 
     def finish(self, records, command=None, reference=None):
         """Write the report, move the folder to `out` and unlock; returns the report."""
         report = write_report(records, self.path, command=command, reference=reference)
-        if os.path.exists(self.out):
-            shutil.rmtree(self.out)
-        os.replace(self.path, self.out)
+        replace_folder(self.path, self.out)
         self.close()
         return report
 

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from keras_rnninit import tasks as task_registry
+from keras_rnninit._files import atomic_write
 from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import first_nonfinite
 from keras_rnninit.layers import FastSimpleRNN
@@ -269,11 +270,7 @@ def place_model(save_dir, name, seed, write):
     (`store.is_temporary` names the temporary)."""
     path = os.path.join(save_dir, f"{name}-seed{seed}.keras")
     temporary = os.path.join(save_dir, f"{name}-seed{seed}.tmp.keras")
-    write(temporary)
-    with open(temporary, "rb") as file:
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-    return path
+    return atomic_write(path, write, temporary)
 
 
 def _interrupt_checks(interrupted):

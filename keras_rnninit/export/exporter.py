@@ -10,6 +10,7 @@ from importlib import metadata
 import keras
 import numpy as np
 
+from keras_rnninit._files import publish, write_temp
 from keras_rnninit.export.convert import (
     QUANTIZE_MODES,
     RESET,
@@ -19,7 +20,6 @@ from keras_rnninit.export.convert import (
     stateful_layers,
     unrolled_copy,
 )
-from keras_rnninit.export.files import publish, write_temp
 from keras_rnninit.export.flatbuffer import (
     non_builtin_ops,
     resource_variables,

@@ -8,6 +8,7 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_rnninit._files import check_overwrite
 from keras_rnninit.export.convert import ExportError, check_finite, walk_layers
 
 __all__ = [
@@ -45,12 +46,7 @@ def check_destination(path, overwrite):
                 "`path` must name a file, and it and its .json sidecar must not "
                 f"be folders. Received: path={path!r} ({target} is a folder)"
             )
-        if os.path.lexists(target) and not overwrite:
-            error = FileExistsError(
-                f"{target} exists; pass overwrite=True to replace it."
-            )
-            error.destination = target  # the CLI words it as --force
-            raise error
+        check_overwrite(target, overwrite)
     return path, sidecar
 
 
