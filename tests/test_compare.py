@@ -90,7 +90,7 @@ def test_speedups_and_never():
         row("uniform01", None),
         row("he", None),
     ]
-    result = speedups(rows, budget=4000)
+    result = speedups(rows, 4000, ["keras_default", "uniform01"])
     assert result["xavier_rnn"] == {
         "keras_default": "3.00x",
         "uniform01": "> 4.0x (uniform01 never)",

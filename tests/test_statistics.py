@@ -172,11 +172,26 @@ def test_claim_verdicts_and_headline():
     assert st.claim_verdict([1.1, 3.0]) == "is not established"
     assert st.claim_verdict([None, None]) == "cannot be tested"
     fast = [100, 200, 150, 120, 180, 110, 130, 140]
-    text = headline(runs("xavier_rnn", fast) + runs("keras_default", XAVIER))
+    claim = st.Claim("xavier_rnn", ("keras_default", "uniform01"))
+    text = headline(runs("xavier_rnn", fast) + runs("keras_default", XAVIER), claim)
     assert text.startswith("Claim '`xavier_rnn` needs 2–10x fewer steps")
     assert "against `keras_default` it holds" in text
-    text = headline(runs("xavier_rnn", XAVIER) + runs("keras_default", KERAS_DEFAULT))
+    assert "uniform01" not in text  # a baseline that did not run is left out
+    records = runs("xavier_rnn", XAVIER) + runs("keras_default", KERAS_DEFAULT)
+    text = headline(records, claim)
     assert "against `keras_default` it is not established" in text
+    # The claim is a parameter: no claim, no sentence; another claim, its own.
+    assert headline(records) is None
+    assert headline(records, st.Claim("he", ("keras_default",))) is None
+    other = st.Claim("keras_default", ("xavier_rnn",), low=1.5, high=3.0)
+    assert headline(records, other).startswith(
+        "Claim '`keras_default` needs 1.5–3x fewer steps than the baselines'"
+    )
+    assert st.claim_verdict([1.6, 2.5], low=1.5) == "holds"
+    with pytest.raises(ValueError, match=r"^`baselines` must name at least one"):
+        st.Claim("a", ("a",))
+    with pytest.raises(ValueError, match=r"^`low` and `high` must satisfy"):
+        st.Claim("a", ("b",), low=3.0, high=2.0)
 
 
 def test_reference_must_be_compared():

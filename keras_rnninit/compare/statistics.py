@@ -32,6 +32,7 @@ reference, the difference in solved fraction, and Holm-adjusted p-values
 (`logrank_p_holm`, `rank_p_holm`).
 """
 
+import dataclasses
 import math
 import warnings
 
@@ -40,7 +41,7 @@ import numpy as np
 from keras_rnninit.compare import effects
 
 __all__ = [
-    "CLAIM",
+    "Claim",
     "claim_verdict",
     "comparison",
     "km_median",
@@ -50,9 +51,44 @@ __all__ = [
     "survival_curve",
 ]
 
-# The seed's claim: "2-10x fewer epochs" than the baselines.
-CLAIM = (2.0, 10.0)
 RESAMPLES = 9999
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A claim a report tests: `scheme` needs `low`-`high`x fewer steps to
+    the threshold than each of `baselines`.
+
+    The verdict rests on the 95% interval of the speed-up in median steps
+    (`claim_verdict`): it holds when the interval's lower end is at least
+    `low`. `write_report(..., claim=...)` states it in one sentence per
+    baseline; without a claim a report states none.
+
+    Example:
+
+        >>> claim = Claim("xavier_rnn", ["keras_default", "uniform01"])
+        >>> claim.baselines, claim.low, claim.high
+        (('keras_default', 'uniform01'), 2.0, 10.0)
+    """
+
+    scheme: str
+    baselines: tuple
+    low: float = 2.0
+    high: float = 10.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "baselines", tuple(self.baselines))
+        if not self.baselines or self.scheme in self.baselines:
+            raise ValueError(
+                "`baselines` must name at least one scheme other than "
+                f"`scheme`. Received: scheme={self.scheme!r}, "
+                f"baselines={self.baselines!r}"
+            )
+        if not 0 < self.low <= self.high:
+            raise ValueError(
+                "`low` and `high` must satisfy 0 < low <= high. "
+                f"Received: low={self.low!r}, high={self.high!r}"
+            )
 
 
 def run_steps(records):
@@ -245,15 +281,15 @@ def statistics(records, reference=None):
     return stats_, comparisons
 
 
-def claim_verdict(interval):
-    """Whether a speed-up interval supports "2-10x fewer steps": "holds" if
-    its lower end is >= 2, "does not hold" if its upper end is < 2, else
-    "is not established" (the interval straddles 2)."""
-    low, high = interval
-    if low is None or high is None:
+def claim_verdict(interval, low=2.0):
+    """Whether a speed-up interval supports "at least `low`x fewer steps":
+    "holds" if its lower end is >= `low`, "does not hold" if its upper end
+    is < `low`, else "is not established" (the interval straddles `low`)."""
+    start, end = interval
+    if start is None or end is None:
         return "cannot be tested"
-    if low >= CLAIM[0]:
+    if start >= low:
         return "holds"
-    if high < CLAIM[0]:
+    if end < low:
         return "does not hold"
     return "is not established"

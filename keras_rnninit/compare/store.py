@@ -191,9 +191,12 @@ class RunStore:
         target = os.path.join(self.path, "runs", name)
         write_json(target, jsonable(record))
 
-    def finish(self, records, command=None, reference=None):
-        """Write the report, move the folder to `out` and unlock; returns the report."""
-        report = write_report(records, self.path, command=command, reference=reference)
+    def finish(self, records, command=None, reference=None, claim=None):
+        """Write the report (`write_report`'s `command`, `reference` and
+        `claim`), move the folder to `out` and unlock; returns the report."""
+        report = write_report(
+            records, self.path, command=command, reference=reference, claim=claim
+        )
         replace_folder(self.path, self.out)
         self.close()
         return report
