@@ -349,7 +349,7 @@ def _add_compare(commands):
         "your model: none)",
     )
     own = compare.add_argument_group(
-        "your own model and data (instead of --task; see README)"
+        "your own model and data (instead of --task; see docs/guides/compare.md)"
     )
     own.add_argument("--model", metavar="M.keras", help="a compiled Keras model file")
     own.add_argument(

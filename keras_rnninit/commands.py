@@ -158,7 +158,7 @@ def _state_line(report):
         )
     if not kept:
         return "none kept between invokes"
-    return f"kept between invokes: {'; '.join(kept)} (export/README.md)"
+    return f"kept between invokes: {'; '.join(kept)} (docs/guides/export.md)"
 
 
 def _check_out(out, force):

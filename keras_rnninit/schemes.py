@@ -355,10 +355,11 @@ def _identity(units, seed):
     return ScaledIdentity()
 
 
-# Every built-in scheme, one row each. The long-range ones (README "Long
-# range") start the recurrence at, or just below, norm preservation; most keep
-# their papers' small input weights (the state starts in the near-linear
-# regime of the activation), irnn_xavier and uniform_diag full-size ones.
+# Every built-in scheme, one row each. The long-range ones
+# (docs/long_range.md) start the recurrence at, or just below, norm
+# preservation; most keep their papers' small input weights (the state starts
+# in the near-linear regime of the activation), irnn_xavier and uniform_diag
+# full-size ones.
 SCHEMES = (
     Scheme(
         "xavier_rnn",
@@ -443,7 +444,7 @@ SCHEMES = (
         output=_seeded(XavierRNN),
     ),
     # The two relu schemes with full-size (XavierRNN) input weights; irnn and
-    # np_rnn keep their papers' N(0, 0.001²) (README "Long range").
+    # np_rnn keep their papers' N(0, 0.001²) (docs/long_range.md).
     Scheme(
         "irnn_xavier",
         "identity Whh, N(0, 1/fan_in) Wxh and Why; relu",

@@ -419,6 +419,7 @@ def write_report(records, out_dir, command=None, reference=None, claim=None):
 
     if not records:
         raise ValueError("`records` must hold at least one run. Received: []")
+    os.makedirs(out_dir, exist_ok=True)
     rows = summarize(records)
     names = list(dict.fromkeys(r["scheme"] for r in records))
     bases = [reference or default_reference(names)]

@@ -1,4 +1,4 @@
-"""Keras model -> TFLite bytes, along the measured paths (export/README.md).
+"""Keras model -> TFLite bytes, along the measured paths (docs/guides/export.md).
 
 - Default: a SavedModel with a **fixed-batch** signature (batch None makes the
   converter fail on `TensorListReserve`), converted with builtins only; the

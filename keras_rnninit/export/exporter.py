@@ -147,7 +147,7 @@ def export_tflite(
 ) -> ExportReport:
     """Export a Keras RNN model to a builtins-only `.tflite` file, verified in LiteRT.
 
-    Paths (measured with TF 2.21, see export/README.md):
+    Paths (measured with TF 2.21, see docs/guides/export.md):
 
     - default: fixed batch (`batch_size`, default 1), any sequence length at
       run time, float32, parity <= 1e-5 max abs error. A Keras `LSTM` becomes
