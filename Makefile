@@ -49,9 +49,13 @@ fuzz: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force
 
-# The README's images, from the committed benchmark results (see benchmarks/).
+# The documentation site, offline, into site/: first the images of its pages
+# from the committed benchmark results (see benchmarks/), then
+# `mkdocs build --strict` (any warning fails; the API and CLI pages are
+# written from the docstrings and the parser).
 docs: $(STAMP)
 	$(BIN)/python benchmarks/make_docs.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Re-pin constraints.txt to what a fresh install of the declared ranges gives.
 constraints:
@@ -63,4 +67,4 @@ constraints:
 	mv constraints.txt.new constraints.txt && rm -rf .venv-pin
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/export_latency.py           # ~2 minutes
     .venv/bin/python benchmarks/export_latency.py --quick   # for the tests
 
-SimpleRNN(64) + Dense(1) with 8 inputs, one sequence of T=50 (the README's
-Results setting). Exports the default (WHILE loop, fixed batch 1), the unrolled
-(T fixed) and the float16 files and times one inference of each in LiteRT,
+SimpleRNN(64) + Dense(1) with 8 inputs, one sequence of T=50 (the export rows
+of docs/performance.md). Exports the default (WHILE loop, fixed batch 1), the
+unrolled (T fixed) and the float16 files and times one inference of each in LiteRT,
 against the Keras model called eagerly and through a `tf.function`, all in one
 run. Target (issue 5): LiteRT <= 1/100 of Keras eager. Also reports file size
 vs parameter bytes and conversion seconds.

@@ -25,9 +25,10 @@ accumulate. From all records the script writes the summary (per task,
 length, scheme: runs, solved, Wilson 95% interval, median steps to
 threshold; read by `keras_rnninit.schemes.recommend`, so it ships in the
 package as `keras_rnninit/evidence/length_sweep.json`; with another `--out`,
-`<out>/summary.json`), `<out>/table.md`
-(the README's tables) and one survival plot per cell,
-`<docs>/length_sweep_<task>_T<length>.png`.
+`<out>/summary.json`), `<out>/table.md`, one survival plot per cell,
+`<docs>/length_sweep_<task>_T<length>.png`, and the same tables with the
+plots between the length_sweep markers of `--page` (the site's "Long range"
+page, docs/long_range.md), linked relative to that page.
 """
 
 import argparse
@@ -293,23 +294,23 @@ def _cell_seeds(cell):
 BEGIN, END = "<!-- length_sweep:begin -->", "<!-- length_sweep:end -->"
 
 
-def splice(readme, text, markers=(BEGIN, END)):
-    """Replace what lies between the `markers` of file `readme` by `text`."""
+def splice(page, text, markers=(BEGIN, END)):
+    """Replace what lies between the `markers` of file `page` by `text`."""
     begin_marker, end_marker = markers
-    with open(readme, encoding="utf-8") as f:
+    with open(page, encoding="utf-8") as f:
         old = f.read()
     head, begin, rest = old.partition(begin_marker)
     _, end, tail = rest.partition(end_marker)
     if not (begin and end):
         raise ValueError(
-            f"`readme` must contain {begin_marker} and {end_marker}. "
-            f"Received: readme={readme!r}"
+            f"`page` must contain {begin_marker} and {end_marker}. "
+            f"Received: page={page!r}"
         )
-    with open(readme, "w", encoding="utf-8") as f:
+    with open(page, "w", encoding="utf-8") as f:
         f.write(head + begin_marker + "\n" + text + end_marker + tail)
 
 
-def write_outputs(out, docs, readme=None, summary_path=None):
+def write_outputs(out, docs, page=None, summary_path=None):
     records = load(os.path.join(out, "records.jsonl"))
     cells = summarize(records)
     summary_path = summary_path or os.path.join(out, "summary.json")
@@ -325,14 +326,17 @@ def write_outputs(out, docs, readme=None, summary_path=None):
             c,
             os.path.join(docs, f"length_sweep_{c['task']}_T{c['length']}.png"),
         )
-    if readme:
+    if page:
+        # The plots are linked relative to the page (docs/long_range.md: "").
+        prefix = os.path.relpath(docs, os.path.dirname(os.path.abspath(page)))
+        prefix = "" if prefix == "." else prefix.replace(os.sep, "/") + "/"
         plots = "".join(
-            f"![{c['task']} T={c['length']} survival](docs/length_sweep_"
+            f"![{c['task']} T={c['length']} survival]({prefix}length_sweep_"
             f"{c['task']}_T{c['length']}.png)\n"
             for c in cells
         )
         seeds = "\n".join(per_seed(c) for c in cells)
-        splice(readme, f"{guide}\n{sweep}\n{seeds}\n{plots}")
+        splice(page, f"{guide}\n{sweep}\n{seeds}\n{plots}")
     return sweep, guide
 
 
@@ -347,10 +351,12 @@ def run(argv=None):
     parser.add_argument("--out", default=OUT)
     parser.add_argument("--docs", default=os.path.join(os.path.dirname(HERE), "docs"))
     parser.add_argument(
-        "--readme",
-        help="file whose length_sweep markers get the tables (default: the "
-        "repository's README.md; with --quick: none)",
+        "--page",
+        help="file whose length_sweep markers get the tables (default: "
+        "docs/long_range.md; with --quick: none)",
     )
+    # The tables used to live in the README; the old spelling still works.
+    parser.add_argument("--readme", dest="page", help=argparse.SUPPRESS)
     parser.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -371,14 +377,14 @@ def run(argv=None):
         plan = {"adding": [8]}
         args.seeds, args.steps, args.schemes = [0, 1], 200, "np_rnn,xavier_rnn"
         args.docs = args.out
-        args.readme = args.readme or ""
+        args.page = args.page or ""
         extra = {"units": 8, "test_size": 200}
     elif args.task:
         plan = {args.task: args.lengths or PROTOCOL[args.task]}
     else:
         plan = {t: args.lengths or ls for t, ls in PROTOCOL.items()}
-    if args.readme is None:
-        args.readme = os.path.join(os.path.dirname(HERE), "README.md")
+    if args.page is None:
+        args.page = os.path.join(os.path.dirname(HERE), "docs", "long_range.md")
     names = args.schemes.split(",")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "records.jsonl")
@@ -429,7 +435,7 @@ def run(argv=None):
     # The committed sweep's summary is the package's evidence (see the docstring).
     same = os.path.abspath(args.out) == os.path.abspath(OUT)
     summary = scheme_registry.EVIDENCE if same and not args.quick else None
-    sweep, guide = write_outputs(args.out, args.docs, args.readme, summary)
+    sweep, guide = write_outputs(args.out, args.docs, args.page, summary)
     print(sweep + "\n" + guide)
     return 0
 

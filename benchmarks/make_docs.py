@@ -1,4 +1,4 @@
-"""Regenerate the small PNGs in docs/ that the README shows.
+"""Regenerate the small PNGs in docs/ that the site's pages show.
 
     make docs     # or: .venv/bin/python benchmarks/make_docs.py
 
@@ -25,9 +25,9 @@ from keras_rnninit.compare.plots import write_plots  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
-# The comparison reports whose survival plots the README shows.
+# The comparison reports whose survival plots the site's pages show.
 SURVIVAL = ("adding_T50", "adding_T100", "lstm_adding_T150")
-# The comparison reports whose curves the README shows, re-plotted small.
+# The comparison reports whose curves the site's pages show, re-plotted small.
 REPLOT = ("adding_T50", "long_range_T150")
 PLOTS = ("loss_curves", "grad_through_time")
 

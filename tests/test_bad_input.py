@@ -1,8 +1,8 @@
 """What a new user gets for bad input: one line, the right exit code, no files.
 
 Each row: what the user tries, the CLI arguments, the exit code (2 = usage
-error, 1 = failure) and a fragment of the one-line message. The README's
-"Bad input" table summarises these rows.
+error, 1 = failure) and a fragment of the one-line message. The "Bad input"
+table of docs/reliability.md summarises these rows.
 """
 
 import os

@@ -524,12 +524,16 @@ def test_recommend_command_prints_the_cell_best_first(capsys):
     assert table[0].startswith(f"| `{schemes.recommend('adding', 120).scheme}` |")
 
 
-def test_readme_shows_what_recommend_prints(capsys):
-    # The README's sample output (hand-copied) is the command's, line by line.
-    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
+def test_initializers_guide_shows_what_recommend_prints(capsys):
+    # The guide's sample output (hand-copied into the ```text block after the
+    # command) is the command's, line by line.
+    guide = os.path.join(REPO, "docs", "guides", "initializers.md")
+    with open(guide, encoding="utf-8") as f:
+        page = f.read()
     command = "keras-rnninit recommend --task adding --length 120"
-    after = readme[readme.index(command) :].split("```\n")[2]
+    after = page[page.index(command) :]
+    after = after[after.index("```text\n") + len("```text\n") :]
+    after = after[: after.index("```")]
     shown = [line for line in after.splitlines() if line != "..."]
     assert len(shown) >= 6, after  # the answer, the protocol and table rows
     assert main(["recommend", "--task", "adding", "--length", "120"]) == 0
@@ -628,11 +632,10 @@ def test_seed_lists_are_written_as_ranges():
 def test_length_sweep_quick(tmp_path):
     out = tmp_path / "sweep"
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
-    readme = tmp_path / "README.md"
-    readme.write_text(
-        "# x\n<!-- length_sweep:begin -->\nSTALE\n<!-- length_sweep:end -->\n"
-    )
-    done = run_python(script, "--quick", "--out", out, "--readme", readme, timeout=300)
+    page = tmp_path / "long_range.md"
+    stale = "# x\n<!-- length_sweep:begin -->\nSTALE\n<!-- length_sweep:end -->\n"
+    page.write_text(stale)
+    done = run_python(script, "--quick", "--out", out, "--page", page, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     records = [
         json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
@@ -645,7 +648,7 @@ def test_length_sweep_quick(tmp_path):
         assert r["interval"] == pytest.approx(wilson(solved, len(mine)), abs=1e-9)
     assert (out / f"length_sweep_adding_T{summary['length']}.png").stat().st_size > 0
     assert "| adding | 8 |" in done.stdout
-    spliced = readme.read_text()
+    spliced = page.read_text()
     assert "STALE" not in spliced and spliced.startswith("# x\n<!-- length_sweep:begin")
     assert "| adding | 8 | `" in spliced or "| adding | 8 | none solved" in spliced
     # ... and every run seed by seed: its step to threshold or its best metric.
@@ -661,7 +664,16 @@ def test_length_sweep_quick(tmp_path):
         outcomes = zip(r["steps_to_threshold"], r["best_test"], strict=True)
         shown = [f"{h:g}" if h is not None else f"– ({b:.3f})" for h, b in outcomes]
         assert f"| `{r['scheme']}` | " + " | ".join(shown) + " |" in spliced
-    # A second run resumes: nothing is trained again, nothing is duplicated.
-    again = run_python(script, "--quick", "--out", out, timeout=300)
+    # The plot is linked relative to the page (here the plots are in out/).
+    plot = f"(sweep/length_sweep_adding_T{summary['length']}.png)"
+    assert plot in spliced
+    # A second run resumes: nothing is trained again, nothing is duplicated;
+    # `--readme`, the option's old name, still splices the tables.
+    old_name = tmp_path / "README.md"
+    old_name.write_text(stale)
+    again = run_python(
+        script, "--quick", "--out", out, "--readme", old_name, timeout=300
+    )
     assert again.returncode == 0 and "0 runs to train" in again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
+    assert old_name.read_text() == spliced
