@@ -45,3 +45,21 @@ def _seeded(request):
     if isinstance(rng, np.random.Generator):
         state = _RNG_STATES.setdefault(request.module.__name__, rng.bit_generator.state)
         rng.bit_generator.state = state
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_us():
+    """Ctrl-C raises KeyboardInterrupt in this process and in the processes
+    its tests start, however the suite was started. A shell starts a
+    background job (`make test &`) with SIGINT ignored, and an ignored signal
+    stays ignored across fork and exec, so the tests that send Ctrl-C would
+    reach nobody (the interrupted comparison would run to its end). A handled
+    signal is reset to the default in an exec'd child, where Python installs
+    its own handler again."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
