@@ -15,7 +15,8 @@ intervals; survival.png).
 SimpleRNN(64) (as FastSimpleRNN, like every comparison run; `--cell lstm|gru`:
 Keras' LSTM/GRU(64) instead), Adam 1e-3,
 batch 64, test MSE every 100 steps. Writes the full comparison report (JSON,
-Markdown, plots) to benchmarks/results/adding_T<length>/, prints its
+compressed to report.json.xz as committed, see benchmarks/archive.py;
+Markdown; plots) to benchmarks/results/adding_T<length>/, prints its
 statistics table and the wall time. `--resume` continues an interrupted
 sweep. Run on demand; not part of the unit tests.
 """
@@ -27,6 +28,8 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import archive  # noqa: E402
 
 from keras_rnninit.cli import CELLS, main  # noqa: E402
 
@@ -90,6 +93,8 @@ def run(argv=None):
         cli += ["--units", "8", "--eval-every", "100"]
     start = time.perf_counter()
     code = main(cli)
+    if code == 0:
+        archive.compress(out)
     print(
         f"wall time: {time.perf_counter() - start:.0f} s on {os.cpu_count()} CPU(s) "
         f"({platform.processor() or platform.machine()}), executor {args.executor}"

@@ -2,9 +2,11 @@
 
     make docs     # or: .venv/bin/python benchmarks/make_docs.py
 
+- the plots of every committed comparison report (benchmarks/results/<name>/,
+  beside its report.md), drawn from its report.json.xz (benchmarks/archive.py);
 - docs/<name>_loss_curves.png, docs/<name>_grad_through_time.png for each
   folder in REPLOT (adding_T50, long_range_T150): re-plotted from
-  benchmarks/results/<name>/report.json (produced by
+  benchmarks/results/<name>/report.json.xz (produced by
   `benchmarks/compare_adding.py`), at a small size;
 - docs/<name>_survival.png for each folder in SURVIVAL: the survival plot of
   benchmarks/results/<name>/ (written there by `benchmarks/compare_adding.py`);
@@ -12,13 +14,14 @@
   xavier_rnn,keras_default,uniform01,irnn --units 256 --length 100`.
 """
 
-import json
 import os
 import shutil
 import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import archive  # noqa: E402
 
 from keras_rnninit.cli import main as cli  # noqa: E402
 from keras_rnninit.compare.plots import write_plots  # noqa: E402
@@ -34,6 +37,10 @@ PLOTS = ("loss_curves", "grad_through_time")
 
 def main():
     os.makedirs(DOCS, exist_ok=True)
+    # Each committed report's own plots (its report.md shows them), drawn from
+    # its report.json.xz: they are not committed (benchmarks/archive.py).
+    for folder in archive.folders():
+        archive.draw_plots(folder)
     for name in SURVIVAL:
         shutil.copy(
             os.path.join(HERE, "results", name, "survival.png"),
@@ -41,9 +48,7 @@ def main():
         )
     with tempfile.TemporaryDirectory() as folder:
         for report in REPLOT:
-            path = os.path.join(HERE, "results", report, "report.json")
-            with open(path, encoding="utf-8") as file:
-                records = json.load(file)["records"]
+            records = archive.load(os.path.join(HERE, "results", report))["records"]
             plots = os.path.join(folder, report)
             os.makedirs(plots)
             write_plots(records, plots, dpi=70)

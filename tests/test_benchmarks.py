@@ -7,6 +7,7 @@ around the script (an independent clock).
 """
 
 import json
+import lzma
 import math
 import os
 import statistics
@@ -39,7 +40,10 @@ def ratio(numerator, denominator):
 
 def test_compare_adding_quick(tmp_path):
     out, stdout, _ = run_quick("compare_adding.py", tmp_path, "adding")
-    report = json.loads((out / "report.json").read_text())
+    # The report is kept as committed: xz-compressed (benchmarks/archive.py).
+    assert not (out / "report.json").exists()
+    with lzma.open(out / "report.json.xz", "rt") as file:
+        report = json.load(file)
     assert [row["scheme"] for row in report["summary"]] == ["xavier_rnn", "uniform01"]
     assert "| `xavier_rnn` |" in stdout and "| scheme | solved |" in stdout
     assert {row["runs"] for row in report["statistics"].values()} == {3}  # 0-2
@@ -281,3 +285,47 @@ def test_real_data_quick(tmp_path):
     assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
     assert len((out / "jobs.jsonl").read_text().splitlines()) == len(jobs)
     assert (out / "real_data.md").read_text() == page
+
+
+def test_committed_files_stay_small():
+    """Records and summaries stay in git, heavy per-run JSON goes compressed
+    (benchmarks/archive.py): tracked files total <= 10 MB, none over 2 MB."""
+    import subprocess
+
+    import pytest
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=False
+    )
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    paths = [p for p in listed.stdout.decode().split("\0") if p]
+    sizes = {
+        p: os.path.getsize(os.path.join(REPO, p))
+        for p in paths
+        if os.path.isfile(os.path.join(REPO, p))
+    }
+    assert sum(sizes.values()) <= 10e6, sum(sizes.values())
+    assert {p: s for p, s in sizes.items() if s > 2e6} == {}
+    assert not [p for p in paths if p.endswith("/report.json")]
+
+
+def test_a_compressed_report_reads_back_whole():
+    import sys
+
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    try:
+        import archive
+    finally:
+        sys.path.remove(os.path.join(REPO, "benchmarks"))
+    folder = os.path.join(REPO, "benchmarks", "results", "adding_T50_10k")
+    assert folder in archive.folders()
+    report = archive.load(folder)
+    # The summary (an older report: no statistics yet) follows from the records.
+    for row in report["summary"]:
+        mine = sorted(
+            (r for r in report["records"] if r["scheme"] == row["scheme"]),
+            key=lambda r: r["seed"],
+        )
+        assert [r["seed"] for r in mine] == row["seeds"]
+        assert [r["steps_to_threshold"] for r in mine] == row["steps_to_threshold"]
