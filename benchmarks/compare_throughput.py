@@ -38,7 +38,7 @@ sys.path.insert(0, HERE)
 
 import peer_step_time  # noqa: E402
 
-from keras_rnninit.cli import seed_list  # noqa: E402
+from keras_rnninit.cli import _seed_list  # noqa: E402
 
 SCHEMES = "xavier_rnn,keras_default,uniform01,he,orthogonal,irnn"
 BACKENDS = ("tensorflow", "jax")
@@ -93,7 +93,7 @@ def main(argv=None):
         args.length, args.schemes, args.seeds = 8, "xavier_rnn,irnn", "0"
         args.steps, args.rounds = 100, 1
     schemes = args.schemes.split(",")
-    runs = len(schemes) * len(seed_list(args.seeds))
+    runs = len(schemes) * len(_seed_list(args.seeds))
     peer_batches = 5 if args.quick else 100
 
     peer = peer_step_time.start_worker("jax", [args.length], peer_batches)

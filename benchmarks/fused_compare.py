@@ -50,11 +50,11 @@ def own_seconds(schemes, config):
     """The 6 runs through the own-model path, on the task's data as arrays."""
     import keras
 
-    from keras_rnninit.compare.training import batches
+    from keras_rnninit.compare.training import _batches
     from keras_rnninit.tasks import registry
 
     task = registry.get(config.task)
-    rows = list(itertools.islice(batches(task, config, 0), config.steps))
+    rows = list(itertools.islice(_batches(task, config, 0), config.steps))
     x = np.concatenate([b[0] for b in rows])
     y = np.concatenate([b[1] for b in rows])
     test = task.test_data(config.test_size, config.length, seed=0)

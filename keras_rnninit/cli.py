@@ -98,7 +98,7 @@ positive_float = _checked(
 finite_float = _checked(float, math.isfinite, "must be a finite number")
 
 
-def name_list(text):
+def _name_list(text):
     """argparse type: comma-separated names, none empty."""
     names = [part.strip() for part in text.split(",")]
     if not all(names):
@@ -111,7 +111,7 @@ def name_list(text):
 MAX_SEEDS = 10_000
 
 
-def seed_list(text):
+def _seed_list(text):
     """argparse type: comma-separated ints >= 0 and ranges: `0-19`, `0,3,5-9`.
 
     At most `MAX_SEEDS` seeds in all, counted before any list is built (a
@@ -200,7 +200,7 @@ def _training_options(steps, seeds, seeds_help):
     )
     parent.add_argument(
         "--seeds",
-        type=seed_list,
+        type=_seed_list,
         default=seeds,
         help=f"seeds: a list and ranges, e.g. 0-19 or 0,3,5-9 ({seeds_help})",
     )
@@ -224,7 +224,7 @@ def _schemes_option(default):
         "--schemes",
         "--scheme",
         dest="schemes",
-        type=name_list,
+        type=_name_list,
         default=default,
         help=f"comma-separated scheme names (default: {','.join(default)})",
     )
@@ -505,7 +505,7 @@ def _errors_only(record):
 
 
 @contextlib.contextmanager
-def quiet_backend(verbose):
+def _quiet_backend(verbose):
     """Hide what the backend writes to fd 2 (TensorFlow's C++ logs), keep ours.
 
     Environment variables alone do not do it: TensorFlow's absl and oneDNN
@@ -556,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
-    with quiet_backend(args.verbose):
+    with _quiet_backend(args.verbose):
         return _run(args)
 
 

@@ -1,6 +1,21 @@
-"""The bodies of the `keras-rnninit` commands (heavy imports happen here)."""
+"""The bodies of the `keras-rnninit` commands (heavy imports happen here).
+
+`cli.main` parses the arguments and calls the command's function here;
+`compare_into` is the one body that runs a comparison into a folder for
+the task form and the `--model` form of `compare`, and `print_table` prints a report's statistics table (the examples use it too).
+"""
 
 import os
+
+__all__ = [
+    "compare",
+    "compare_into",
+    "demo",
+    "diagnose",
+    "export",
+    "print_table",
+    "recommend",
+]
 
 
 def print_table(report_md):
@@ -352,13 +367,13 @@ def diagnose(args):
         import shutil
 
         from keras_rnninit._files import replace_folder, temp_dir
-        from keras_rnninit.compare.plots import write_signal_plot
+        from keras_rnninit.compare.plots import _write_signal_plot
 
         tmp = temp_dir(out)  # the user's umask, not mkdtemp's 0700
         try:
             with open(os.path.join(tmp, "diagnose.json"), "w") as file:
                 json.dump(jsonable(reports), file, indent=1, allow_nan=False)
-            write_signal_plot(jsonable(reports), os.path.join(tmp, "diagnose.png"))
+            _write_signal_plot(jsonable(reports), os.path.join(tmp, "diagnose.png"))
             replace_folder(tmp, out)
         finally:
             if os.path.isdir(tmp):

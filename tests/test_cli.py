@@ -318,12 +318,12 @@ def test_help_usage_errors_and_recommend_do_not_import_tensorflow():
 
 
 def test_seed_ranges_and_lists():
-    from keras_rnninit.cli import seed_list
+    from keras_rnninit.cli import _seed_list
 
-    assert seed_list("0-19") == list(range(20))
-    assert seed_list("0,3,5-9") == [0, 3, 5, 6, 7, 8, 9]
-    assert seed_list("4") == [4]
-    assert len(seed_list("0-9999")) == 10_000
+    assert _seed_list("0-19") == list(range(20))
+    assert _seed_list("0,3,5-9") == [0, 3, 5, 6, 7, 8, 9]
+    assert _seed_list("4") == [4]
+    assert len(_seed_list("0-9999")) == 10_000
     args = main.__globals__["build_parser"]().parse_args(
         ["compare", "--seeds", "2-4,7"]
     )

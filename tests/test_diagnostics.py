@@ -502,23 +502,23 @@ def test_padding_leaves_the_ratio_unchanged():
 
 
 def test_ratio_edge_cases_and_an_all_masked_probe():
-    from keras_rnninit.diagnostics.profiles import sequence_ends, sequence_ratio_log10
+    from keras_rnninit.diagnostics.profiles import _sequence_ends, _sequence_ratio_log10
     from keras_rnninit.diagnostics.recurrent import Gradients
 
     mask = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 0]])[..., None]
-    ends = sequence_ends(mask)
+    ends = _sequence_ends(mask)
     assert [a.tolist() for a in ends] == [[0, 1], [0, 1], [1, 2]]
     # g at (row 0: steps 0, 1), (row 1: steps 1, 2); 3-4-5 triangles
     mantissa = np.zeros((3, 3, 2))
     mantissa[0, 0], mantissa[1, 1] = [0.375, 0], [0, 0.5]  # ||G_first|| = 0.625
     mantissa[0, 1], mantissa[1, 2] = [0, 0], [0.5, 0]  # ||G_last|| = 0.5 * 2**-1100
     grads = Gradients(mantissa, np.array([0, 0, -1100]))
-    ratio = sequence_ratio_log10(grads, ends)
+    ratio = _sequence_ratio_log10(grads, ends)
     assert ratio == pytest.approx(math.log10(1.25) + 1100 * math.log10(2), rel=1e-12)
     grads.mantissa[[0, 1], [0, 1]] = 0.0
-    assert sequence_ratio_log10(grads, ends) == float("-inf")
+    assert _sequence_ratio_log10(grads, ends) == float("-inf")
     grads.mantissa[1, 2] = 0.0  # no gradient at any sequence's end: undefined
-    assert math.isnan(sequence_ratio_log10(grads, ends))
+    assert math.isnan(_sequence_ratio_log10(grads, ends))
     model = masked_model()
     x, y = padded([0, 0, 0])
     with pytest.raises(ValueError, match="`x` must have at least one unmasked") as e:

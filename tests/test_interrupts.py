@@ -1,4 +1,4 @@
-"""`executors.deferred_interrupt`: Ctrl-C during a Ray comparison is raised
+"""`executors._deferred_interrupt`: Ctrl-C during a Ray comparison is raised
 where the driver loop checks for it, not inside Ray's calls; during a local
 comparison it raises at once, and a KeyboardInterrupt that Python swallowed
 (raised inside a finalizer) still stops the comparison at the next check."""
@@ -13,7 +13,7 @@ import pytest
 
 from keras_rnninit import schemes
 from keras_rnninit.compare import CompareConfig, compare
-from keras_rnninit.compare.executors import deferred_interrupt
+from keras_rnninit.compare.executors import _deferred_interrupt
 from keras_rnninit.compare.training import train_one
 from tests.helpers import TINY
 
@@ -72,7 +72,7 @@ def press_ctrl_c_in_a_finalizer():
 def test_ctrl_c_is_raised_only_where_checked():
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        with deferred_interrupt() as interrupted:
+        with _deferred_interrupt() as interrupted:
             interrupted()  # nothing pending: no-op
             os.kill(os.getpid(), signal.SIGINT)
             reached = True  # the signal did not raise here ...
@@ -84,18 +84,18 @@ def test_ctrl_c_is_raised_only_where_checked():
 def test_ctrl_c_after_the_last_check_still_interrupts():
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        with deferred_interrupt():
+        with _deferred_interrupt():
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_no_signal_no_interrupt_and_off_the_main_thread_nothing_changes():
-    with deferred_interrupt() as interrupted:
+    with _deferred_interrupt() as interrupted:
         interrupted()
     seen = []
 
     def worker():
-        with deferred_interrupt() as interrupted:
+        with _deferred_interrupt() as interrupted:
             interrupted()
             seen.append(signal.getsignal(signal.SIGINT))
 
@@ -109,7 +109,7 @@ def test_raise_now_raises_at_once_and_restores_the_handler():
     before = signal.getsignal(signal.SIGINT)
     reached = False
     with pytest.raises(KeyboardInterrupt):
-        with deferred_interrupt(raise_now=True):
+        with _deferred_interrupt(raise_now=True):
             signal.raise_signal(signal.SIGINT)
             reached = True
     assert not reached
@@ -118,7 +118,7 @@ def test_raise_now_raises_at_once_and_restores_the_handler():
 
 def test_raise_now_a_swallowed_ctrl_c_raises_at_the_next_check():
     with unraisable_hook() as reported, pytest.raises(KeyboardInterrupt):
-        with deferred_interrupt(raise_now=True) as interrupted:
+        with _deferred_interrupt(raise_now=True) as interrupted:
             assert press_ctrl_c_in_a_finalizer() == [KeyboardInterrupt]
             assert reported == []  # lost there, and not reported
             interrupted()
@@ -130,7 +130,7 @@ def test_raise_now_a_swallowed_ctrl_c_prints_nothing(capsys):
     # a traceback) once broke a CLI test that asserts no Traceback.
     with unraisable_hook(sys.__unraisablehook__) as reported:
         with pytest.raises(KeyboardInterrupt):
-            with deferred_interrupt(raise_now=True):
+            with _deferred_interrupt(raise_now=True):
                 assert press_ctrl_c_in_a_finalizer() == [KeyboardInterrupt]
         assert capsys.readouterr().err == "" and reported == []
         # A finalizer's error outside the block is printed by that hook.
@@ -143,7 +143,7 @@ def test_raise_now_other_unraisable_exceptions_are_still_reported():
     with unraisable_hook() as reported:
         before = sys.unraisablehook
         with pytest.raises(KeyboardInterrupt):
-            with deferred_interrupt(raise_now=True) as interrupted:
+            with _deferred_interrupt(raise_now=True) as interrupted:
                 # A KeyboardInterrupt that is not a remembered Ctrl-C is.
                 _Raises(KeyboardInterrupt())
                 _Raises(ValueError("a finalizer bug"))
@@ -162,7 +162,7 @@ def test_raise_now_other_unraisable_exceptions_are_still_reported():
 def test_without_raise_now_the_unraisable_hook_is_left_alone():
     with unraisable_hook():
         before = sys.unraisablehook
-        with deferred_interrupt():
+        with _deferred_interrupt():
             assert sys.unraisablehook is before
         assert sys.unraisablehook is before
 
@@ -170,7 +170,7 @@ def test_without_raise_now_the_unraisable_hook_is_left_alone():
 def test_a_hook_installed_inside_the_block_is_not_undone_nor_kept_dropping():
     with unraisable_hook() as reported:
         with pytest.raises(KeyboardInterrupt):
-            with deferred_interrupt(raise_now=True):
+            with _deferred_interrupt(raise_now=True):
                 ours = sys.unraisablehook
                 sys.unraisablehook = mine = lambda u: ours(u)  # chains to ours
                 signal.raise_signal(signal.SIGINT)
@@ -184,7 +184,7 @@ def test_a_hook_installed_inside_the_block_is_not_undone_nor_kept_dropping():
 def test_an_ignored_sigint_stays_ignored():
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with deferred_interrupt(raise_now=True) as interrupted:
+        with _deferred_interrupt(raise_now=True) as interrupted:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             signal.raise_signal(signal.SIGINT)
             interrupted()

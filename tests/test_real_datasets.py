@@ -128,11 +128,11 @@ def test_padded_steps_do_not_change_the_compare_model_output():
     import keras
 
     from keras_rnninit import schemes
-    from keras_rnninit.compare.training import build_model
+    from keras_rnninit.compare.training import _build_model
 
     task = tasks.get("japanese_vowels")
     config = CompareConfig(task="japanese_vowels", units=8)
-    model = build_model(schemes.get("xavier_rnn"), task, config, seed=0)
+    model = _build_model(schemes.get("xavier_rnn"), task, config, seed=0)
     x, _ = task.test_data(6, 29, seed=0)
     lengths = np.any(x != 0, axis=-1).sum(axis=1)
     assert lengths.min() < 29  # some are padded

@@ -105,10 +105,10 @@ def run_local(
 
     Ctrl-C raises at once, as it does without this, and is checked again
     before each unit, after every evaluation and before a unit's records are
-    kept: a KeyboardInterrupt that Python swallowed (see `deferred_interrupt`)
+    kept: a KeyboardInterrupt that Python swallowed (see `_deferred_interrupt`)
     still stops the comparison, with the finished units kept.
     """
-    with deferred_interrupt(raise_now=True) as interrupted:
+    with _deferred_interrupt(raise_now=True) as interrupted:
         for schemes, seed in units:
             interrupted()
             records = train_unit(
@@ -138,13 +138,13 @@ def _remote_unit(schemes, seed, config, fused):
 
 def _write_model(data, save_dir, name, seed):
     """Write a model returned by a task the way `training._save` does."""
-    from keras_rnninit.compare.training import place_model
+    from keras_rnninit.compare.training import _place_model
 
     def write(path):
         with open(path, "wb") as file:
             file.write(data)
 
-    return place_model(save_dir, name, seed, write)
+    return _place_model(save_dir, name, seed, write)
 
 
 def _ray():
@@ -202,7 +202,7 @@ def ray_session(address=None, logging_level=None):
 
 
 @contextlib.contextmanager
-def deferred_interrupt(raise_now=False):
+def _deferred_interrupt(raise_now=False):
     """Ctrl-C (SIGINT) is remembered; `interrupted()` raises KeyboardInterrupt
     for it at a point the caller picks, and once more on leaving the block.
 
@@ -273,7 +273,7 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
     """Train every unit as a Ray task; `keep(records)` as each one finishes.
 
     In-flight tasks are cancelled if this is interrupted (Ctrl-C, checked
-    between Ray calls: see `deferred_interrupt`), and a Ray instance started
+    between Ray calls: see `_deferred_interrupt`), and a Ray instance started
     here is shut down.
     """
     with ray_session(address) as ray:
@@ -285,7 +285,7 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
             for schemes, seed in units
         }
         try:
-            with deferred_interrupt() as interrupted:
+            with _deferred_interrupt() as interrupted:
                 while pending:
                     interrupted()
                     in_flight = sum(len(s) for s, _ in pending.values())

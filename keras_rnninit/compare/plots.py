@@ -42,7 +42,7 @@ def _save(fig, out_dir, name, dpi):
     _pyplot().close(fig)
 
 
-def subject(config):
+def _subject(config):
     """What a comparison trained on, for titles: the task and T, or the
     user's model (`own.py` records)."""
     if config.get("task") == "own":
@@ -72,7 +72,7 @@ def _loss_curves(records, out_dir, colour, dash, dpi):
         ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel(r["metric"])
-    ax.set_title(f"{subject(r['config'])}: {r['metric']} during training")
+    ax.set_title(f"{_subject(r['config'])}: {r['metric']} during training")
     ax.legend(fontsize=7, ncol=2)
     _save(fig, out_dir, "loss_curves.png", dpi)
 
@@ -183,7 +183,7 @@ def _survival(records, out_dir, colour, dpi, name="survival.png", title=None):
     r = records[0]
     ax.set_title(
         title
-        or f"{subject(r['config'])}: {r['metric']} "
+        or f"{_subject(r['config'])}: {r['metric']} "
         f"{'>' if r.get('mode', 'min') == 'max' else '<'} {r['threshold']:g} "
         "(Kaplan–Meier, 95% band)"
     )
@@ -224,7 +224,7 @@ def write_plots(records, out_dir, dpi=110):
     _spectral_radius(records, out_dir, colour, dash, dpi)
 
 
-def write_signal_plot(reports, path):
+def _write_signal_plot(reports, path):
     """Two panels for `signal_propagation` reports: Var(h_t) and ||dL/dh_t||."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from keras_rnninit.compare.plots import subject
+from keras_rnninit.compare.plots import _subject
 from keras_rnninit.compare.statistics import km_median
 from keras_rnninit.schemes import LAYERS
 
@@ -283,7 +283,7 @@ def _own_header(config, first):
         + f"{first['threshold']:g}"
     )
     return [
-        f"# Initialization comparison: {subject(config)}",
+        f"# Initialization comparison: {_subject(config)}",
         "",
         f"{config['source']}, re-initialized per scheme and seed, compiled as "
         f"given with a fresh optimizer; batch {config['batch_size']} of "
@@ -415,14 +415,14 @@ def write_report(records, out_dir, command=None, reference=None, claim=None):
     the claim's baselines. Returns the dict written to report.json.
     """
     from keras_rnninit.compare.plots import write_plots
-    from keras_rnninit.compare.statistics import default_reference, statistics
+    from keras_rnninit.compare.statistics import _default_reference, statistics
 
     if not records:
         raise ValueError("`records` must hold at least one run. Received: []")
     os.makedirs(out_dir, exist_ok=True)
     rows = summarize(records)
     names = list(dict.fromkeys(r["scheme"] for r in records))
-    bases = [reference or default_reference(names)]
+    bases = [reference or _default_reference(names)]
     bases += list(claim.baselines) if claim is not None else []
     speed = speedups(rows, records[0]["config"]["steps"], bases)
     per_scheme, comparisons = statistics(records, reference)

@@ -136,7 +136,7 @@ def _check_dataset(config, info):
     info.require()
 
 
-def get_strategy(distribute):
+def _get_strategy(distribute):
     """None, or a `tf.distribute` strategy for `distribute` ("mirrored": all
     local devices; a strategy object is returned as is)."""
     if distribute is None or not isinstance(distribute, str):
@@ -261,7 +261,7 @@ def compare(
         check_executor(executor, ray_address, distribute)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
-    strategy = get_strategy(distribute)
+    strategy = _get_strategy(distribute)
     done = dict(completed or {})
     units = plan(resolved, seeds, done, fused)
     board = None

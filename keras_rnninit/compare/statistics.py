@@ -233,7 +233,7 @@ def comparison(records, reference_records, reference, seed=0):
     }
 
 
-def default_reference(names):
+def _default_reference(names):
     """keras_default if it ran, else uniform01, else the first scheme."""
     for name in ("keras_default", "uniform01"):
         if name in names:
@@ -249,7 +249,7 @@ def statistics(records, reference=None):
     for record in records:
         by_scheme.setdefault(record["scheme"], []).append(record)
     names = list(by_scheme)
-    reference = default_reference(names) if reference is None else reference
+    reference = _default_reference(names) if reference is None else reference
     if reference not in by_scheme:
         raise ValueError(
             "`reference` must be one of the compared schemes "

@@ -43,7 +43,7 @@ def versions():
     }
 
 
-def batches(task, config, seed, names=None):
+def _batches(task, config, seed, names=None):
     """Fresh training batches forever, batch k drawn from seed (seed, k); with
     `names`, the target is repeated for each named output."""
     k = 0
@@ -226,7 +226,7 @@ def _layer_options(config):
     return {"cell": config.cell}
 
 
-def sequence_input(task):
+def _sequence_input(task):
     """The model's input `sequence`, and what its RNN reads: the input, or
     for a `masked` task `Masking(0.0)` of it (all-zero steps are padding)."""
     inputs = keras.Input((None, task.input_dim), name="sequence")
@@ -235,10 +235,10 @@ def sequence_input(task):
     return inputs, keras.layers.Masking(0.0, name="padding")(inputs)
 
 
-def build_model(scheme, task, config, seed):
-    """One run's model: `scheme.apply` on `sequence_input(task)`, as
+def _build_model(scheme, task, config, seed):
+    """One run's model: `scheme.apply` on `_sequence_input(task)`, as
     `scheme.build_model` builds it (same layers and names) plus the mask."""
-    inputs, features = sequence_input(task)
+    inputs, features = _sequence_input(task)
     outputs = scheme.apply(
         features,
         config.units,
@@ -260,10 +260,10 @@ def _optimizer(config):
 def _save(model, save_dir, name, seed):
     if save_dir is None:
         return None
-    return place_model(save_dir, name, seed, model.save)
+    return _place_model(save_dir, name, seed, model.save)
 
 
-def place_model(save_dir, name, seed, write):
+def _place_model(save_dir, name, seed, write):
     """`<name>-seed<seed>.keras` in `save_dir`, written by `write(path)` under
     a temporary name, synced to disk and renamed, so that neither a kill nor
     a power cut mid-save leaves a truncated model under the final name
@@ -294,7 +294,7 @@ def train_one(
     """
     task, test, probe = _setup(config, seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(scheme, task, config, seed)
+        model = _build_model(scheme, task, config, seed)
         model.compile(
             optimizer=_optimizer(config), loss=task.loss(), metrics=task.metrics()
         )
@@ -314,7 +314,7 @@ def train_one(
     callbacks += _interrupt_checks(interrupted)
     start = time.perf_counter()
     model.fit(
-        batches(task, config, seed),
+        _batches(task, config, seed),
         steps_per_epoch=config.eval_every,
         epochs=config.steps // config.eval_every,
         validation_data=test,
@@ -344,7 +344,7 @@ def train_fused(
         raise ValueError(f"`schemes` must not repeat a name. Received: {names}")
     task, (x_test, y_test), probe = _setup(config, seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        inputs, features = sequence_input(task)
+        inputs, features = _sequence_input(task)
         outputs = [
             s.apply(
                 features,
@@ -384,7 +384,7 @@ def train_fused(
     callbacks += _interrupt_checks(interrupted)
     start = time.perf_counter()
     model.fit(
-        batches(task, config, seed, names),
+        _batches(task, config, seed, names),
         steps_per_epoch=config.eval_every,
         epochs=config.steps // config.eval_every,
         validation_data=(x_test, {n: y_test for n in names}),

@@ -302,7 +302,7 @@ def _dtype(layer):
     return "float32" if layer is None else layer.compute_dtype
 
 
-def owner(model, layer):
+def _owner(model, layer):
     """The layer of `model.layers` that runs `layer`: itself, or the
     Bidirectional wrapper of which it is a direction."""
     for candidate in model.layers:
@@ -324,7 +324,7 @@ def weights_beside(model, layer):
     gives exactly: all but the layer's own and those of every layer its input
     depends on (found in the model's graph; a model without one, e.g. a
     subclassed model, gives none)."""
-    nodes = list(getattr(owner(model, layer), "_inbound_nodes", []))
+    nodes = list(getattr(_owner(model, layer), "_inbound_nodes", []))
     if not nodes:
         return []
     upstream, seen = {}, set()

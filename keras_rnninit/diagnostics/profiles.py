@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 
-from keras_rnninit.diagnostics.fit_loss import kept_states, loss_gradients, owner
+from keras_rnninit.diagnostics.fit_loss import _owner, kept_states, loss_gradients
 from keras_rnninit.diagnostics.gated import (
     CANDIDATE,
     KEEP_GATE,
@@ -83,7 +83,7 @@ def _log10_ratio(log_norms):
     return first - last
 
 
-def sequence_ends(mask, layer=None):
+def _sequence_ends(mask, layer=None):
     """(rows, first, last): the rows of a 0/1 mask (N, T[, 1]) with at least
     one real (unmasked) step, and each such row's first and last real step
     (0-based, processing order). A row with no real step is left out; a mask
@@ -118,9 +118,9 @@ def _log10_norm_at(grads, rows, steps):
         return float(np.log10(np.linalg.norm(scaled)) + top * np.log10(2.0))
 
 
-def sequence_ratio_log10(grads, ends):
+def _sequence_ratio_log10(grads, ends):
     """The vanishing ratio of `diagnose`, from `Gradients` g (N, T, H) and
-    `sequence_ends` of the layer's mask m (N, T, 1), in processing order:
+    `_sequence_ends` of the layer's mask m (N, T, 1), in processing order:
 
         log10_ratio = log10(||G_first|| / ||G_last||),
         G_first = [g_{n, f_n}]_n,   G_last = [g_{n, l_n}]_n,
@@ -144,7 +144,7 @@ def sequence_ratio_log10(grads, ends):
 
 def _at_sequence_ends(states, ends, saturation):
     """`variance_last` and `saturated_last`: of the states at each row's last
-    real step (step T without a mask), the rows of `sequence_ends`."""
+    real step (step T without a mask), the rows of `_sequence_ends`."""
     rows, _, last = ends
     profile = state_profile(states[rows, last][:, None], saturation)
     return {
@@ -172,7 +172,7 @@ def _aliases(model, layer):
     if getattr(cell, "bias", None) is not None:
         names[cell.bias.path] = "b"
     layers = model.layers
-    for later in layers[layers.index(owner(model, layer)) + 1 :]:
+    for later in layers[layers.index(_owner(model, layer)) + 1 :]:
         kernel = getattr(later, "kernel", None)
         if kernel is not None:
             names[kernel.path] = "Why"
@@ -260,7 +260,7 @@ def diagnose(
     0), `variance`, `mean`, `saturated` (of the states); the vanishing ratio
     `log10_ratio` = log10(||G_first|| / ||G_last||), G_first and G_last the
     gradients dL/dh at each sequence's first and last real (unmasked) step,
-    stacked over the rows (`sequence_ratio_log10`; without a mask
+    stacked over the rows (`_sequence_ratio_log10`; without a mask
     log10(||dL/dh_1|| / ||dL/dh_T||); padded steps and rows with no real step
     left out, a batch with no real step refused); `variance_last` and
     `saturated_last` (of the states at each sequence's last real step);
@@ -303,7 +303,7 @@ def diagnose(
             return _gated_report(model, found, x, y, loss, saturation, sample_weight)
         parts = recurrent_parts(model, found)
         trace = forward(parts, x)
-        ends = sequence_ends(trace.mask, found.name)
+        ends = _sequence_ends(trace.mask, found.name)
         direct, head = head_gradients(parts, trace, y, loss, sample_weight)
     grads = backprop_through_time(parts, trace, direct)
     report = {
@@ -311,7 +311,7 @@ def diagnose(
         "cell": "simple",
         "grad_norms": grads.norms(),
         "log10_grad_norms": grads.log10_norms(),
-        "log10_ratio": sequence_ratio_log10(grads, ends),
+        "log10_ratio": _sequence_ratio_log10(grads, ends),
     }
     report.update(state_profile(trace.states, saturation))
     report.update(_at_sequence_ends(trace.states, ends, saturation))
@@ -342,7 +342,7 @@ def _gated_report(model, layer, x, y, loss, saturation, sample_weight):
     with the same meaning, plus the gates'."""
     parts = gated_parts(model, layer)
     trace = gated_forward(parts, x)
-    ends = sequence_ends(trace.mask, layer.name)
+    ends = _sequence_ends(trace.mask, layer.name)
     direct, head = head_gradients(parts, trace, y, loss, sample_weight)
     grads, cell_grads, recurrent = gated_backprop(parts, trace, direct)
     report = {
@@ -350,7 +350,7 @@ def _gated_report(model, layer, x, y, loss, saturation, sample_weight):
         "cell": parts.kind,
         "grad_norms": grads.norms(),
         "log10_grad_norms": grads.log10_norms(),
-        "log10_ratio": sequence_ratio_log10(grads, ends),
+        "log10_ratio": _sequence_ratio_log10(grads, ends),
     }
     report.update(state_profile(trace.states, saturation))
     report.update(_at_sequence_ends(trace.states, ends, saturation))

@@ -19,7 +19,7 @@ g_t is dL/dh_t (a change of h_t moves s_t and o_t alike). At a masked step
 h_t is dropped and g_t is what a change of the carried state does: 0 after a
 sequence's end (unless `return_state` returns it), before its start the
 gradient reaching s_0. So the vanishing ratio compares each sequence's first
-and last real steps (`profiles.sequence_ratio_log10`).
+and last real steps (`profiles._sequence_ratio_log10`).
 
 The layer's inputs x_t, mask and initial state are what the real model hands
 the layer on the probe input (`fit_loss.layer_arguments`), and d comes from a
@@ -41,9 +41,9 @@ import numpy as np
 
 from keras_rnninit.activations import DERIVATIVES
 from keras_rnninit.diagnostics.fit_loss import (
+    _owner,
     layer_arguments,
     loss_gradients,
-    owner,
     weights_beside,
 )
 
@@ -143,7 +143,7 @@ def find_recurrent_layer(model, layer=None, gated=False):
                 f"`layer` must be {_wanted(gated)}{hint}. Received: "
                 f"layer={found.name!r} ({type(found).__name__})"
             )
-        owner(model, found)  # refuses a layer of another model
+        _owner(model, found)  # refuses a layer of another model
         return found
     for candidate in recurrent_layers(model):
         if isinstance(candidate, keras.layers.Bidirectional):
@@ -327,7 +327,7 @@ def _final_states(trace):
     return [trace.states[:, -1]] + ([cells[:, -1]] if cells is not None else [])
 
 
-def layer_outputs(parts, trace):
+def _layer_outputs(parts, trace):
     """What the layer returns on the replay: its output (N, T, H) or (N, H)
     and, with `return_state`, its final states."""
     output = trace.outputs if parts.return_sequences else trace.outputs[:, -1]
@@ -350,7 +350,7 @@ def head_gradients(parts, trace, y, loss=None, sample_weight=None):
         sample_weight,
         loss,
         layer=parts.layer,
-        outputs=layer_outputs(parts, trace),
+        outputs=_layer_outputs(parts, trace),
         variables=variables,
     )
     per_step = np.zeros_like(trace.states)

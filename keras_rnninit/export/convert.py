@@ -36,7 +36,7 @@ class ExportError(RuntimeError):
     """The model cannot be exported or verified as asked; nothing was written."""
 
 
-def check_finite(value, what, why):
+def _check_finite(value, what, why):
     """Raise ExportError naming `value`'s first NaN or infinity, its index and
     how many there are: "<what> holds nan at index (0, 3) (2 non-finite
     value(s))<why>"."""
@@ -50,14 +50,14 @@ def check_finite(value, what, why):
         )
 
 
-def walk_layers(layer):
+def _walk_layers(layer):
     """The layers inside `layer`, nested models (and their layers) included."""
     for inner in getattr(layer, "layers", None) or []:
         yield inner
-        yield from walk_layers(inner)
+        yield from _walk_layers(inner)
 
 
-def stateful_layers(model):
+def _stateful_layers(model):
     """The outermost stateful layers anywhere in `model` (nested models too)."""
     found = []
 
@@ -72,7 +72,7 @@ def stateful_layers(model):
     return found
 
 
-def unrolled_copy(model, seq_len):
+def _unrolled_copy(model, seq_len):
     """The same model (same weights) rebuilt with `unroll=True` and T = seq_len."""
 
     def rewrite(node):
@@ -177,7 +177,7 @@ def convert(
     archive.track(model)
     archive.add_endpoint(SERVE, lambda x: model(x, training=False), [spec])
     keys = [SERVE]
-    stateful = stateful_layers(model)
+    stateful = _stateful_layers(model)
     if stateful:
 
         def reset():

@@ -16,9 +16,9 @@ from keras_rnninit.export.convert import (
     RESET,
     SERVE,
     ExportError,
+    _stateful_layers,
+    _unrolled_copy,
     convert,
-    stateful_layers,
-    unrolled_copy,
 )
 from keras_rnninit.export.flatbuffer import (
     non_builtin_ops,
@@ -29,9 +29,9 @@ from keras_rnninit.export.flatbuffer import (
 )
 from keras_rnninit.export.fused import (
     FUSED_OP,
+    _fusion_blocker,
     convert_fused,
     fusable,
-    fusion_blocker,
     lstm_layers,
 )
 from keras_rnninit.export.inputs import (
@@ -307,7 +307,7 @@ def _resolve_unroll(model, unroll, quantize, stateful):
             "'dynamic' or 'float16'. Received: quantize='int8'"
         )
     if quantize == "int8":
-        blocker = fusion_blocker(model)
+        blocker = _fusion_blocker(model)
         if unroll is None:
             unroll = blocker is not None
         if not unroll and blocker is not None:
@@ -325,7 +325,7 @@ def _resolve_unroll(model, unroll, quantize, stateful):
 
 
 def _plan(model, batch_size, seq_len, unroll, quantize, representative_data):
-    stateful = bool(stateful_layers(model))
+    stateful = bool(_stateful_layers(model))
     unroll = _resolve_unroll(model, unroll, quantize, stateful)
     model_batch = model.inputs[0].shape[0]
     if model_batch is not None:
@@ -521,12 +521,12 @@ def _convert_on_path(
     lstms = lstm_layers(model)
     if unroll:
         content = convert(
-            unrolled_copy(model, seq_len), batch_size=batch_size, seq_len=seq_len,
+            _unrolled_copy(model, seq_len), batch_size=batch_size, seq_len=seq_len,
             unrolled=True, **options,
         )  # fmt: skip
         return content, tflite_ops(content), {}
     fallbacks = {name: fusable(layer) for name, layer in lstms if fusable(layer)}
-    if stateful_layers(model):
+    if _stateful_layers(model):
         fallbacks = dict.fromkeys(
             (name for name, _ in lstms),
             "the model is stateful (its `reset` signature needs the WHILE path)",

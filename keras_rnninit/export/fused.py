@@ -29,7 +29,7 @@ import uuid
 import keras
 import numpy as np
 
-from keras_rnninit.export.convert import input_spec, run_converter, walk_layers
+from keras_rnninit.export.convert import _walk_layers, input_spec, run_converter
 
 __all__ = ["FUSED_OP", "convert_fused", "fusable", "lstm_layers", "trace_fused"]
 
@@ -40,7 +40,7 @@ def lstm_layers(model):
     """(name, layer) of every `LSTM` in `model`: nested models and both
     directions of a `Bidirectional` included."""
     found = []
-    for layer in walk_layers(model):
+    for layer in _walk_layers(model):
         if isinstance(layer, keras.layers.Bidirectional):
             for inner in (layer.forward_layer, layer.backward_layer):
                 if isinstance(inner, keras.layers.LSTM):
@@ -209,14 +209,14 @@ def convert_fused(
     return content, fused, fallbacks
 
 
-def fusion_blocker(model):
+def _fusion_blocker(model):
     """None if every recurrent layer of `model` can be fused (so no WHILE loop
     remains), else why not: int8 takes the fused path only then."""
-    from keras_rnninit.export.convert import stateful_layers
+    from keras_rnninit.export.convert import _stateful_layers
 
-    if stateful_layers(model):
+    if _stateful_layers(model):
         return "the model is stateful"
-    for layer in walk_layers(model):
+    for layer in _walk_layers(model):
         if isinstance(layer, keras.layers.Masking) or getattr(
             layer, "mask_zero", False
         ):

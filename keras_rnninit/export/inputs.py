@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from keras_rnninit._files import check_overwrite
-from keras_rnninit.export.convert import ExportError, check_finite, walk_layers
+from keras_rnninit.export.convert import ExportError, _check_finite, _walk_layers
 
 __all__ = [
     "check_destination",
@@ -53,7 +53,7 @@ def check_destination(path, overwrite):
 def recurrent_layers(model):
     """Recurrent layers anywhere inside `model` (nested models included)."""
     kinds = (keras.layers.RNN, keras.layers.Bidirectional)
-    return [layer for layer in walk_layers(model) if isinstance(layer, kinds)]
+    return [layer for layer in _walk_layers(model) if isinstance(layer, kinds)]
 
 
 def check_source(source):
@@ -108,7 +108,7 @@ def load_model(source, safe_mode=True):
 def check_finite_weights(model):
     """Refuse a model with a NaN or infinite weight before converting it."""
     for weight in model.weights:
-        check_finite(
+        _check_finite(
             keras.ops.convert_to_numpy(weight),
             f"weight {weight.path!r}",
             "; a model with non-finite weights has no meaningful export",

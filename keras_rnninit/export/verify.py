@@ -5,9 +5,9 @@ import numpy as np
 
 from keras_rnninit.export.convert import (
     ExportError,
-    check_finite,
-    stateful_layers,
-    walk_layers,
+    _check_finite,
+    _stateful_layers,
+    _walk_layers,
 )
 from keras_rnninit.export.runner import DelegateError, TFLiteRunner
 
@@ -24,7 +24,7 @@ def default_verify_data(model, batch, lengths, seed=0):
     vocab = next(
         (
             layer.input_dim
-            for layer in walk_layers(model)
+            for layer in _walk_layers(model)
             if isinstance(layer, keras.layers.Embedding)
         ),
         10,
@@ -45,7 +45,7 @@ def keras_outputs(model, x, stateful):
     """The model's outputs on `x` under the names the exported file gives them:
     the keys of a dict output, else `output_0`, `output_1`, ... in order."""
     if stateful:
-        for layer in stateful_layers(model):
+        for layer in _stateful_layers(model):
             layer.reset_state()
     y = model(x, training=False)
     if isinstance(y, dict):
@@ -55,8 +55,8 @@ def keras_outputs(model, x, stateful):
     return {name: np.asarray(keras.ops.convert_to_numpy(t)) for name, t in items}
 
 
-def _check_finite(side, name, y, index, x):
-    check_finite(
+def _check_output_finite(side, name, y, index, x):
+    _check_finite(
         y,
         f"{side} output {name!r}",
         f" on verify batch {index} of input shape {x.shape}; an export is only "
@@ -111,8 +111,8 @@ def _verify(runner, model, batches, atol, rtol):
                 f"outputs {sorted(ref)}"
             )
         for name in runner.output_names:
-            _check_finite("Keras", name, ref[name], index, x)
-            _check_finite("LiteRT", name, got[name], index, x)
+            _check_output_finite("Keras", name, ref[name], index, x)
+            _check_output_finite("LiteRT", name, got[name], index, x)
             if got[name].shape != ref[name].shape:
                 raise ExportError(
                     f"LiteRT returned shape {got[name].shape} for output {name!r} "
@@ -125,7 +125,7 @@ def _verify(runner, model, batches, atol, rtol):
         count += x.shape[0]
     if stateful:
         runner.reset()
-        for layer in stateful_layers(model):
+        for layer in _stateful_layers(model):
             layer.reset_state()
     latency = runner.latency_ms(batches[0])
     if stateful:

@@ -19,12 +19,12 @@ __all__ = ["Seed", "SeededInitializer"]
 Seed = int | keras.random.SeedGenerator | None
 
 
-def check_positive(name, value):
+def _check_positive(name, value):
     """`value` as a finite float > 0, else raise (see `keras_rnninit.validation`)."""
     return check_positive_number(name, value)
 
 
-def check_matrix_shape(shape, initializer, square=False, per_gate=False):
+def _check_matrix_shape(shape, initializer, square=False, per_gate=False):
     """Return `shape` as a `(rows, cols)` tuple of positive ints, else raise.
 
     RNN weights (Wxh, Whh, Why) are matrices, so every fan-based initializer
@@ -51,20 +51,20 @@ def check_matrix_shape(shape, initializer, square=False, per_gate=False):
     return dims
 
 
-def check_gates(gates):
+def _check_gates(gates):
     """Return `gates` as an int >= 1, else raise (TypeError for a non-int)."""
     return check_positive_int("gates", gates)
 
 
-def gate_block_shape(shape, gates, initializer, square=False, per_gate=False):
+def _gate_block_shape(shape, gates, initializer, square=False, per_gate=False):
     """The `(rows, cols // gates)` shape of one gate block of a 2-D `shape`.
 
     Keras' LSTM and GRU concatenate their gate matrices along the last axis
     (LSTM: i, f, c, o; GRU: z, r, h), so a (H, 4H) recurrent kernel is four
     (H, H) blocks. `square=True` asks each block to be square; `per_gate`
-    is passed on to `check_matrix_shape`.
+    is passed on to `_check_matrix_shape`.
     """
-    rows, cols = check_matrix_shape(
+    rows, cols = _check_matrix_shape(
         shape, initializer, square=square and gates == 1, per_gate=per_gate
     )
     if cols % gates:
@@ -81,7 +81,7 @@ def gate_block_shape(shape, gates, initializer, square=False, per_gate=False):
     return block
 
 
-def per_gate(draw, block, gates, make_block):
+def _per_gate(draw, block, gates, make_block):
     """Build `gates` independent blocks and concatenate them on the last axis.
 
     `draw(shape)` samples the random input of every block in one call, of
@@ -96,13 +96,13 @@ def per_gate(draw, block, gates, make_block):
     return ops.concatenate([make_block(samples[g]) for g in range(gates)], axis=-1)
 
 
-def gates_config(initializer):
+def _gates_config(initializer):
     """`{"gates": k}` for k > 1, else `{}`: the config of `gates=1` stays the
     config of the initializers before `gates` existed (same files, same dicts)."""
     return {"gates": initializer.gates} if initializer.gates != 1 else {}
 
 
-def float_dtype(dtype):
+def _float_dtype(dtype):
     """Standardize `dtype` (None means `keras.config.floatx()`); floats only."""
     dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
     if "float" not in dtype:
@@ -112,7 +112,7 @@ def float_dtype(dtype):
     return dtype
 
 
-def compute_dtype(dtype):
+def _compute_dtype(dtype):
     """The dtype to do linear algebra in: float16/bfloat16 are widened to float32."""
     return dtype if dtype in ("float32", "float64") else "float32"
 

@@ -9,8 +9,8 @@ from keras import ops
 from keras_rnninit.initializers.base import (
     Seed,
     SeededInitializer,
-    compute_dtype,
-    float_dtype,
+    _compute_dtype,
+    _float_dtype,
 )
 from keras_rnninit.initializers.building import GATES, gated_cell
 from keras_rnninit.validation import check_number
@@ -20,12 +20,12 @@ __all__ = ["ChronoBias"]
 CELLS = tuple(sorted(GATES))
 
 
-def check_max_length(max_length):
+def _check_max_length(max_length):
     """Return `max_length` as a float if it is a finite number > 2, else raise."""
     return check_number("max_length", max_length, minimum=2, exclusive=True)
 
 
-def check_cell(cell):
+def _check_cell(cell):
     """Return `cell` if it is None or one of `CELLS`, else raise."""
     if cell is not None and not isinstance(cell, str):
         raise TypeError(
@@ -140,18 +140,18 @@ class ChronoBias(SeededInitializer):
     def __init__(
         self, max_length: float, seed: Seed = None, cell: str | None = None
     ) -> None:
-        self.max_length = check_max_length(max_length)
-        self.cell = check_cell(cell)
+        self.max_length = _check_max_length(max_length)
+        self.cell = _check_cell(cell)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
         cell, units, rows = self._layout(shape)
-        dtype = float_dtype(dtype)
+        dtype = _float_dtype(dtype)
         u = keras.random.uniform(
             (units,),
             minval=1.0,
             maxval=self.max_length - 1.0,
-            dtype=compute_dtype(dtype),
+            dtype=_compute_dtype(dtype),
             seed=self.seed,
         )
         slow = ops.log(u)

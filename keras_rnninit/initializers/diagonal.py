@@ -6,9 +6,9 @@ from keras import ops
 from keras_rnninit.initializers.base import (
     Seed,
     SeededInitializer,
-    check_matrix_shape,
-    compute_dtype,
-    float_dtype,
+    _check_matrix_shape,
+    _compute_dtype,
+    _float_dtype,
 )
 from keras_rnninit.validation import check_number
 
@@ -69,13 +69,13 @@ class UniformDiagonal(SeededInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        n, _ = check_matrix_shape(shape, type(self).__name__, square=True)
-        dtype = float_dtype(dtype)
+        n, _ = _check_matrix_shape(shape, type(self).__name__, square=True)
+        dtype = _float_dtype(dtype)
         loops = keras.random.uniform(
             (n,),
             minval=self.low,
             maxval=self.high,
-            dtype=compute_dtype(dtype),
+            dtype=_compute_dtype(dtype),
             seed=self.seed,
         )
         return ops.cast(ops.diag(loops), dtype)

@@ -7,10 +7,10 @@ import keras
 from keras_rnninit.initializers.base import (
     Seed,
     SeededInitializer,
-    check_gates,
-    float_dtype,
-    gate_block_shape,
-    gates_config,
+    _check_gates,
+    _float_dtype,
+    _gate_block_shape,
+    _gates_config,
 )
 from keras_rnninit.initializers.gain import check_gain
 
@@ -78,18 +78,18 @@ class XavierRNN(SeededInitializer):
         self, gain: float | str = 1.0, seed: Seed = None, gates: int = 1
     ) -> None:
         self.gain = check_gain(gain)
-        self.gates = check_gates(gates)
+        self.gates = _check_gates(gates)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        fan_in, _ = gate_block_shape(shape, self.gates, type(self).__name__)
+        fan_in, _ = _gate_block_shape(shape, self.gates, type(self).__name__)
         stddev = self.gain / math.sqrt(fan_in)
         return keras.random.normal(
-            shape, mean=0.0, stddev=stddev, dtype=float_dtype(dtype), seed=self.seed
+            shape, mean=0.0, stddev=stddev, dtype=_float_dtype(dtype), seed=self.seed
         )
 
     def get_config(self):
-        return {"gain": self.gain, **super().get_config(), **gates_config(self)}
+        return {"gain": self.gain, **super().get_config(), **_gates_config(self)}
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")

@@ -5,9 +5,9 @@ from keras import ops
 
 from keras_rnninit.initializers.base import (
     SeededInitializer,
-    check_matrix_shape,
-    compute_dtype,
-    float_dtype,
+    _check_matrix_shape,
+    _compute_dtype,
+    _float_dtype,
 )
 
 __all__ = ["NpRNN"]
@@ -49,9 +49,9 @@ class NpRNN(SeededInitializer):
     """
 
     def __call__(self, shape, dtype=None):
-        n, _ = check_matrix_shape(shape, type(self).__name__, square=True)
-        dtype = float_dtype(dtype)
-        work = compute_dtype(dtype)
+        n, _ = _check_matrix_shape(shape, type(self).__name__, square=True)
+        dtype = _float_dtype(dtype)
+        work = _compute_dtype(dtype)
         a = keras.random.normal((n, n), dtype=work, seed=self.seed)
         r = ops.matmul(ops.transpose(a), a) / n + ops.eye(n, dtype=work)
         r = (r + ops.transpose(r)) / 2  # exactly symmetric for eigh

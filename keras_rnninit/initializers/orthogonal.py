@@ -6,12 +6,12 @@ from keras import ops
 from keras_rnninit.initializers.base import (
     Seed,
     SeededInitializer,
-    check_gates,
-    compute_dtype,
-    float_dtype,
-    gate_block_shape,
-    gates_config,
-    per_gate,
+    _check_gates,
+    _compute_dtype,
+    _float_dtype,
+    _gate_block_shape,
+    _gates_config,
+    _per_gate,
 )
 from keras_rnninit.initializers.gain import check_gain
 
@@ -68,17 +68,17 @@ class ScaledOrthogonal(SeededInitializer):
         self, gain: float | str = 1.0, seed: Seed = None, gates: int = 1
     ) -> None:
         self.gain = check_gain(gain)
-        self.gates = check_gates(gates)
+        self.gates = _check_gates(gates)
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        rows, cols = gate_block_shape(shape, self.gates, type(self).__name__)
-        dtype = float_dtype(dtype)
+        rows, cols = _gate_block_shape(shape, self.gates, type(self).__name__)
+        dtype = _float_dtype(dtype)
         tall = (max(rows, cols), min(rows, cols))
 
         def draw(draw_shape):
             return keras.random.normal(
-                draw_shape, dtype=compute_dtype(dtype), seed=self.seed
+                draw_shape, dtype=_compute_dtype(dtype), seed=self.seed
             )
 
         def orthogonal(a):
@@ -87,10 +87,12 @@ class ScaledOrthogonal(SeededInitializer):
             q = q * ops.cast(ops.where(ops.diagonal(r) < 0, -1, 1), q.dtype)
             return ops.transpose(q) if rows < cols else q
 
-        return ops.cast(self.gain * per_gate(draw, tall, self.gates, orthogonal), dtype)
+        return ops.cast(
+            self.gain * _per_gate(draw, tall, self.gates, orthogonal), dtype
+        )
 
     def get_config(self):
-        return {"gain": self.gain, **super().get_config(), **gates_config(self)}
+        return {"gain": self.gain, **super().get_config(), **_gates_config(self)}
 
 
 @keras.saving.register_keras_serializable(package="keras_rnninit")
@@ -129,14 +131,14 @@ class ScaledIdentity(keras.initializers.Initializer):
 
     def __init__(self, gain: float | str = 1.0, gates: int = 1) -> None:
         self.gain = check_gain(gain)
-        self.gates = check_gates(gates)
+        self.gates = _check_gates(gates)
 
     def __call__(self, shape, dtype=None):
-        rows, cols = gate_block_shape(shape, self.gates, type(self).__name__)
-        eye = ops.eye(rows, cols, dtype=float_dtype(dtype))
+        rows, cols = _gate_block_shape(shape, self.gates, type(self).__name__)
+        eye = ops.eye(rows, cols, dtype=_float_dtype(dtype))
         if self.gates > 1:
             eye = ops.concatenate([eye] * self.gates, axis=-1)
         return self.gain * eye
 
     def get_config(self):
-        return {"gain": self.gain, **gates_config(self)}
+        return {"gain": self.gain, **_gates_config(self)}

@@ -8,11 +8,11 @@ from keras import ops
 from keras_rnninit.initializers.base import (
     Seed,
     SeededInitializer,
-    check_positive,
-    compute_dtype,
-    float_dtype,
-    gate_block_shape,
-    per_gate,
+    _check_positive,
+    _compute_dtype,
+    _float_dtype,
+    _gate_block_shape,
+    _per_gate,
 )
 from keras_rnninit.initializers.building import gated_square_blocks
 from keras_rnninit.validation import check_positive_int
@@ -68,7 +68,7 @@ class SpectralRadius(SeededInitializer):
     def __init__(
         self, radius: float = 1.0, seed: Seed = None, gates: int | None = None
     ) -> None:
-        self.radius = check_positive("radius", radius)
+        self.radius = _check_positive("radius", radius)
         self.gates = check_positive_int("gates", gates, optional=True)
         super().__init__(seed=seed)
 
@@ -77,16 +77,16 @@ class SpectralRadius(SeededInitializer):
         if gates is None:
             blocks = gated_square_blocks(shape)
             gates = 1 if blocks is None else blocks[0]
-        block = gate_block_shape(
+        block = _gate_block_shape(
             shape, gates, type(self).__name__, square=True, per_gate=True
         )
-        dtype = float_dtype(dtype)
+        dtype = _float_dtype(dtype)
 
         def draw(draw_shape):
             return keras.random.normal(
                 draw_shape,
                 stddev=1.0 / math.sqrt(block[0]),
-                dtype=compute_dtype(dtype),
+                dtype=_compute_dtype(dtype),
                 seed=self.seed,
             )
 
@@ -95,7 +95,7 @@ class SpectralRadius(SeededInitializer):
             rho = ops.max(ops.abs(eigenvalues))
             return a * (self.radius / ops.cast(rho, a.dtype))
 
-        return ops.cast(per_gate(draw, block, gates, rescale), dtype)
+        return ops.cast(_per_gate(draw, block, gates, rescale), dtype)
 
     def get_config(self):
         gates = {} if self.gates is None else {"gates": self.gates}

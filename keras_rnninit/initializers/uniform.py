@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_rnninit.initializers.base import SeededInitializer, float_dtype
+from keras_rnninit.initializers.base import SeededInitializer, _float_dtype
 
 __all__ = ["Uniform01"]
 
@@ -39,5 +39,5 @@ class Uniform01(SeededInitializer):
 
     def __call__(self, shape, dtype=None):
         return keras.random.uniform(
-            shape, minval=0.0, maxval=1.0, dtype=float_dtype(dtype), seed=self.seed
+            shape, minval=0.0, maxval=1.0, dtype=_float_dtype(dtype), seed=self.seed
         )

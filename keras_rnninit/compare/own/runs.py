@@ -94,7 +94,7 @@ class OwnRuns:
     def record_config(self):
         """The plain settings a record keeps (the store compares them on
         resume): the model's name and config hash, the data's fingerprint."""
-        config = json_config(self.model)
+        config = _json_config(self.model)
         return {
             "task": "own",
             "model": self.model.name,
@@ -127,7 +127,7 @@ class OwnRuns:
         return [self.eval_every] * full + ([rest] if rest else [])
 
 
-def json_config(model):
+def _json_config(model):
     return json.dumps(model.get_config(), sort_keys=True, default=str)
 
 

@@ -106,7 +106,11 @@ def train_own(scheme, seed, runs, progress=None, save_dir=None, interrupted=None
     """Train `schemes.reinitialize(runs.model, scheme, seed)` on `runs.data`;
     return one plain record (the fields of `training.train_one`'s, plus
     `changes`, `layer_diagnostics` and `undiagnosed`)."""
-    from keras_rnninit.compare.training import _interrupt_checks, _Progress, place_model
+    from keras_rnninit.compare.training import (
+        _interrupt_checks,
+        _place_model,
+        _Progress,
+    )
 
     keras.utils.set_random_seed(seed)
     result = reinitialize(runs.model, scheme, seed)
@@ -155,7 +159,7 @@ def train_own(scheme, seed, runs, progress=None, save_dir=None, interrupted=None
     diagnosed.finish(step)
     path = None
     if save_dir is not None:
-        path = place_model(save_dir, result.scheme, seed, model.save)
+        path = _place_model(save_dir, result.scheme, seed, model.save)
     test = [v for v in history["test"] if math.isfinite(v)]
     best = max if mode == "max" else min
     layers = {k: _plain(v) for k, v in diagnosed.records().items()}
