@@ -5,7 +5,9 @@ evaluation (up to 10 MB for 30 runs of 10,000 steps); xz shrinks it five- to
 tenfold. So a report under benchmarks/results/ is committed as
 `report.json.xz` beside `report.md` and `survival.png`, and its other plots
 are drawn again from it on demand (`make docs`, or
-`.venv/bin/python benchmarks/archive.py --plots`), not committed.
+`.venv/bin/python benchmarks/archive.py --plots`), not committed: until
+then a report.md in a fresh clone shows those images as missing. A
+survival.png is committed only where a page shows it (`git add -f`).
 """
 
 import argparse

@@ -11,6 +11,15 @@ MOVED = [
 ]
 
 
+def test_the_old_claim_bounds_still_read_with_a_warning():
+    from keras_rnninit.compare import Claim, statistics
+
+    with pytest.warns(DeprecationWarning, match=r"claim=Claim\("):
+        bounds = statistics.CLAIM
+    default = Claim("a", ["b"])
+    assert bounds == (default.low, default.high)
+
+
 @pytest.mark.parametrize("old, name, new", MOVED)
 def test_old_path_warns_and_gives_the_same_object(old, name, new):
     with pytest.warns(DeprecationWarning, match=rf"{new}\.{name}"):

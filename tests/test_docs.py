@@ -13,30 +13,40 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
 from tests.helpers import REPO
 
-FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
-SKIP = re.compile(r"<!-- docs-test: skip \((?P<reason>[^)]+)\) -->[ \t]*\n$")
+# A fenced block (``` or ~~~, indented inside a list too) and its language.
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>```|~~~)[ \t]*\{?\.?(?P<lang>[\w+-]*)[^\n]*\n"
+    r"(?P<code>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.S | re.M,
+)
+PYTHON = {"python", "py", "python3", "pycon"}
+SKIP = re.compile(r"<!-- docs-test: skip \((?P<reason>[^)]+)\) -->[ \t]*\n[ \t]*$")
 
 
 def pages():
     found = [os.path.join(REPO, "README.md")]
     for folder, _, files in os.walk(os.path.join(REPO, "docs")):
         found += [os.path.join(folder, f) for f in files if f.endswith(".md")]
-    return sorted(p for p in found if "```python" in open(p, encoding="utf-8").read())
+    return sorted(p for p in found if blocks(open(p, encoding="utf-8").read()))
 
 
 def blocks(text):
-    """[(line number, code, skip reason or None)] of the ```python blocks."""
+    """[(line number, code, skip reason or None)] of the Python blocks."""
     out = []
     for match in FENCE.finditer(text):
+        if match.group("lang").lower() not in PYTHON:
+            continue
         before = text[: match.start()]
         line = before.count("\n") + 1
         skip = SKIP.search(before[-200:])
-        out.append((line, match.group(1), skip and skip.group("reason")))
+        code = textwrap.dedent(match.group("code"))
+        out.append((line, code, skip and skip.group("reason")))
     return out
 
 
@@ -51,6 +61,12 @@ def test_blocks_are_found_with_their_skip_marks():
         (9, "fit()\n", "trains for minutes"),
         (15, "y = x + 1\n", None),
     ]
+    # Other spellings of a Python fence count too; other languages do not.
+    more = (
+        "1. a step:\n\n    ```py\n    z = 2\n    ```\n\n"
+        "~~~python\nw = 3\n~~~\n\n``` {.python}\nv = 4\n```\n\n```text\nno\n```\n"
+    )
+    assert [code for _, code, _ in blocks(more)] == ["z = 2\n", "w = 3\n", "v = 4\n"]
 
 
 @pytest.mark.parametrize(

@@ -190,6 +190,8 @@ def test_claim_verdicts_and_headline():
     assert st.claim_verdict([1.6, 2.5], low=1.5) == "holds"
     with pytest.raises(ValueError, match=r"^`baselines` must name at least one"):
         st.Claim("a", ("a",))
+    with pytest.raises(TypeError, match=r"^`baselines` must be a list or tuple"):
+        st.Claim("a", "keras_default")
     with pytest.raises(ValueError, match=r"^`low` and `high` must satisfy"):
         st.Claim("a", ("b",), low=3.0, high=2.0)
 

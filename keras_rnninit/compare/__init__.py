@@ -2,10 +2,12 @@
 
 from keras_rnninit.compare.report import write_report
 from keras_rnninit.compare.runner import CompareConfig, compare
+from keras_rnninit.compare.statistics import Claim
 from keras_rnninit.compare.store import RunStore
 from keras_rnninit.compare.training import train_fused, train_one
 
 __all__ = [
+    "Claim",
     "CompareConfig",
     "RunStore",
     "compare",

@@ -54,6 +54,21 @@ __all__ = [
 RESAMPLES = 9999
 
 
+def __getattr__(name):
+    # 0.2 made the claim a report option (`Claim`); CLAIM, its old bounds,
+    # warns for one minor version (CHANGELOG.md).
+    if name == "CLAIM":
+        warnings.warn(
+            "keras_rnninit.compare.statistics.CLAIM is deprecated: pass "
+            "write_report(..., claim=Claim(scheme, baselines, low, high)); "
+            "CLAIM goes in 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return (2.0, 10.0)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """A claim a report tests: `scheme` needs `low`-`high`x fewer steps to
@@ -77,6 +92,11 @@ class Claim:
     high: float = 10.0
 
     def __post_init__(self):
+        if isinstance(self.baselines, str):
+            raise TypeError(
+                "`baselines` must be a list or tuple of scheme names. "
+                f"Received: baselines={self.baselines!r}"
+            )
         object.__setattr__(self, "baselines", tuple(self.baselines))
         if not self.baselines or self.scheme in self.baselines:
             raise ValueError(
