@@ -24,6 +24,7 @@ import tempfile
 
 __all__ = [
     "OutputExists",
+    "ResumeMismatch",
     "atomic_write",
     "check_overwrite",
     "default_mode",
@@ -38,24 +39,36 @@ __all__ = [
 FLAGS = {"overwrite": "--force", "force": "--force", "resume": "--resume"}
 
 
-class OutputExists(FileExistsError):
-    """An output that exists, and the arguments that would replace it.
+class _Worded:
+    """An error whose `template` names the caller's arguments as
+    `{overwrite}`, `{force}` or `{resume}`: `str(error)` spells them as the
+    library's arguments ("pass overwrite=True"), `cli_message()` as the
+    command line's flags ("pass --force")."""
 
-    `template` names those arguments as `{overwrite}`, `{force}` or
-    `{resume}`: `str(error)` spells them as the library's arguments ("pass
-    overwrite=True"), `cli_message()` as the command line's flags ("pass
-    --force").
-    """
-
-    def __init__(self, path, template="{path} exists; pass {overwrite} to replace it."):
-        self.path, self.template = path, template
-        super().__init__(self._message(lambda name: f"{name}=True"))
+    def _word(self, template, **fields):
+        self.template, self.fields = template, fields
+        return self._message(lambda name: f"{name}=True")
 
     def _message(self, spell):
-        return self.template.format(path=self.path, **{n: spell(n) for n in FLAGS})
+        return self.template.format(**self.fields, **{n: spell(n) for n in FLAGS})
 
     def cli_message(self):
         return self._message(FLAGS.get)
+
+
+class OutputExists(_Worded, FileExistsError):
+    """An output that exists, and the arguments that would replace it."""
+
+    def __init__(self, path, template="{path} exists; pass {overwrite} to replace it."):
+        self.path = path
+        super().__init__(self._word(template, path=path))
+
+
+class ResumeMismatch(_Worded, ValueError):
+    """A resumed run whose settings differ from the interrupted one's."""
+
+    def __init__(self, template, **fields):
+        super().__init__(self._word(template, **fields))
 
 
 def check_overwrite(path, overwrite, option="overwrite"):

@@ -2,7 +2,8 @@
 
 `cli.main` parses the arguments and calls the command's function here;
 `compare_into` is the one body that runs a comparison into a folder for
-the task form and the `--model` form of `compare`, and `print_table` prints a report's statistics table (the examples use it too).
+the task form and the `--model` form of `compare`, and `print_table`
+prints a report's statistics table (the examples use it too).
 """
 
 import os

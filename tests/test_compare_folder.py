@@ -185,7 +185,8 @@ def test_resume_with_other_settings_names_each_difference(tmp_path):
     with pytest.raises(ValueError) as error:
         RunStore(out, changed, resume=True)
     message = str(error.value)
-    assert message.startswith("`--resume` must use the settings of the interrupted")
+    assert message.startswith("`resume=True` must use the settings of the interrupted")
+    assert error.value.cli_message().startswith("`--resume` must use the settings")
     assert message.endswith(
         "Received: clipnorm=1.0 (its runs used None), steps=400 (its runs used 200)"
     )

@@ -22,6 +22,7 @@ import shutil
 
 from keras_rnninit._files import (
     OutputExists,
+    ResumeMismatch,
     check_overwrite,
     replace_folder,
     write_json,
@@ -164,10 +165,11 @@ class RunStore:
                     if isinstance(record, str):
                         corrupt.append((name, record))
                     elif record["config"] != self.config:
-                        raise ValueError(
-                            "`--resume` must use the settings of the interrupted "
-                            f"comparison in {self.path}. Received: "
-                            + _differences(record["config"], self.config)
+                        raise ResumeMismatch(
+                            "`{resume}` must use the settings of the interrupted "
+                            "comparison in {path}. Received: {differences}",
+                            path=self.path,
+                            differences=_differences(record["config"], self.config),
                         )
                     else:
                         found[(record["scheme"], record["seed"])] = record
