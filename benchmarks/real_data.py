@@ -41,7 +41,12 @@ sys.path.insert(0, HERE)
 from length_sweep import load as load_records  # noqa: E402
 from length_sweep import splice  # noqa: E402
 
-BUDGET = {"digits": 3000, "digits_permuted": 3000, "japanese_vowels": 2000}
+BUDGET = {
+    "digits": 3000,
+    "digits_permuted": 3000,
+    "japanese_vowels": 2000,
+    "osuleaf": 2000,  # joined the protocol on 2026-12-06, before its first run
+}
 CELLS = {
     "simple": [
         "keras_default",
@@ -71,6 +76,9 @@ MARKERS = ("<!-- real_data:begin -->", "<!-- real_data:end -->")
 PUBLISHED = {
     "japanese_vowels": "on the UEA archive's own split, 1-NN Euclidean 0.924, "
     "1-NN DTW_I 0.959, 1-NN DTW_D 0.949 (Bagnall et al. 2018)",
+    # 1 - the error rates of the UCR archive's DataSummary.csv (Dau et al.).
+    "osuleaf": "on the UCR archive's own split, 1-NN Euclidean 0.521, 1-NN DTW "
+    "(learned window) 0.612, 1-NN DTW (full) 0.591 (Dau et al. 2019)",
 }
 
 
