@@ -246,10 +246,9 @@ def compare_into(out, config, args, names, seeds, subject, steps, **options):
     many finished runs the folder keeps."""
     import sys
 
-    from keras_rnninit.compare import compare as run_compare
-    from keras_rnninit.compare.store import RunStore, is_temporary
+    from keras_rnninit.compare.folder import compare_to_folder
 
-    with RunStore(out, config, resume=args.resume, force=args.force) as store:
+    def opened(store):
         for note in store.notes:
             print(f"--resume: {note}", file=sys.stderr)
         reused = len(store.completed)
@@ -259,35 +258,31 @@ def compare_into(out, config, args, names, seeds, subject, steps, **options):
             + (f" ({reused} finished run(s) reused)" if reused else ""),
             file=sys.stderr,
         )
-        try:
-            with _ray_session(args):
-                records = run_compare(
-                    names,
-                    seeds=seeds,
-                    config=config,
-                    save_dir=store.models,
-                    completed=store.completed,
-                    on_record=store.save,
-                    executor=args.executor,
-                    ray_address=args.ray_address,
-                    tensorboard_dir=args.tensorboard,
-                    **options,
-                )
-        except BaseException:
-            runs = os.listdir(os.path.join(store.path, "runs"))
-            kept = sum(not is_temporary(name) for name in runs)
-            print(
-                f"{kept} finished run(s) kept in {store.path}; rerun the same "
-                "command with --resume to continue.",
-                file=sys.stderr,
-            )
-            raise
-        store.finish(
-            records,
-            command="keras-rnninit " + " ".join(args.argv),
-            reference=args.reference,
+
+    def failed(kept, partial):
+        print(
+            f"{kept} finished run(s) kept in {partial}; rerun the same "
+            "command with --resume to continue.",
+            file=sys.stderr,
         )
-    out = store.out
+
+    out = compare_to_folder(
+        out,
+        names,
+        seeds,
+        config,
+        force=args.force,
+        resume=args.resume,
+        command="keras-rnninit " + " ".join(args.argv),
+        reference=args.reference,
+        on_open=opened,
+        on_failure=failed,
+        session=_ray_session(args),
+        executor=args.executor,
+        ray_address=args.ray_address,
+        tensorboard_dir=args.tensorboard,
+        **options,
+    ).out
     print_table(os.path.join(out, "report.md"))
     print(
         f"\nreport: {out}/report.md, {out}/report.json, plots: {out}/*.png, "

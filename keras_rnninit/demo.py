@@ -7,9 +7,9 @@ import time
 import numpy as np
 
 from keras_rnninit._files import check_overwrite
-from keras_rnninit.compare import CompareConfig, compare
+from keras_rnninit.compare import CompareConfig
+from keras_rnninit.compare.folder import compare_to_folder
 from keras_rnninit.compare.statistics import Claim
-from keras_rnninit.compare.store import RunStore
 
 __all__ = [
     "DEMO_SCHEMES",
@@ -115,17 +115,17 @@ def run_demo(
         f"--seeds {','.join(map(str, seeds))} --force"
     )
     start = time.perf_counter()
-    with RunStore(out, config, force=force) as store:
-        records = compare(
-            DEMO_SCHEMES,
-            seeds=seeds,
-            config=config,
-            progress=progress,
-            save_dir=store.models,
-            on_record=store.save,
-        )
-        report = store.finish(records, command=command, claim=DEMO_CLAIM)
-    out = store.out
+    done = compare_to_folder(
+        out,
+        DEMO_SCHEMES,
+        seeds,
+        config,
+        force=force,
+        command=command,
+        claim=DEMO_CLAIM,
+        progress=progress,
+    )
+    out, records, report = done.out, done.records, done.report
     exported_run = export_record(records)
     model_file = os.path.join(out, exported_run["model_path"])
     export = export_tflite(model_file, export_path, overwrite=force)

@@ -200,3 +200,61 @@ def test_resume_with_other_settings_names_each_difference(tmp_path):
             "moved runs/he-seed1.json to corrupt/ (not a run record); "
             "its run is trained again"
         ]
+
+
+def test_compare_to_folder_is_the_body_of_the_command_and_the_demo(tmp_path):
+    import contextlib
+
+    from keras_rnninit.compare import (
+        Claim,
+        CompareConfig,
+        FolderComparison,
+        compare_to_folder,
+    )
+    from tests.helpers import TINY
+
+    config = CompareConfig(**TINY)
+    opened, failures = [], []
+
+    @contextlib.contextmanager
+    def broken():
+        raise RuntimeError("the cluster went away")
+        yield  # pragma: no cover
+
+    out = tmp_path / "cmp"
+    with pytest.raises(RuntimeError, match="cluster"):
+        compare_to_folder(
+            out,
+            ["xavier_rnn"],
+            [0],
+            config,
+            session=broken(),
+            on_failure=lambda kept, partial: failures.append((kept, partial)),
+        )
+    partial = str(tmp_path / "cmp.partial")
+    assert failures == [(0, partial)] and os.path.isdir(partial) and not out.exists()
+
+    done = compare_to_folder(
+        out,
+        ["xavier_rnn", "uniform01"],
+        [0],
+        config,
+        resume=True,
+        command="python -c ...",
+        claim=Claim("xavier_rnn", ["uniform01"]),
+        on_open=lambda store: opened.append(store.path),
+        progress=None,
+    )
+    assert isinstance(done, FolderComparison) and done.out == str(out)
+    assert opened == [partial] and not os.path.exists(partial)
+    assert [(r["scheme"], r["seed"]) for r in done.records] == [
+        ("xavier_rnn", 0),
+        ("uniform01", 0),
+    ]
+    report = json.loads((out / "report.json").read_text())
+    assert report["command"] == "python -c ..." == done.report["command"]
+    assert report["claim"]["scheme"] == "xavier_rnn"
+    assert sorted(os.listdir(out / "models")) == [
+        "uniform01-seed0.keras",
+        "xavier_rnn-seed0.keras",
+    ]

@@ -1,5 +1,6 @@
 """Compare initialization schemes on one task: runner, run store and report writer."""
 
+from keras_rnninit.compare.folder import FolderComparison, compare_to_folder
 from keras_rnninit.compare.report import write_report
 from keras_rnninit.compare.runner import CompareConfig, compare
 from keras_rnninit.compare.statistics import Claim
@@ -9,8 +10,10 @@ from keras_rnninit.compare.training import train_fused, train_one
 __all__ = [
     "Claim",
     "CompareConfig",
+    "FolderComparison",
     "RunStore",
     "compare",
+    "compare_to_folder",
     "train_fused",
     "train_one",
     "write_report",
