@@ -415,14 +415,23 @@ def rate_table(cell):
     return "\n".join(lines) + "\n"
 
 
-def _wall(jobs, cell, lr):
-    seconds = sum(
-        j["wall_seconds"]
+def _wall(jobs, cell, lr, seeds):
+    """The recorded wall time of a (dataset, cell, rate): the sum of its jobs,
+    saying so when they timed only some of its seeds (an interrupted job
+    records none)."""
+    mine = [
+        j
         for j in jobs
         if (j["task"], j["cell"], j["learning_rate"], j["steps"])
         == (cell["task"], cell["cell"], lr, cell["steps"])
-    )
-    return f"{seconds / 60:.0f} min" if seconds else "not recorded"
+    ]
+    seconds = sum(j["wall_seconds"] for j in mine)
+    timed = {s for j in mine for s in j["seeds"]} & set(seeds)
+    if not seconds:
+        return "not recorded"
+    if len(timed) < len(seeds):
+        return f"{seconds / 60:.0f} min for {len(timed)} of its {len(seeds)} seeds"
+    return f"{seconds / 60:.0f} min"
 
 
 def page_text(cells, jobs, docs_prefix, context):
@@ -445,7 +454,7 @@ def page_text(cells, jobs, docs_prefix, context):
             )
             parts.append(
                 f"\n**Adam {lr:g}** ({len(seeds)} seeds; `{command}`, "
-                f"{_wall(jobs, cell, lr)} on {cell['backend']}):\n\n"
+                f"{_wall(jobs, cell, lr, seeds)} on {cell['backend']}):\n\n"
                 + cell_table(cell, rate)
                 + ("\n" + claim_line(rate) if lr == SHARED_LR else "")
             )
