@@ -20,7 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_rnninit import schemes  # noqa: E402
-from keras_rnninit.callbacks import RNNDiagnostics  # noqa: E402
+from keras_rnninit.diagnostics.callbacks import RNNDiagnostics  # noqa: E402
 from keras_rnninit.tasks import adding_problem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -24,7 +24,7 @@ finishes, so an interrupted sweep resumes where it stopped and subsets
 accumulate. From all records the script writes the summary (per task,
 length, scheme: runs, solved, Wilson 95% interval, median steps to
 threshold; read by `keras_rnninit.schemes.recommend`, so it ships in the
-package as `keras_rnninit/evidence/length_sweep.json`; with another `--out`,
+package as `keras_rnninit/schemes/evidence/length_sweep.json`; with another `--out`,
 `<out>/summary.json`), `<out>/table.md`, one survival plot per cell,
 `<docs>/length_sweep_<task>_T<length>.png`, and the same tables with the
 plots between the length_sweep markers of `--page` (the site's "Long range"
@@ -47,7 +47,7 @@ from scipy.stats import binomtest  # noqa: E402
 
 from keras_rnninit import schemes as scheme_registry  # noqa: E402
 from keras_rnninit.compare import compare  # noqa: E402
-from keras_rnninit.guidance import seed_ranges  # noqa: E402
+from keras_rnninit.schemes.guidance import seed_ranges  # noqa: E402
 
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 SCHEMES = LONG_RANGE + ["irnn", "keras_default", "orthogonal", "xavier_rnn"]

@@ -6,12 +6,12 @@ TensorFlow against JAX, without Keras' `fit` around them.
 
 What one FastSimpleRNN training step spends in its loops (batch 64, 64 units,
 tanh, float32), per variant:
-- `tensorflow`: the production kernel, `keras_rnninit.recurrence`'s forward and
+- `tensorflow`: the production kernel, `keras_rnninit.layers.recurrence`'s forward and
   backward loops XLA-compiled, as FastSimpleRNN runs them under a default
   `compile()`;
 - `tensorflow-unroll<k>`: the same loops doing k steps per while-loop
   iteration (a route to fewer loop iterations; here in the benchmark only);
-- `jax`: the production JAX kernel (`keras_rnninit.recurrence_jax`: lax.scan
+- `jax`: the production JAX kernel (`keras_rnninit.layers.recurrence.jax`: lax.scan
   with a custom VJP), forward and VJP in one `jax.jit`.
 Every variant's states and gradients are checked against the TensorFlow
 kernel before it is timed. Each backend runs in its own process, the
@@ -107,7 +107,7 @@ def _unrolled(k):
 def _tensorflow_variants():
     import tensorflow as tf
 
-    from keras_rnninit import recurrence
+    from keras_rnninit.layers.recurrence import tensorflow as recurrence
 
     forward, backward = recurrence._loops(True)  # what FastSimpleRNN runs
 
@@ -130,7 +130,7 @@ def _tensorflow_variants():
 def _jax_variants():
     import jax
 
-    from keras_rnninit import recurrence_jax
+    from keras_rnninit.layers.recurrence import jax as recurrence_jax
 
     kernel = recurrence_jax._kernel("tanh", False, False)
 
@@ -184,7 +184,7 @@ def reference(lengths, scratch):
     (autodiff-free: `recurrence`'s plain loops)."""
     import numpy as np
 
-    from keras_rnninit import recurrence
+    from keras_rnninit.layers.recurrence import tensorflow as recurrence
 
     for length in lengths:
         p, h0, w, u = data(length)

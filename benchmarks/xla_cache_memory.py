@@ -24,7 +24,7 @@ VARIANTS = ("capped", "uncapped", "no_xla")
 CHILD = r"""
 import json, sys
 import numpy as np, tensorflow as tf
-from keras_rnninit import recurrence
+from keras_rnninit.layers.recurrence import tensorflow as recurrence
 from keras_rnninit.layers import FastSimpleRNN
 
 variant, lengths, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

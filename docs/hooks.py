@@ -17,8 +17,7 @@ ROOT_MARKER = "<!-- api:root -->"
 # The API page of each module the root takes names from.
 PAGES = {
     "keras_rnninit.initializers": "initializers.md",
-    "keras_rnninit.cells": "cells.md",
-    "keras_rnninit.layers": "cells.md",
+    "keras_rnninit.layers": "layers.md",
 }
 
 

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from _common import parse_args  # noqa: E402
 
 from keras_rnninit import schemes  # noqa: E402
-from keras_rnninit.callbacks import (  # noqa: E402
+from keras_rnninit.diagnostics.callbacks import (  # noqa: E402
     ConvergenceTracker,
     NaNGuard,
     RNNDiagnostics,

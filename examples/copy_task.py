@@ -16,7 +16,7 @@ import shutil
 
 from _common import parse_args  # noqa: E402
 
-from keras_rnninit.commands import print_table  # noqa: E402
+from keras_rnninit.cli.commands import print_table  # noqa: E402
 from keras_rnninit.compare import compare, write_report  # noqa: E402
 
 

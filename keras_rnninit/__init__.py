@@ -5,11 +5,13 @@ Keras nor TensorFlow, so the command line's `--help` and `--version` are
 fast. Our classes are registered with Keras as soon as Keras is imported (or
 is already), so `.keras` files that use them load without `custom_objects`
 after `import keras_rnninit`; see `keras_rnninit/_registration.py`.
+Modules that moved in 0.2 keep their 0.1 paths with a warning
+(`keras_rnninit/_moved.py`).
 """
 
 import importlib
 
-from keras_rnninit import _registration
+from keras_rnninit import _moved, _registration
 from keras_rnninit.version import __version__
 
 # Public name -> the module that defines it.
@@ -24,15 +26,14 @@ _ATTRIBUTES = {
     "SpectralRadius": "keras_rnninit.initializers",
     "Uniform01": "keras_rnninit.initializers",
     "UniformDiagonal": "keras_rnninit.initializers",
-    "XavierGRUCell": "keras_rnninit.cells",
-    "XavierLSTMCell": "keras_rnninit.cells",
+    "XavierGRUCell": "keras_rnninit.layers",
+    "XavierLSTMCell": "keras_rnninit.layers",
     "XavierRNN": "keras_rnninit.initializers",
-    "XavierRNNCell": "keras_rnninit.cells",
+    "XavierRNNCell": "keras_rnninit.layers",
     "calculate_gain": "keras_rnninit.initializers",
 }
 _SUBMODULES = {
-    "callbacks",
-    "cells",
+    "cli",
     "compare",
     "diagnostics",
     "export",
@@ -40,6 +41,7 @@ _SUBMODULES = {
     "layers",
     "schemes",
     "tasks",
+    "utils",
 }
 
 __all__ = [
@@ -67,6 +69,8 @@ def __getattr__(name):
     if name in _ATTRIBUTES:
         _registration.register()
         value = getattr(importlib.import_module(_ATTRIBUTES[name]), name)
+    elif f"keras_rnninit.{name}" in _moved.MOVED:
+        value = importlib.import_module(f"keras_rnninit.{name}")  # warns
     elif name in _SUBMODULES:
         _registration.register()
         value = importlib.import_module(f"keras_rnninit.{name}")
@@ -81,3 +85,4 @@ def __dir__():
 
 
 _registration.install()
+_moved.install()

@@ -18,7 +18,7 @@ import importlib.abc
 import sys
 
 # Importing these registers every class with Keras (decorators at import).
-MODULES = ("keras_rnninit.initializers", "keras_rnninit.cells", "keras_rnninit.layers")
+MODULES = ("keras_rnninit.initializers", "keras_rnninit.layers")
 
 
 def register():

@@ -20,7 +20,7 @@ def _xla_shape_budget(monkeypatch):
     """Each test starts with FastSimpleRNN's whole budget of XLA-compiled
     shapes, so whether a call runs compiled never depends on the tests that
     ran before it in the same process."""
-    from keras_rnninit import recurrence
+    from keras_rnninit.layers.recurrence import tensorflow as recurrence
 
     monkeypatch.setattr(recurrence, "_compiled", set())
 

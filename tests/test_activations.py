@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnninit import recurrence
-from keras_rnninit.activations import DERIVATIVES
 from keras_rnninit.diagnostics import recurrent
+from keras_rnninit.layers import recurrence
+from keras_rnninit.utils.activations import DERIVATIVES
 
 # Away from relu's kink at 0, where the derivative is a convention.
 Z = np.array([-3.0, -0.7, -1e-3, 2e-3, 0.4, 2.5], dtype="float64")

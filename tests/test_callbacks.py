@@ -6,8 +6,12 @@ import pytest
 import tensorflow as tf
 
 from keras_rnninit import SpectralRadius, XavierRNN, schemes
-from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import diagnose
+from keras_rnninit.diagnostics.callbacks import (
+    ConvergenceTracker,
+    NaNGuard,
+    RNNDiagnostics,
+)
 from keras_rnninit.tasks import adding_problem
 from tests.helpers import fit_gradient_norms
 from tests.test_diagnostics_loss import KINDS, SW, SW_STEPS, build

@@ -251,7 +251,7 @@ def two_outputs(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_two_outputs_and_the_logged_losses_stay_fits(kind):
-    from keras_rnninit.callbacks import RNNDiagnostics
+    from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 
     model, y = two_outputs(kind)
     report = diagnose(model, X, y)

@@ -14,7 +14,7 @@ tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras, numpy as np
 from keras_rnninit import XavierRNNCell, schemes
-from keras_rnninit.callbacks import RNNDiagnostics
+from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 from keras_rnninit.compare import compare
 from keras_rnninit.tasks import adding_problem
 

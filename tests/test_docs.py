@@ -117,10 +117,10 @@ def test_site_builds_strictly_with_every_command_and_flag(tmp_path):
     for page, modules in {
         "root": ["keras_rnninit"],
         "initializers": ["keras_rnninit.initializers"],
-        "cells": ["keras_rnninit.cells", "keras_rnninit.layers"],
+        "layers": ["keras_rnninit.layers"],
         "schemes": ["keras_rnninit.schemes"],
         "diagnostics": ["keras_rnninit.diagnostics"],
-        "callbacks": ["keras_rnninit.callbacks"],
+        "callbacks": ["keras_rnninit.diagnostics.callbacks"],
         "compare": ["keras_rnninit.compare"],
         "tasks": ["keras_rnninit.tasks"],
         "export": ["keras_rnninit.export"],

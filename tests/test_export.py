@@ -498,7 +498,7 @@ def test_path_naming_a_folder_is_refused_before_any_work(tmp_path):
 
 
 def test_publish_moves_all_files_or_none(tmp_path):
-    from keras_rnninit._files import publish
+    from keras_rnninit.utils.files import publish
 
     old = tmp_path / "m.tflite"
     old.write_bytes(b"old model")

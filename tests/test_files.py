@@ -1,4 +1,4 @@
-"""keras_rnninit/_files.py: the one way the package writes files."""
+"""keras_rnninit/utils/files.py: the one way the package writes files."""
 
 import json
 import os
@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from keras_rnninit import _files
-from keras_rnninit._files import (
+from keras_rnninit.utils import files as _files
+from keras_rnninit.utils.files import (
     OutputExists,
     atomic_write,
     check_overwrite,

@@ -279,7 +279,7 @@ def test_cell_gradient_does_not_underflow():
 
 
 def test_callback_logs_and_records_gated_diagnostics():
-    from keras_rnninit.callbacks import RNNDiagnostics
+    from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 
     model = build("lstm")
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
@@ -330,7 +330,7 @@ def test_padded_probe_lstm_ratio_and_keep_gate_at_the_last_real_step(case):
 
 
 def test_callback_logs_no_nan_on_a_padded_probe():
-    from keras_rnninit.callbacks import RNNDiagnostics
+    from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 
     model = masked_model("lstm")
     x, y = padded(LENGTHS["all_padded_at_T"])

@@ -15,7 +15,7 @@ import pytest
 from keras_rnninit import NpRNN, UniformDiagonal, schemes
 from keras_rnninit.cli import main
 from keras_rnninit.compare import compare
-from keras_rnninit.guidance import seed_ranges
+from keras_rnninit.schemes.guidance import seed_ranges
 from tests.helpers import (
     REPO,
     Z,
@@ -31,7 +31,7 @@ from tests.test_saving import load_in_fresh_process, save_with_reference
 
 N = 256
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
-SUMMARY = os.path.join(REPO, "keras_rnninit", "evidence", "length_sweep.json")
+SUMMARY = os.path.join(REPO, "keras_rnninit", "schemes", "evidence", "length_sweep.json")
 
 
 def wilson(k, n, z=1.959963984540054):

@@ -11,13 +11,13 @@ tf_only = pytest.mark.skipif(not TF, reason="the kernel is TensorFlow's")
 
 
 def test_backends_with_a_kernel():
-    from keras_rnninit.recurrence import supported
+    from keras_rnninit.layers.recurrence import supported
 
     assert supported("tanh") is (keras.backend.backend() in ("jax", "tensorflow"))
 
 
 def test_hand_written_backward_covers_the_usual_activations():
-    from keras_rnninit.recurrence import supported
+    from keras_rnninit.layers.recurrence import supported
 
     for activation in (
         "tanh",
@@ -39,7 +39,7 @@ def test_hand_written_backward_covers_the_usual_activations():
 def test_recurrence_matches_autodiff_of_an_unrolled_loop(activation, compile, extras):
     import tensorflow as tf
 
-    from keras_rnninit.recurrence import recurrence
+    from keras_rnninit.layers.recurrence import recurrence
 
     rng = np.random.default_rng(1)
     p = tf.constant(rng.normal(size=(7, 3, 5)), "float32")
@@ -84,7 +84,7 @@ def test_recurrence_matches_autodiff_of_an_unrolled_loop(activation, compile, ex
 
 @tf_only
 def test_recurrence_refuses_an_activation_without_a_written_derivative():
-    from keras_rnninit.recurrence import recurrence
+    from keras_rnninit.layers.recurrence import recurrence
 
     x = np.zeros((2, 1, 3), "float32")
     with pytest.raises(ValueError, match="`activation` must be one of tanh, relu"):
@@ -93,7 +93,7 @@ def test_recurrence_refuses_an_activation_without_a_written_derivative():
 
 def test_a_time_by_batch_mask_means_the_same_on_every_backend():
     # B == H == 3, so a mask broadcast along the wrong axis would still run.
-    from keras_rnninit.recurrence import recurrence
+    from keras_rnninit.layers.recurrence import recurrence
 
     rng = np.random.default_rng(2)
     p = rng.normal(size=(6, 3, 3)).astype("float32")

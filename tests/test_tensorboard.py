@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_rnninit import XavierRNN
-from keras_rnninit.callbacks import RNNDiagnostics
+from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator"

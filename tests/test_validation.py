@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from keras_rnninit import XavierRNN
-from keras_rnninit.callbacks import RNNDiagnostics
 from keras_rnninit.compare import CompareConfig
+from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 from keras_rnninit.export import export_tflite
 from keras_rnninit.tasks import adding_problem
-from keras_rnninit.validation import (
+from keras_rnninit.utils.validation import (
     check_int,
     check_number,
     check_positive_int,

@@ -6,8 +6,8 @@ import json
 import keras
 import pytest
 
-from keras_rnninit import recurrence
 from keras_rnninit.layers import FastSimpleRNN
+from keras_rnninit.layers.recurrence import tensorflow as recurrence
 from tests.helpers import run_python
 from tests.test_layers import X, assert_close, twins
 
@@ -74,7 +74,7 @@ else:
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-from keras_rnninit import recurrence
+from keras_rnninit.layers.recurrence import tensorflow as recurrence
 from keras_rnninit.layers import FastSimpleRNN
 
 x = np.random.default_rng(0).normal(size=(8, 7, 3)).astype("float32")

@@ -11,7 +11,7 @@ from keras_rnninit import tasks as task_registry
 from keras_rnninit.compare import executors, own
 from keras_rnninit.compare.tensorboard import RunWriter, check_tensorboard_dir
 from keras_rnninit.compare.training import train_one
-from keras_rnninit.validation import check_positive_int, check_positive_number
+from keras_rnninit.utils.validation import check_positive_int, check_positive_number
 
 __all__ = [
     "CompareConfig",

@@ -20,15 +20,15 @@ import json
 import os
 import shutil
 
-from keras_rnninit._files import (
+from keras_rnninit.compare.lock import FolderLock
+from keras_rnninit.compare.report import jsonable, write_report
+from keras_rnninit.utils.files import (
     OutputExists,
     ResumeMismatch,
     check_overwrite,
     replace_folder,
     write_json,
 )
-from keras_rnninit.compare.lock import FolderLock
-from keras_rnninit.compare.report import jsonable, write_report
 
 __all__ = ["RunStore", "check_out", "is_temporary"]
 

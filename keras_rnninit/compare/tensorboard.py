@@ -71,7 +71,7 @@ def check_tensorboard_dir(path, name="tensorboard_dir"):
         raise ValueError(
             f"`{name}` must be a folder, not a file. Received: {name}={path!r}"
         )
-    from keras_rnninit.summaries import _require_tensorboard
+    from keras_rnninit.diagnostics.summaries import _require_tensorboard
 
     try:
         _require_tensorboard()

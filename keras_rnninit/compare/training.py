@@ -19,11 +19,15 @@ import keras
 import numpy as np
 
 from keras_rnninit import tasks as task_registry
-from keras_rnninit._files import atomic_write
-from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.diagnostics import first_nonfinite
+from keras_rnninit.diagnostics.callbacks import (
+    ConvergenceTracker,
+    NaNGuard,
+    RNNDiagnostics,
+)
 from keras_rnninit.layers import FastSimpleRNN
-from keras_rnninit.seeding import derive_seed
+from keras_rnninit.utils.files import atomic_write
+from keras_rnninit.utils.seeding import derive_seed
 from keras_rnninit.version import __version__
 
 __all__ = ["train_fused", "train_one", "versions"]

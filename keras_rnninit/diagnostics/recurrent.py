@@ -39,13 +39,13 @@ import dataclasses
 import keras
 import numpy as np
 
-from keras_rnninit.activations import DERIVATIVES
 from keras_rnninit.diagnostics.fit_loss import (
     _owner,
     layer_arguments,
     loss_gradients,
     weights_beside,
 )
+from keras_rnninit.utils.activations import DERIVATIVES
 
 __all__ = [
     "Gradients",
@@ -75,7 +75,7 @@ _ACTIVATIONS = {
 
 
 def _slope(name, h):
-    """act'(a) given h = act(a), float64 (`keras_rnninit/activations.py`)."""
+    """act'(a) given h = act(a), float64 (`keras_rnninit/utils/activations.py`)."""
     derivative = DERIVATIVES[name]
     return np.ones_like(h) if derivative is None else np.asarray(derivative(h), h.dtype)
 

@@ -10,7 +10,6 @@ from importlib import metadata
 import keras
 import numpy as np
 
-from keras_rnninit._files import publish, write_temp
 from keras_rnninit.export.convert import (
     QUANTIZE_MODES,
     RESET,
@@ -45,7 +44,8 @@ from keras_rnninit.export.inputs import (
 from keras_rnninit.export.runner import TFLiteRunner
 from keras_rnninit.export.verify import default_verify_data
 from keras_rnninit.export.verify import verify as verify_file
-from keras_rnninit.validation import check_positive_int
+from keras_rnninit.utils.files import publish, write_temp
+from keras_rnninit.utils.validation import check_positive_int
 
 __all__ = ["DEFAULT_TOLERANCES", "ExportReport", "export_tflite"]
 

@@ -8,8 +8,8 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_rnninit._files import check_overwrite
 from keras_rnninit.export.convert import ExportError, _check_finite, _walk_layers
+from keras_rnninit.utils.files import check_overwrite
 
 __all__ = [
     "check_destination",

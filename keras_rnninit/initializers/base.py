@@ -11,7 +11,7 @@ import keras
 from keras import ops
 
 from keras_rnninit.initializers.building import gate_blocks_hint
-from keras_rnninit.validation import check_positive_int, check_positive_number
+from keras_rnninit.utils.validation import check_positive_int, check_positive_number
 
 __all__ = ["Seed", "SeededInitializer"]
 
@@ -20,7 +20,7 @@ Seed = int | keras.random.SeedGenerator | None
 
 
 def _check_positive(name, value):
-    """`value` as a finite float > 0, else raise (see `keras_rnninit.validation`)."""
+    """`value` as a finite float > 0, else raise (`keras_rnninit.utils.validation`)."""
     return check_positive_number(name, value)
 
 
@@ -118,16 +118,16 @@ def _compute_dtype(dtype):
 
 
 def __getattr__(name):
-    # 0.2 moved derive_seed to keras_rnninit.seeding; the old path warns for
+    # 0.2 moved derive_seed to keras_rnninit.utils.seeding; the old path warns for
     # one minor version (CHANGELOG.md).
     if name == "derive_seed":
         import warnings
 
-        from keras_rnninit.seeding import derive_seed
+        from keras_rnninit.utils.seeding import derive_seed
 
         warnings.warn(
             "keras_rnninit.initializers.base.derive_seed moved to "
-            "keras_rnninit.seeding.derive_seed; the old path goes in 0.3.",
+            "keras_rnninit.utils.seeding.derive_seed; the old path goes in 0.3.",
             DeprecationWarning,
             stacklevel=2,
         )

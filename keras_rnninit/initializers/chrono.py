@@ -13,7 +13,7 @@ from keras_rnninit.initializers.base import (
     _float_dtype,
 )
 from keras_rnninit.initializers.building import GATES, gated_cell
-from keras_rnninit.validation import check_number
+from keras_rnninit.utils.validation import check_number
 
 __all__ = ["ChronoBias"]
 

@@ -10,7 +10,7 @@ from keras_rnninit.initializers.base import (
     _compute_dtype,
     _float_dtype,
 )
-from keras_rnninit.validation import check_number
+from keras_rnninit.utils.validation import check_number
 
 __all__ = ["UniformDiagonal"]
 

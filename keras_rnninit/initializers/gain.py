@@ -2,7 +2,7 @@
 
 import math
 
-from keras_rnninit.validation import check_positive_number
+from keras_rnninit.utils.validation import check_positive_number
 
 __all__ = ["calculate_gain", "check_gain"]
 

@@ -15,7 +15,7 @@ from keras_rnninit.initializers.base import (
     _per_gate,
 )
 from keras_rnninit.initializers.building import gated_square_blocks
-from keras_rnninit.validation import check_positive_int
+from keras_rnninit.utils.validation import check_positive_int
 
 __all__ = ["SpectralRadius"]
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_rnninit.validation import check_int
+from keras_rnninit.utils.validation import check_int
 
 __all__ = ["ADDING_BASELINE_MSE", "adding_problem"]
 

@@ -6,7 +6,7 @@ from importlib import resources
 import keras
 import numpy as np
 
-from keras_rnninit.validation import check_int
+from keras_rnninit.utils.validation import check_int
 
 __all__ = [
     "CharVocabulary",

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from keras_rnninit.validation import check_int
+from keras_rnninit.utils.validation import check_int
 
 __all__ = ["COPY_CLASSES", "COPY_SYMBOLS", "copy_baseline", "copy_task"]
 

@@ -28,7 +28,7 @@ import importlib
 
 import numpy as np
 
-from keras_rnninit.validation import check_int
+from keras_rnninit.utils.validation import check_int
 
 __all__ = [
     "DATASETS",

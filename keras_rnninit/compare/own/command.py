@@ -91,7 +91,7 @@ def _data(args):
 
 
 def compare_own(args):
-    from keras_rnninit.commands import compare_into
+    from keras_rnninit.cli.commands import compare_into
     from keras_rnninit.compare.own.runs import check_runs, runs_of
 
     if args.model is None or args.data is None:

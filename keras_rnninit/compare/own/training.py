@@ -7,10 +7,14 @@ import time
 import keras
 import numpy as np
 
-from keras_rnninit.callbacks import ConvergenceTracker, NaNGuard, RNNDiagnostics
 from keras_rnninit.compare.own.data import paired_batches
 from keras_rnninit.compare.own.runs import monitored
-from keras_rnninit.reinitialize import reinitialize
+from keras_rnninit.diagnostics.callbacks import (
+    ConvergenceTracker,
+    NaNGuard,
+    RNNDiagnostics,
+)
+from keras_rnninit.schemes.reinitialize import reinitialize
 
 __all__ = ["train_own"]
 

@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 
-from keras_rnninit._files import check_overwrite
 from keras_rnninit.compare import CompareConfig
 from keras_rnninit.compare.folder import compare_to_folder
 from keras_rnninit.compare.statistics import Claim
+from keras_rnninit.utils.files import check_overwrite
 
 __all__ = [
     "DEMO_SCHEMES",

@@ -1,6 +1,6 @@
 """The bodies of the `keras-rnninit` commands (heavy imports happen here).
 
-`cli.main` parses the arguments and calls the command's function here;
+`cli.parser` parses the arguments and calls the command's function here;
 `compare_into` is the one body that runs a comparison into a folder for
 the task form and the `--model` form of `compare`, and `print_table`
 prints a report's statistics table (the examples use it too).
@@ -34,7 +34,7 @@ def print_table(report_md):
 
 
 def demo(args):
-    from keras_rnninit.demo import DEMO_SCHEMES, LATENCY_REPEATS, run_demo
+    from keras_rnninit.cli.demo import DEMO_SCHEMES, LATENCY_REPEATS, run_demo
 
     print(
         f"keras_rnninit demo: {', '.join(DEMO_SCHEMES)} on the adding problem "
@@ -179,7 +179,7 @@ def _state_line(report):
 
 def _check_out(out, force):
     """`out` may be replaced only with --force; its parent must exist."""
-    from keras_rnninit._files import check_overwrite
+    from keras_rnninit.utils.files import check_overwrite
 
     out = os.path.abspath(out)
     check_overwrite(out, force, "force")
@@ -362,8 +362,8 @@ def diagnose(args):
     if out:
         import shutil
 
-        from keras_rnninit._files import replace_folder, temp_dir
         from keras_rnninit.compare.plots import _write_signal_plot
+        from keras_rnninit.utils.files import replace_folder, temp_dir
 
         tmp = temp_dir(out)  # the user's umask, not mkdtemp's 0700
         try:
@@ -381,13 +381,13 @@ def diagnose(args):
 def recommend(args):
     """Print the length sweep's recommendation and the cell it rests on.
 
-    Reads only the summary JSON (keras_rnninit.guidance): no backend import.
+    Reads only the summary JSON (keras_rnninit.schemes.guidance): no backend import.
     """
     import dataclasses
     import json
 
-    from keras_rnninit.guidance import recommend as find
-    from keras_rnninit.guidance import seed_ranges
+    from keras_rnninit.schemes.guidance import recommend as find
+    from keras_rnninit.schemes.guidance import seed_ranges
 
     rec = find(args.task, args.length, evidence=args.evidence)
     if args.json:

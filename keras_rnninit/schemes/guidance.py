@@ -100,7 +100,7 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
 
     Example:
 
-        >>> from keras_rnninit.guidance import recommend
+        >>> from keras_rnninit.schemes.guidance import recommend
         >>> print(recommend("adding", 150))  # doctest: +ELLIPSIS
         uniform_diag: solved 20/20 seeds of adding T=150 within 10000 steps (Wilson ...
 

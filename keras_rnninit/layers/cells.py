@@ -3,7 +3,7 @@
 import keras
 
 from keras_rnninit.initializers import XavierRNN
-from keras_rnninit.seeding import derive_seed
+from keras_rnninit.utils.seeding import derive_seed
 
 __all__ = ["XavierGRUCell", "XavierLSTMCell", "XavierRNNCell", "xavier_defaults"]
 

@@ -1,13 +1,13 @@
 """`FastSimpleRNN`: a SimpleRNN with the input projection hoisted out of the
-loop and a hand-written backward pass (`keras_rnninit.recurrence`)."""
+loop and a hand-written backward pass (`keras_rnninit.layers.recurrence`)."""
 
 import platform
 
 import keras
 from keras import ops
 
-from keras_rnninit.cells import xavier_defaults
-from keras_rnninit.recurrence import project, recurrence, supported
+from keras_rnninit.layers.cells import xavier_defaults
+from keras_rnninit.layers.recurrence import project, recurrence, supported
 
 __all__ = ["FastSimpleRNN"]
 
@@ -23,7 +23,7 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
     `XavierRNN`. On TensorFlow with a tanh, relu, sigmoid or linear
     activation, every x_t Wxh + b is computed as one (B·T, D) x (D, H) matmul
     before the time loop and the gradient is hand-written
-    (`keras_rnninit.recurrence`): one matmul per step each way and dWhh as one
+    (`keras_rnninit.layers.recurrence`): one matmul per step each way and dWhh as one
     large matmul. Masks, `dropout`, `recurrent_dropout` (Keras' masks: one
     per sequence, training only), `go_backwards`, `stateful`, `return_state`
     and `initial_state` all run on that path. `unroll=True`, any other

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import keras
 
-from keras_rnninit.seeding import derive_seed
+from keras_rnninit.utils.seeding import derive_seed
 
 __all__ = ["Change", "Reinitialized", "reinitialize"]
 

@@ -2,7 +2,7 @@
 
 Importing this module imports neither Keras nor TensorFlow (the package root
 is lazy, see `keras_rnninit/__init__.py`), so `--help`, `--version` and usage
-errors are fast; `keras_rnninit.commands` is imported only to run a command.
+errors are fast; `keras_rnninit.cli.commands` is imported only to run a command.
 
 While a command runs, the process's file descriptor 2 points at /dev/null, so
 the lines TensorFlow's C++ code writes there at import (absl, oneDNN, cudart)
@@ -574,7 +574,7 @@ def _reader_left():
 
 def _run(args):
     try:
-        commands = importlib.import_module("keras_rnninit.commands")
+        commands = importlib.import_module("keras_rnninit.cli.commands")
         code = getattr(commands, args.command)(args)
         # Write what is buffered now (an 8 KiB block when stdout is a pipe),
         # so a reader that left is seen here, not at interpreter exit.

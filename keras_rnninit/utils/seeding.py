@@ -20,7 +20,7 @@ def derive_seed(seed, index):
 
     Example:
 
-        >>> from keras_rnninit.seeding import derive_seed
+        >>> from keras_rnninit.utils.seeding import derive_seed
         >>> derive_seed(0, 1) == derive_seed(1, 0)
         False
         >>> derive_seed(0, 1) == derive_seed(0, 1)

@@ -1,8 +1,8 @@
-"""The recurrence of `keras_rnninit.recurrence` on JAX: `lax.scan` forwards and
+"""The recurrence of `keras_rnninit.layers.recurrence` on JAX: `lax.scan` forwards and
 a hand-written backward scan (`jax.custom_vjp`), dW as one large matmul.
 
 Same function, same masks and the same backward arithmetic as the TensorFlow
-kernel (see `keras_rnninit.recurrence` for the formulas). Higher-order
+kernel (see `keras_rnninit.layers.recurrence` for the formulas). Higher-order
 reverse-mode gradients are JAX's differentiation of these two scans, which
 are ordinary traceable JAX code; forward-mode (`jax.jvp`) is not defined for
 a `custom_vjp` function and JAX says so if asked.
@@ -39,7 +39,7 @@ def _kernel(name, masked, dropped):
     import jax.numpy as jnp
     from jax import lax
 
-    from keras_rnninit.activations import DERIVATIVES
+    from keras_rnninit.utils.activations import DERIVATIVES
 
     # Keras' own activation (on JAX: jnp.tanh, jax.nn.relu, ...), so the fast
     # path runs exactly the function the layer would.

@@ -20,8 +20,8 @@ import numpy as np
 
 from keras_rnninit.diagnostics import diagnose, first_nonfinite, recurrent_layers
 from keras_rnninit.diagnostics.recurrent import find_recurrent_layer
-from keras_rnninit.summaries import SummaryLog
-from keras_rnninit.validation import check_positive_int
+from keras_rnninit.diagnostics.summaries import SummaryLog
+from keras_rnninit.utils.validation import check_positive_int
 
 __all__ = ["ConvergenceTracker", "NaNGuard", "RNNDiagnostics"]
 
@@ -167,7 +167,8 @@ class RNNDiagnostics(_StepCounter):
             each diagnosis the gradient-through-time profile and the state
             variance per step as images, the recurrent kernel's singular
             values as a histogram, and the scalars above
-            (`keras_rnninit/summaries.py`; needs `keras_rnninit[tensorboard]`).
+            (`keras_rnninit/diagnostics/summaries.py`; needs
+            `keras_rnninit[tensorboard]`).
     """
 
     def __init__(

@@ -25,7 +25,6 @@ from collections.abc import Callable
 
 import keras
 
-from keras_rnninit.guidance import EVIDENCE, Recommendation, recommend
 from keras_rnninit.initializers import (
     ChronoBias,
     HeRNN,
@@ -37,8 +36,9 @@ from keras_rnninit.initializers import (
     UniformDiagonal,
     XavierRNN,
 )
-from keras_rnninit.reinitialize import Reinitialized, reinitialize
-from keras_rnninit.seeding import derive_seed
+from keras_rnninit.schemes.guidance import EVIDENCE, Recommendation, recommend
+from keras_rnninit.schemes.reinitialize import Reinitialized, reinitialize
+from keras_rnninit.utils.seeding import derive_seed
 
 __all__ = [
     "CELLS",
