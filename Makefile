@@ -23,13 +23,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check keras_rnninit tests examples benchmarks
 
 # The backend-agnostic part of the suite runs again under JAX (export is
-# TensorFlow-only and says so; tests/test_backends.py checks that).
-JAX_TESTS := tests/test_initializers.py tests/test_schemes.py tests/test_cells.py \
-             tests/test_layers.py tests/test_recurrence.py \
-             tests/test_gated_initializers.py tests/test_gated_cells.py tests/test_gated_schemes.py \
-             tests/test_diagnostics.py tests/test_callbacks.py tests/test_tasks.py \
-             tests/test_interrupts.py tests/test_reinitialize.py \
-             keras_rnninit/initializers
+# TensorFlow-only and says so; tests/export/test_backends.py checks that).
+JAX_TESTS := tests/initializers tests/layers tests/schemes \
+             tests/tasks/test_adding.py tests/tasks/test_copy.py tests/tasks/test_chars.py \
+             tests/tasks/test_registry.py tests/diagnostics/test_profiles.py \
+             tests/diagnostics/test_signal.py tests/diagnostics/test_callbacks.py \
+             tests/diagnostics/test_fit_loss.py::test_fit_loss_matrix_under_other_backends \
+             tests/compare/test_interrupts.py keras_rnninit/initializers
 
 # pytest-xdist: one worker per core, tests handed out one by one; the Ray
 # cluster tests share a group (one worker), so two clusters never overlap.
@@ -44,7 +44,7 @@ test: lint
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)
 	KERAS_RNNINIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:warnings \
-	  tests/test_export_differential.py tests/test_diagnostics_differential.py
+	  tests/export/test_differential.py tests/diagnostics/test_differential.py
 
 demo: $(STAMP)
 	$(BIN)/keras-rnninit demo --force

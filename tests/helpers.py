@@ -5,6 +5,7 @@ import math
 import os
 import subprocess
 import sys
+import textwrap
 
 import keras
 import numpy as np
@@ -166,3 +167,69 @@ def fit_gradient_norms(model, x, y, sample_weight=None):
         v.path: float(np.linalg.norm(np.asarray(g, "float64")))
         for v, g in zip(variables, grads, strict=True)
     }
+
+
+# A `.keras` file reloaded in a fresh interpreter (nothing but `import
+# keras_rnninit` registers our classes there), checked weight by weight.
+LOADER = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import keras
+    import keras_rnninit  # registers the classes; nothing else is passed to load
+    model_path, ref_path = sys.argv[1], sys.argv[2]
+    model = keras.saving.load_model(model_path)
+    ref = np.load(ref_path)
+    weights = model.get_weights()
+    assert len(weights) == int(ref["n"]), "weight count differs"
+    for i, w in enumerate(weights):
+        assert np.array_equal(w, ref[f"w{i}"]), f"weight {i} differs"
+    assert np.array_equal(model.predict(ref["x"], verbose=0), ref["y"]), "predictions"
+    configs = {}
+    for layer in model.layers:
+        cell = getattr(layer, "cell", layer)
+        for attr in ("kernel_initializer", "recurrent_initializer"):
+            init = getattr(cell, attr, None)
+            if init is not None:
+                configs[f"{layer.name}.{attr}"] = [
+                    keras.saving.get_registered_name(type(init)), init.get_config()]
+    print(json.dumps(configs))
+""")
+
+
+def save_with_reference(model, tmp_path, name):
+    """Train `model` a little, save it, and keep its weights and predictions."""
+    from keras_rnninit.tasks import adding_problem
+
+    x, y = adding_problem(64, length=8, seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # trained, not fresh, weights
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    weights = model.get_weights()
+    ref = tmp_path / f"{name}.npz"
+    np.savez(
+        ref,
+        x=x,
+        y=model.predict(x, verbose=0),
+        n=len(weights),
+        **{f"w{i}": w for i, w in enumerate(weights)},
+    )
+    return str(path), str(ref)
+
+
+def load_in_fresh_process(model_path, ref_path):
+    done = run_python("-c", LOADER, model_path, ref_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_main(capsys, *argv):
+    """`keras-rnninit *argv` in this process: (exit code, stdout, stderr)."""
+    from keras_rnninit.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -11,11 +11,19 @@ import lzma
 import math
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
+import pytest
 
-from tests.helpers import REPO, run_python
+from keras_rnninit.schemes.guidance import seed_ranges
+from tests.helpers import (
+    REPO,
+    load_benchmark,
+    run_python,
+)
 
 
 def run_quick(script, tmp_path, out_name="result.json"):
@@ -36,6 +44,25 @@ def assert_timed(samples, wall):
 
 def ratio(numerator, denominator):
     return float(np.median(numerator) / np.median(denominator))
+
+
+def wilson(k, n, z=1.959963984540054):
+    """The Wilson score interval, from its closed form (not scipy)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def cell(length, rows):
+    return {
+        "task": "adding",
+        "length": length,
+        "steps": 1000,
+        "clipnorm": 1.0,
+        "seeds": list(range(rows[0]["runs"])),
+        "rows": rows,
+    }
 
 
 def test_compare_adding_quick(tmp_path):
@@ -290,7 +317,6 @@ def test_real_data_quick(tmp_path):
 def test_committed_files_stay_small():
     """Records and summaries stay in git, heavy per-run JSON goes compressed
     (benchmarks/archive.py): tracked files total <= 10 MB, none over 2 MB."""
-    import subprocess
 
     import pytest
 
@@ -311,7 +337,6 @@ def test_committed_files_stay_small():
 
 
 def test_a_compressed_report_reads_back_whole():
-    import sys
 
     sys.path.insert(0, os.path.join(REPO, "benchmarks"))
     try:
@@ -329,3 +354,98 @@ def test_a_compressed_report_reads_back_whole():
         )
         assert [r["seed"] for r in mine] == row["seeds"]
         assert [r["steps_to_threshold"] for r in mine] == row["steps_to_threshold"]
+
+
+def test_per_seed_table_marks_diverged_and_blown_up_runs():
+    # A run that diverged before its first evaluation has no best test value
+    # (the sweep's summary once crashed on it); one that solved and then
+    # diverged keeps its step; one whose test metric blew up to 1e33 without
+    # a non-finite loss says where it ended (a rise that stays below the
+    # threshold is not marked).
+    sweep = load_benchmark("length_sweep")
+
+    def record(seed, hit, best, final, diverged):
+        return {
+            "task": "adding", "length": 8, "scheme": "irnn_xavier", "seed": seed,
+            "steps": 100, "clipnorm": 1.0, "threshold": 0.01,
+            "steps_to_threshold": hit, "best_test": best, "final_test": final,
+            "diverged": diverged,
+        }  # fmt: skip
+
+    runs = [
+        record(0, 300, 0.002, 1e35, True),
+        record(1, None, None, None, True),
+        record(2, None, 0.178, 0.178, True),
+        record(3, None, 0.05, 0.07, False),
+        record(4, None, 0.167, 2.7e33, False),
+        record(5, 200, 0.001, 0.5, False),
+        record(6, 200, 0.00001, 0.005, False),  # 500x its best, still solved
+    ]
+    (cell,) = sweep.summarize({i: r for i, r in enumerate(runs)})
+    assert cell["rows"][0]["diverged"] == [True, True, True] + [False] * 4
+    assert (
+        "| `irnn_xavier` | 300 (diverged later) | – (diverged) | "
+        "– (0.178, diverged) | – (0.050) | – (0.167, ended at 2.7e+33) | "
+        "200 (ended at 0.5) | 200 |"
+    ) in sweep.per_seed(cell)
+
+
+def test_seed_lists_are_written_as_ranges():
+    sweep = load_benchmark("length_sweep")
+    assert seed_ranges([0, 1, 2, 3, 5, 7, 8]) == "0–3, 5, 7–8"
+    assert seed_ranges([8, 7, 0]) == "0, 7–8"
+    rows = [{"seeds": [0, 1]}, {"seeds": [0, 1, 2, 3]}]
+    assert sweep._cell_seeds({"seeds": [0, 1, 2, 3], "rows": rows}) == (
+        "0–3 (not every row)"
+    )
+    assert sweep._cell_seeds({"seeds": [0, 1], "rows": rows[:1]}) == "0–1"
+
+
+def test_length_sweep_quick(tmp_path):
+    out = tmp_path / "sweep"
+    script = os.path.join(REPO, "benchmarks", "length_sweep.py")
+    page = tmp_path / "long_range.md"
+    stale = "# x\n<!-- length_sweep:begin -->\nSTALE\n<!-- length_sweep:end -->\n"
+    page.write_text(stale)
+    done = run_python(script, "--quick", "--out", out, "--page", page, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [
+        json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
+    ]
+    (summary,) = json.loads((out / "summary.json").read_text())["cells"]
+    for r in summary["rows"]:
+        mine = [x for x in records if x["scheme"] == r["scheme"]]
+        solved = sum(x["steps_to_threshold"] is not None for x in mine)
+        assert (r["runs"], r["solved"]) == (len(mine), solved)
+        assert r["interval"] == pytest.approx(wilson(solved, len(mine)), abs=1e-9)
+    assert (out / f"length_sweep_adding_T{summary['length']}.png").stat().st_size > 0
+    assert "| adding | 8 |" in done.stdout
+    spliced = page.read_text()
+    assert "STALE" not in spliced and spliced.startswith("# x\n<!-- length_sweep:begin")
+    assert "| adding | 8 | `" in spliced or "| adding | 8 | none solved" in spliced
+    # ... and every run seed by seed: its step to threshold or its best metric.
+    assert "adding T=8, steps to threshold per seed" in spliced
+    for r in summary["rows"]:
+        for seed, hit, best in zip(
+            r["seeds"], r["steps_to_threshold"], r["best_test"], strict=True
+        ):
+            run = next(
+                x for x in records if x["scheme"] == r["scheme"] and x["seed"] == seed
+            )
+            assert (hit, best) == (run["steps_to_threshold"], run["best_test"])
+        outcomes = zip(r["steps_to_threshold"], r["best_test"], strict=True)
+        shown = [f"{h:g}" if h is not None else f"– ({b:.3f})" for h, b in outcomes]
+        assert f"| `{r['scheme']}` | " + " | ".join(shown) + " |" in spliced
+    # The plot is linked relative to the page (here the plots are in out/).
+    plot = f"(sweep/length_sweep_adding_T{summary['length']}.png)"
+    assert plot in spliced
+    # A second run resumes: nothing is trained again, nothing is duplicated;
+    # `--readme`, the option's old name, still splices the tables.
+    old_name = tmp_path / "README.md"
+    old_name.write_text(stale)
+    again = run_python(
+        script, "--quick", "--out", out, "--readme", old_name, timeout=300
+    )
+    assert again.returncode == 0 and "0 runs to train" in again.stderr
+    assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
+    assert old_name.read_text() == spliced

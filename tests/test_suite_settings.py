@@ -21,3 +21,66 @@ def test_hypothesis_draws_the_same_examples_twice():
     seen.clear()
     draw()
     assert seen == first and len(first) == 10
+
+
+# Where the modules without a test module of their own are tested.
+TESTED_ELSEWHERE = {
+    "keras_rnninit/__main__.py": "tests/cli/test_parser.py",  # python -m keras_rnninit
+    "keras_rnninit/_registration.py": "tests/test_package.py",
+    "keras_rnninit/version.py": "tests/test_package.py",
+    "keras_rnninit/compare/plots.py": "tests/compare/test_report.py",  # its PNGs
+    "keras_rnninit/export/flatbuffer.py": "tests/export/test_fused.py",
+    # The recurrence package: one test module for its dispatch and both kernels.
+    "keras_rnninit/layers/recurrence/jax.py": "tests/layers/test_recurrence.py",
+    "keras_rnninit/layers/recurrence/tensorflow.py": "tests/layers/test_recurrence.py",
+}
+
+
+def _repo_files(folder, suffix=".py"):
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for path, _, names in os.walk(os.path.join(root, folder)):
+        for name in names:
+            if name.endswith(suffix):
+                yield os.path.relpath(os.path.join(path, name), root).replace(
+                    os.sep, "/"
+                )
+
+
+def test_the_tests_mirror_the_package():
+    """keras_rnninit/a/b.py is tested in tests/a/test_b.py (a leading
+    underscore dropped), a package's __init__ by its folder's tests."""
+    import os
+
+    tests = set(_repo_files("tests"))
+    missing = []
+    for module in sorted(_repo_files("keras_rnninit")):
+        folder, name = os.path.split(module[len("keras_rnninit/") :])
+        if name == "__init__.py":
+            continue
+        expected = "/".join(filter(None, ["tests", folder, "test_" + name.lstrip("_")]))
+        where = TESTED_ELSEWHERE.get(module, expected)
+        if where not in tests:
+            missing.append(f"{module} -> {where}")
+    assert not missing, missing
+    assert all(v in tests for v in TESTED_ELSEWHERE.values())
+
+
+def test_test_modules_share_helpers_only_through_helpers_and_conftest():
+    import ast
+
+    wrong = []
+    for path in _repo_files("tests"):
+        tree = ast.parse(open(path, encoding="utf-8").read())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                last = name.split(".")[-1]
+                if name.startswith("tests") and last.startswith("test_"):
+                    wrong.append(f"{path}: {name}")
+    assert not wrong, wrong

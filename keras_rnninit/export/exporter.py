@@ -51,7 +51,7 @@ __all__ = ["DEFAULT_TOLERANCES", "ExportReport", "export_tflite"]
 
 # (atol, rtol) per quantization: the check is max|y_tflite - y_keras| <=
 # atol + rtol * max|y_keras|. Float32 is the 1e-5; the others sit
-# above the errors measured on small RNNs (tests/test_export.py):
+# above the errors measured on small RNNs (tests/export/test_exporter.py):
 # float16 ~1e-3 relative, int8 0.03-0.13 relative.
 DEFAULT_TOLERANCES = {
     None: (1e-5, 0.0),

@@ -1,0 +1,61 @@
+"""compare(model=..., data=...): schemes compared on your own model and arrays.
+
+References are independent of the runner: batches from the documented
+stream of seeded permutations, a model re-initialized by
+`schemes.reinitialize` and trained step by step with `train_on_batch`, the
+monitored value recomputed with `evaluate`, the saved file reloaded.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnninit.compare.own import monitor_mode
+
+RNG = np.random.default_rng(3)
+
+
+N, T, D = 80, 6, 3
+
+
+XV = RNG.normal(size=(40, T, D)).astype("float32")
+
+
+YV = (XV[:, :, 0].sum(1) > 0).astype("int32")
+
+
+def classifier(rnn="SimpleRNN"):
+    inputs = keras.Input((T, D), name="sequence")
+    h = getattr(keras.layers, rnn)(8, name="rnn")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, "softmax", name="head")(h))
+    model.compile(
+        keras.optimizers.Adam(0.02),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+@pytest.mark.parametrize(
+    "monitor, mode", [("val_loss", "min"), ("val_accuracy", "max"), ("loss", "min")]
+)
+def test_direction_is_inferred_as_early_stopping_does(monitor, mode):
+    model = classifier()
+    model.evaluate(XV, YV, verbose=0)  # builds the compiled metrics
+    assert monitor_mode(model, monitor) == mode
+    stopping = keras.callbacks.EarlyStopping(monitor=monitor)
+    stopping.set_model(model)
+    stopping._set_monitor_op()  # Keras' own inference, as the reference
+    assert (stopping.monitor_op == keras.ops.greater) == (mode == "max")
+
+
+def test_monitor_with_no_direction_needs_mode():
+    model = classifier()
+    model.compile(
+        "adam", "sparse_categorical_crossentropy", metrics=[lambda t, p: p[:, 0]]
+    )
+    model.evaluate(XV, YV, verbose=0)
+    name = next(k for k in model.get_metrics_result() if k != "loss")
+    with pytest.raises(ValueError, match=r"^`mode` must be 'max' or 'min' for monit"):
+        monitor_mode(model, f"val_{name}")
+    assert monitor_mode(model, f"val_{name}", mode="max") == "max"

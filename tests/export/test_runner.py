@@ -1,0 +1,35 @@
+"""Export to TFLite and parity in the LiteRT interpreter, for every model kind."""
+
+import numpy as np
+import pytest
+
+from keras_rnninit import schemes
+from keras_rnninit.export import (
+    TFLiteRunner,
+    export_tflite,
+)
+
+RNG = np.random.default_rng(0)
+
+
+X9 = RNG.normal(size=(5, 9, 3)).astype("float32")  # a length not used in verify
+
+
+def simple():
+    return schemes.get("xavier_rnn").build_model(input_dim=3, units=8, seed=0)
+
+
+def test_runner_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="`path` must be an existing"):
+        TFLiteRunner(tmp_path / "none.tflite")
+    garbage = tmp_path / "garbage.tflite"
+    garbage.write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match="`path` must be a valid .tflite file"):
+        TFLiteRunner(garbage)
+    report = export_tflite(simple(), tmp_path / "m.tflite")
+    runner = TFLiteRunner(report.path)
+    with pytest.raises(ValueError, match=r"Received: x.shape=\(2, 4, 5\)"):
+        runner(RNG.normal(size=(2, 4, 5)))
+    with pytest.raises(ValueError, match="has no state to reset"):
+        runner.reset()
+    assert runner.latency_ms(X9[:1], repeats=3) > 0
