@@ -349,15 +349,15 @@ def diagnose(args):
             seed=args.seed,
             cell=args.cell,
         )
-        reports.append(r)
-        ratio = r["log10_ratio"]
+        reports.append(r.to_dict())
+        ratio = r.log10_ratio
         ratio_text = "-inf (=0)" if ratio == float("-inf") else f"{ratio:.2f}"
         print(
             f"  {name:<16} "
-            + " ".join(f"{r['variance'][t - 1]:>9.3f}" for t in steps)
-            + f" {100 * np.mean(r['saturated']):>8.1f}% "
-            f"{ratio_text:>12} {r['spectral_radius']:>8.3f} "
-            f"{r['max_singular_value']:>8.3f}"
+            + " ".join(f"{r.variance[t - 1]:>9.3f}" for t in steps)
+            + f" {100 * np.mean(r.saturated):>8.1f}% "
+            f"{ratio_text:>12} {r.spectral_radius:>8.3f} "
+            f"{r.max_singular_value:>8.3f}"
         )
     if out:
         import shutil

@@ -37,12 +37,15 @@ from keras_rnninit.diagnostics.recurrent import (
     recurrent_parts,
     unroll,
 )
+from keras_rnninit.diagnostics.reports import DiagnoseReport, SignalReport
 from keras_rnninit.diagnostics.signal import signal_propagation
 
 __all__ = [
+    "DiagnoseReport",
     "GATES",
     "KEEP_GATE",
     "SATURATION",
+    "SignalReport",
     "diagnose",
     "find_recurrent_layer",
     "first_nonfinite",

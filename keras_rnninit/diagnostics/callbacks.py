@@ -231,42 +231,43 @@ class RNNDiagnostics(_StepCounter):
             layer=self.layer,
             sample_weight=self.sample_weight,
         )
-        norms = report["weight_grad_norms"]
+        norms = report.weight_grad_norms
         p = self.prefix
         if p is None:
             layers = recurrent_layers(self.model)
-            several = len(layers) > 1 or report["layer"] not in {x.name for x in layers}
-            p = f"{report['layer']}_" if several else "rnn_"
+            several = len(layers) > 1 or report.layer not in {x.name for x in layers}
+            p = f"{report.layer}_" if several else "rnn_"
         scalars = {
-            f"{p}log10_grad_ratio": report["log10_ratio"],
-            f"{p}spectral_radius": report["spectral_radius"],
-            f"{p}max_singular_value": report["max_singular_value"],
-            f"{p}state_var_last": report["variance_last"],
-            f"{p}saturated_last": report["saturated_last"],
+            f"{p}log10_grad_ratio": report.log10_ratio,
+            f"{p}spectral_radius": report.spectral_radius,
+            f"{p}max_singular_value": report.max_singular_value,
+            f"{p}state_var_last": report.variance_last,
+            f"{p}saturated_last": report.saturated_last,
             f"{p}grad_norm_wxh": norms.get("Wxh", math.nan),
             f"{p}grad_norm_whh": norms.get("Whh", math.nan),
             f"{p}grad_norm_why": norms.get("Why", math.nan),
         }
-        if "forget_open_last" in report:  # LSTM / GRU: the keep gate
-            scalars[f"{p}forget_open_last"] = report["forget_open_last"]
-            scalars[f"{p}forget_closed_last"] = report["forget_closed_last"]
-        gated = {key: report[key] for key in _GATED_RECORD if key in report}
+        if report.forget_open_last is not None:  # LSTM / GRU: the keep gate
+            scalars[f"{p}forget_open_last"] = report.forget_open_last
+            scalars[f"{p}forget_closed_last"] = report.forget_closed_last
+        fields = report.to_dict()
+        gated = {key: fields[key] for key in _GATED_RECORD if key in fields}
         if self._summaries is not None:
-            layer = find_recurrent_layer(self.model, report["layer"], gated=True)
+            layer = find_recurrent_layer(self.model, report.layer, gated=True)
             kernel = keras.ops.convert_to_numpy(layer.cell.recurrent_kernel)
             self._summaries.write(step, p, report, scalars, kernel)
         self.records.append(
             {
-                "layer": report["layer"],
+                "layer": report.layer,
                 "epoch": epoch,
                 "step": step,
                 "fit": self._fits,
                 **scalars,
-                "grad_norms": report["grad_norms"],
-                "log10_grad_norms": report["log10_grad_norms"],
-                "variance": report["variance"],
-                "saturated": report["saturated"],
-                "nonfinite": report["nonfinite"],
+                "grad_norms": report.grad_norms,
+                "log10_grad_norms": report.log10_grad_norms,
+                "variance": report.variance,
+                "saturated": report.saturated,
+                "nonfinite": report.nonfinite,
                 **gated,
             }
         )

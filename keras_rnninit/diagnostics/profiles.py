@@ -22,6 +22,7 @@ from keras_rnninit.diagnostics.recurrent import (
     recurrent_parts,
     recurrent_weight_gradients,
 )
+from keras_rnninit.diagnostics.reports import DiagnoseReport
 
 __all__ = [
     "SATURATION",
@@ -238,7 +239,7 @@ def diagnose(
     layer: "keras.layers.Layer | str | None" = None,
     saturation: float = SATURATION,
     sample_weight=None,
-) -> dict:
+) -> DiagnoseReport:
     """Everything about the recurrent layer of `model` on the probe batch (x, y).
 
     The replay is the network that trains (in inference mode, no dropout):
@@ -253,30 +254,31 @@ def diagnose(
     (`keras_rnninit/diagnostics/fit_loss.py`). Time steps t = 1..T count in
     processing order (with `go_backwards`, t = 1 is the last input step).
 
-    Returns a dict: `layer` (the diagnosed layer's name); per-step arrays
-    `grad_norms` (||dL/ds_t|| over the batch, s_t the carried state, = h_t
-    at a real step; 0.0 where below float64's range), `log10_grad_norms`
-    (exact, no underflow: -inf only when every entry of dL/ds_t is exactly
-    0), `variance`, `mean`, `saturated` (of the states); the vanishing ratio
-    `log10_ratio` = log10(||G_first|| / ||G_last||), G_first and G_last the
-    gradients dL/dh at each sequence's first and last real (unmasked) step,
-    stacked over the rows (`_sequence_ratio_log10`; without a mask
-    log10(||dL/dh_1|| / ||dL/dh_T||); padded steps and rows with no real step
-    left out, a batch with no real step refused); `variance_last` and
-    `saturated_last` (of the states at each sequence's last real step);
-    `spectral_radius`, `max_singular_value`; `weight_grad_norms` (Wxh, Whh,
-    b from the BPTT pass plus their direct part, e.g. a regularizer's; Why
-    and the other weights after or beside the RNN from the model's tape; the
-    layers the RNN's input depends on are not included); `nonfinite` (None
-    or where NaN/Inf first appears). Two eager runs of the model with the
-    recurrent layer's loop left out (the replay replaces it): cheap enough to
-    run from a callback.
+    Returns a `DiagnoseReport` (`keras_rnninit/diagnostics/reports.py`; read
+    by key it still answers, deprecated): `layer` (the diagnosed layer's
+    name); per-step arrays `grad_norms` (||dL/ds_t|| over the batch, s_t the
+    carried state, = h_t at a real step; 0.0 where below float64's range),
+    `log10_grad_norms` (exact, no underflow: -inf only when every entry of
+    dL/ds_t is exactly 0), `variance`, `mean`, `saturated` (of the states);
+    the vanishing ratio `log10_ratio` = log10(||G_first|| / ||G_last||),
+    G_first and G_last the gradients dL/dh at each sequence's first and last
+    real (unmasked) step, stacked over the rows (`_sequence_ratio_log10`;
+    without a mask log10(||dL/dh_1|| / ||dL/dh_T||); padded steps and rows
+    with no real step left out, a batch with no real step refused);
+    `variance_last` and `saturated_last` (of the states at each sequence's
+    last real step); `spectral_radius`, `max_singular_value`;
+    `weight_grad_norms` (Wxh, Whh, b from the BPTT pass plus their direct
+    part, e.g. a regularizer's; Why and the other weights after or beside the
+    RNN from the model's tape; the layers the RNN's input depends on are not
+    included); `nonfinite` (None or where NaN/Inf first appears). Two eager
+    runs of the model with the recurrent layer's loop left out (the replay
+    replaces it): cheap enough to run from a callback.
 
     `layer` may be a direction of a Bidirectional (`forward_layer`,
     `backward_layer`, or its name): each is the recurrent layer it is.
 
     LSTM and GRU layers (TensorFlow only; `layer=` or the first recurrent
-    layer) give the same keys with the same meaning (`spectral_radius`: the
+    layer) give the same fields with the same meaning (`spectral_radius`: the
     candidate block c / h of the recurrent kernel; Wxh, Whh, b: all gates)
     plus `cell`, `gate_spectral_radius`, `gate_max_singular_value`,
     `gate_grad_norms`, `gate_saturated`, `forget_gate` ("f"; GRU "z"),
@@ -294,7 +296,7 @@ def diagnose(
         >>> model = schemes.get("xavier_rnn").build_model(input_dim=2, units=8, seed=0)
         >>> x = np.random.default_rng(0).normal(size=(4, 10, 2)).astype("float32")
         >>> report = diagnose(model, x, np.zeros((4, 1), "float32"))
-        >>> report["grad_norms"].shape, report["log10_ratio"] < 0
+        >>> report.grad_norms.shape, report.log10_ratio < 0
         ((10,), True)
     """
     found = find_recurrent_layer(model, layer, gated=True)
@@ -320,7 +322,7 @@ def diagnose(
     names = _aliases(model, found)
     report["weight_grad_norms"] = _weight_norms(found, recurrent, head, names)
     report["nonfinite"] = _first_nonfinite(model, names, trace.states)
-    return report
+    return DiagnoseReport(**report)
 
 
 def _weight_norms(layer, recurrent, head, names):
@@ -389,7 +391,7 @@ def _gated_report(model, layer, x, y, loss, saturation, sample_weight):
         for gate in parts.blocks(parts.kernel)
     }
     report["nonfinite"] = _first_nonfinite(model, names, trace.states)
-    return report
+    return DiagnoseReport(**report)
 
 
 def _float64_activation(function, values):

@@ -5,10 +5,11 @@ import numpy as np
 
 from keras_rnninit import schemes
 from keras_rnninit.diagnostics.profiles import diagnose
+from keras_rnninit.diagnostics.reports import SignalReport
 
 __all__ = ["check_cell", "signal_propagation"]
 
-# The keys of one draw's `diagnose` report that the draws average.
+# The fields of one draw's `diagnose` report that the draws average.
 _AVERAGED = (
     "variance",
     "mean",
@@ -49,16 +50,16 @@ def signal_propagation(
 ):
     """How a scheme's fresh weights carry signal forward and gradients back.
 
-    For draw k = 0 .. `draws` - 1: the model
-    `scheme.build_model(input_dim, units, seed=seed + k, cell=cell)`, inputs
-    x ~ N(0, 1) of shape (batch, length, input_dim) then targets y ~ N(0, 1)
-    of shape (batch, 1), both from `numpy.random.default_rng(seed)` (one
-    stream for all draws), and `diagnostics.diagnose(model, x, y, loss="mse")`.
-    Returns the mean over the draws of its per-step state variance, mean and
-    saturated fraction (|h_t| > 0.99), log10 ||dL/dh_t|| (so the geometric
-    mean of the norms: exact far below 1e-308, -inf only where every entry of
-    a draw's gradient is exactly 0), the vanishing ratio `log10_ratio`, and
-    the spectral radius and largest singular value of Whh, plus the arguments.
+    For draw k = 0 .. `draws` - 1: the model `scheme.build_model(input_dim,
+    units, seed=seed + k, cell=cell)`, inputs x ~ N(0, 1) of shape (batch,
+    length, input_dim) then targets y ~ N(0, 1) of shape (batch, 1), both from
+    `numpy.random.default_rng(seed)` (one stream for all draws), and
+    `diagnostics.diagnose(model, x, y, loss="mse")`. Returns a `SignalReport`:
+    the mean over the draws of its per-step state variance, mean and saturated
+    fraction (|h_t| > 0.99), log10 ||dL/dh_t|| (so the geometric mean of the
+    norms: exact far below 1e-308, -inf only where every entry of a draw's
+    gradient is exactly 0), the vanishing ratio `log10_ratio`, and the
+    spectral radius and largest singular value of Whh, plus the arguments.
 
     `cell` is "simple" (SimpleRNN), "lstm" or "gru", one of the scheme's
     `cells`; LSTM and GRU need the tensorflow backend (`check_cell`), and
@@ -69,7 +70,7 @@ def signal_propagation(
 
         >>> from keras_rnninit.diagnostics import signal_propagation
         >>> report = signal_propagation("xavier_rnn", units=16, length=20, draws=1)
-        >>> report["variance"].shape, bool(report["log10_ratio"] < 0)
+        >>> report.variance.shape, bool(report.log10_ratio < 0)
         ((20,), True)
 
     Measured (units 64-512, length 100, 3 draws): uniform01 100% saturated and
@@ -87,11 +88,12 @@ def signal_propagation(
         x = rng.normal(size=(batch, length, input_dim)).astype("float32")
         y = rng.normal(size=(batch, 1)).astype("float32")
         found = diagnose(model, x, y, loss="mse")
-        runs.append({key: found[key] for key in _AVERAGED})
+        runs.append({key: getattr(found, key) for key in _AVERAGED})
     report = {key: np.mean([run[key] for run in runs], axis=0) for key in _AVERAGED}
     for key in ("log10_ratio", "spectral_radius", "max_singular_value"):
         report[key] = float(report[key])
-    report.update(
+    return SignalReport(
+        **report,
         scheme=scheme.name,
         cell=cell,
         units=units,
@@ -101,4 +103,3 @@ def signal_propagation(
         draws=draws,
         seed=seed,
     )
-    return report

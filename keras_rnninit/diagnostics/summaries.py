@@ -60,8 +60,8 @@ class SummaryLog:
     def write(self, step, prefix, report, scalars, recurrent_kernel):
         import tensorflow as tf
 
-        log10 = np.asarray(report["log10_grad_norms"], dtype="float64")
-        variance = np.asarray(report["variance"], dtype="float64")
+        log10 = np.asarray(report.log10_grad_norms, dtype="float64")
+        variance = np.asarray(report.variance, dtype="float64")
         singular = np.linalg.svd(
             np.asarray(recurrent_kernel, dtype="float64"), compute_uv=False
         )
