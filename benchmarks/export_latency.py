@@ -32,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_rnninit import schemes  # noqa: E402
 from keras_rnninit.export import TFLiteRunner, export_tflite, tflite_ops  # noqa: E402
-from keras_rnninit.export.convert import convert  # noqa: E402
+from keras_rnninit.export.convert import ConversionOptions, convert  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -101,7 +101,7 @@ def lstm_rows(args, x, folder):
             report.conversion_seconds,
         )  # fmt: skip
     start = time.perf_counter()
-    content = convert(model, batch_size=1, seq_len=None)  # the unfused loop
+    content = convert(model, ConversionOptions(batch_size=1))  # the unfused loop
     seconds = time.perf_counter() - start
     path = os.path.join(folder, "lstm_litert_while.tflite")
     with open(path, "wb") as file:

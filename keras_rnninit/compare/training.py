@@ -26,6 +26,7 @@ from keras_rnninit.diagnostics.callbacks import (
     RNNDiagnostics,
 )
 from keras_rnninit.layers import FastSimpleRNN
+from keras_rnninit.schemes import ModelSpec
 from keras_rnninit.utils.files import atomic_write
 from keras_rnninit.utils.seeding import derive_seed
 from keras_rnninit.version import __version__
@@ -222,12 +223,17 @@ def _setup(config, seed):
     )
 
 
-def _layer_options(config):
-    """SimpleRNN runs train on FastSimpleRNN (same numbers, faster); LSTM and
-    GRU runs on Keras' own layers."""
-    if config.cell == "simple":
-        return {"rnn_layer": FastSimpleRNN}
-    return {"cell": config.cell}
+def _spec(config, task):
+    """The architecture of every run of a comparison. SimpleRNN runs train on
+    FastSimpleRNN (same numbers, faster); LSTM and GRU runs on Keras' own
+    layers."""
+    return ModelSpec(
+        config.units,
+        task.output_units,
+        cell=config.cell,
+        return_sequences=task.return_sequences,
+        rnn_layer=FastSimpleRNN if config.cell == "simple" else None,
+    )
 
 
 def _sequence_input(task):
@@ -243,14 +249,7 @@ def _build_model(scheme, task, config, seed):
     """One run's model: `scheme.apply` on `_sequence_input(task)`, as
     `scheme.build_model` builds it (same layers and names) plus the mask."""
     inputs, features = _sequence_input(task)
-    outputs = scheme.apply(
-        features,
-        config.units,
-        task.output_units,
-        seed=seed,
-        return_sequences=task.return_sequences,
-        **_layer_options(config),
-    )
+    outputs = scheme.apply(features, _spec(config, task), seed=seed)
     suffix = "rnn" if config.cell == "simple" else config.cell
     return keras.Model(inputs, outputs, name=f"{scheme.name}_{suffix}")
 
@@ -352,13 +351,10 @@ def train_fused(
         outputs = [
             s.apply(
                 features,
-                config.units,
-                task.output_units,
+                _spec(config, task),
                 seed=seed,
-                return_sequences=task.return_sequences,
                 rnn_name=f"{s.name}_rnn",
                 output_name=s.name,
-                **_layer_options(config),
             )
             for s in schemes
         ]

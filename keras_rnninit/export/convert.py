@@ -11,13 +11,16 @@
   others (tensorflow/lite/python/lite.py, from_saved_model).
 """
 
+import dataclasses
 import re
 import tempfile
+from collections.abc import Callable
 
 import keras
 import numpy as np
 
 __all__ = [
+    "ConversionOptions",
     "QUANTIZE_MODES",
     "RESET",
     "SERVE",
@@ -155,24 +158,37 @@ def _explain(error, allow_select_tf_ops, unrolled, quantize=None):
     )
 
 
-def convert(
-    model,
-    *,
-    batch_size,
-    seq_len,
-    quantize=None,
-    representative=None,
-    allow_select_tf_ops=False,
-    unrolled=False,
-):
-    """TFLite bytes of `model` with a `serving_default` (and, if stateful,
-    `reset`) signature. Raises `ExportError` with the unsupported ops named.
+@dataclasses.dataclass(frozen=True)
+class ConversionOptions:
+    """How one `.tflite` file is converted, the one object the export steps
+    hand down (`export_tflite` builds it once from its checked arguments).
 
-    `unrolled` says that `model` is already an unrolled copy (it only shapes
-    the advice in error messages)."""
+    Attributes:
+        batch_size: The file's fixed batch (None: dynamic, unrolled files).
+        seq_len: The file's fixed sequence length (None: any T at run time).
+        quantize: None, "dynamic", "float16" or "int8".
+        representative: The int8 calibration generator (`representative_dataset`).
+        allow_select_tf_ops: Allow Flex ops.
+        unrolled: The model is already an unrolled copy (only shapes the
+            advice in error messages).
+    """
+
+    batch_size: int | None = 1
+    seq_len: int | None = None
+    quantize: str | None = None
+    representative: Callable | None = None
+    allow_select_tf_ops: bool = False
+    unrolled: bool = False
+
+
+def convert(model, options: ConversionOptions | None = None):
+    """The `.tflite` bytes of `model` with its `serve` (and, if stateful,
+    `reset`) signature, converted as `options` says. Raises `ExportError`
+    with the unsupported ops named."""
     import tensorflow as tf
 
-    spec = input_spec(model, batch_size, seq_len)
+    options = options or ConversionOptions()
+    spec = input_spec(model, options.batch_size, options.seq_len)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(SERVE, lambda x: model(x, training=False), [spec])
@@ -193,15 +209,15 @@ def convert(
         converter = tf.lite.TFLiteConverter.from_saved_model(
             saved_model, signature_keys=keys
         )
-        return run_converter(
-            converter, quantize, representative, allow_select_tf_ops, unrolled
-        )
+        return run_converter(converter, options)
 
 
-def run_converter(converter, quantize, representative, allow_select_tf_ops, unrolled):
+def run_converter(converter, options: ConversionOptions):
     """Builtins (plus Flex if allowed) and the quantization asked for, then
     convert; a failure becomes one `ExportError` with the missing ops named."""
     import tensorflow as tf
+
+    quantize, allow_select_tf_ops = options.quantize, options.allow_select_tf_ops
 
     ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if allow_select_tf_ops:
@@ -212,10 +228,10 @@ def run_converter(converter, quantize, representative, allow_select_tf_ops, unro
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if quantize == "int8":
-        converter.representative_dataset = representative
+        converter.representative_dataset = options.representative
     try:
         return converter.convert()
     except Exception as error:  # ConverterError, or RuntimeError from quantizer
         raise ExportError(
-            _explain(error, allow_select_tf_ops, unrolled, quantize)
+            _explain(error, allow_select_tf_ops, options.unrolled, quantize)
         ) from error

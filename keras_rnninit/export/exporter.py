@@ -14,6 +14,7 @@ from keras_rnninit.export.convert import (
     QUANTIZE_MODES,
     RESET,
     SERVE,
+    ConversionOptions,
     ExportError,
     _stateful_layers,
     _unrolled_copy,
@@ -226,14 +227,25 @@ def export_tflite(
         # One row at a time, except on a fixed-batch (fused) file: whole batches.
         rows=1 if plan.unroll else plan.batch_size,
     )
+    job = _Job(
+        path=path,
+        sidecar=sidecar,
+        options=ConversionOptions(
+            batch_size=plan.batch_size,
+            seq_len=plan.seq_len,
+            quantize=quantize,
+            representative=representative,
+            allow_select_tf_ops=allow_select_tf_ops,
+            unrolled=plan.unroll,
+        ),
+        verify=verify,
+        batches=batches,
+        atol=atol,
+        rtol=rtol,
+        source_sha256=source_sha256,
+    )
     try:
-        return _export_checked(
-            model, path, sidecar, unroll=plan.unroll, seq_len=plan.seq_len,
-            batch_size=plan.batch_size, quantize=quantize,
-            representative=representative, allow_select_tf_ops=allow_select_tf_ops,
-            verify=verify, batches=batches, atol=atol, rtol=rtol,
-            source_sha256=source_sha256,
-        )  # fmt: skip
+        return _export_checked(model, job)
     except (ValueError, TypeError) as error:
         # The arguments were checked above: what fails from here on is the
         # export, not the call (exit 1 in the CLI, not a usage error).
@@ -390,17 +402,36 @@ def _representative(calibration, input_dtype, rows):
     return representative
 
 
-def _export_checked(
-    model, path, sidecar, *, unroll, seq_len, batch_size, quantize, representative,
-    allow_select_tf_ops, verify, batches, atol, rtol, source_sha256,
-):  # fmt: skip
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What `export_tflite` checked and decided, for the steps after it: the
+    destination, how to convert, and how to verify."""
+
+    path: str
+    sidecar: str
+    options: ConversionOptions
+    verify: bool
+    batches: list
+    atol: float
+    rtol: float
+    source_sha256: str
+
+
+def _export_checked(model, job):
     """Convert, verify and write, for arguments `export_tflite` has checked."""
+    path, sidecar, options = job.path, job.sidecar, job.options
+    unroll, batch_size, quantize = (
+        options.unrolled,
+        options.batch_size,
+        options.quantize,
+    )
+    allow_select_tf_ops, verify, batches = (
+        options.allow_select_tf_ops,
+        job.verify,
+        job.batches,
+    )
     start = time.perf_counter()
-    content, ops, fallbacks = _convert_on_path(
-        model, unroll=unroll, seq_len=seq_len, batch_size=batch_size,
-        quantize=quantize, representative=representative,
-        allow_select_tf_ops=allow_select_tf_ops,
-    )  # fmt: skip
+    content, ops, fallbacks = _convert_on_path(model, options)
     seconds = time.perf_counter() - start
     foreign = non_builtin_ops(ops)
     if foreign and not allow_select_tf_ops:
@@ -434,7 +465,7 @@ def _export_checked(
         tmp_model = write_temp(folder, path, content, temps)
         errors = (None, None, 0, None, None)
         if verify:
-            errors = verify_file(tmp_model, model, batches, atol, rtol)
+            errors = verify_file(tmp_model, model, batches, job.atol, job.rtol)
         max_abs, rel, count, latency, runner = errors
         runner = runner or TFLiteRunner(tmp_model)
         report = ExportReport(
@@ -445,7 +476,7 @@ def _export_checked(
             quantize=quantize,
             unroll=bool(unroll),
             batch_size=batch_size,
-            seq_len=seq_len,
+            seq_len=options.seq_len,
             input_name=runner.input_name,
             input_shape=list(runner.input_shape),
             input_dtype=str(runner.input_dtype),
@@ -453,13 +484,13 @@ def _export_checked(
             signatures=runner.signatures,
             max_abs_error=max_abs,
             max_rel_error=rel,
-            atol=atol,
-            rtol=rtol,
+            atol=job.atol,
+            rtol=job.rtol,
             verified_sequences=count,
             latency_ms=latency,
             latency_input_shape=_latency_shape(batches, batch_size) if verify else None,
             conversion_seconds=seconds,
-            source_sha256=source_sha256,
+            source_sha256=job.source_sha256,
             versions=_versions(),
             recurrent_path=_recurrent_path(ops, unroll),
             lstm_fallbacks=fallbacks,
@@ -503,27 +534,17 @@ def _recurrent_path(ops, unroll):
     )
 
 
-def _convert_on_path(
-    model, *, unroll, seq_len, batch_size, quantize, representative,
-    allow_select_tf_ops,
-):  # fmt: skip
+def _convert_on_path(model, options):
     """(bytes, op list, {LSTM name: why it is not fused}) of the file.
 
     Fusable LSTMs go through `convert_fused`; the op list is the guard: if the
     converter did not fuse every LSTM it was given (it inlines silently), the
     model is converted again on the WHILE path and the report says so. An
     int8 file is never made from a WHILE loop (the calibrator crashes)."""
-    options = dict(
-        quantize=quantize,
-        representative=representative,
-        allow_select_tf_ops=allow_select_tf_ops,
-    )
+    quantize = options.quantize
     lstms = lstm_layers(model)
-    if unroll:
-        content = convert(
-            _unrolled_copy(model, seq_len), batch_size=batch_size, seq_len=seq_len,
-            unrolled=True, **options,
-        )  # fmt: skip
+    if options.unrolled:
+        content = convert(_unrolled_copy(model, options.seq_len), options)
         return content, tflite_ops(content), {}
     fallbacks = {name: fusable(layer) for name, layer in lstms if fusable(layer)}
     if _stateful_layers(model):
@@ -532,9 +553,7 @@ def _convert_on_path(
             "the model is stateful (its `reset` signature needs the WHILE path)",
         )
     elif len(fallbacks) < len(lstms):
-        content, fused, fallbacks = convert_fused(
-            model, batch_size=batch_size, **options
-        )
+        content, fused, fallbacks = convert_fused(model, options)
         ops = tflite_ops(content)
         if fused and ops.count(FUSED_OP) == len(fused):
             return content, ops, fallbacks
@@ -552,7 +571,5 @@ def _convert_on_path(
             f"crashes the converter), but {sorted(fallbacks)} could not be: "
             f"{'; '.join(sorted(set(fallbacks.values())))}"
         )
-    content = convert(
-        model, batch_size=batch_size, seq_len=seq_len, unrolled=False, **options
-    )
+    content = convert(model, options)
     return content, tflite_ops(content), fallbacks

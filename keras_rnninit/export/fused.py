@@ -24,12 +24,18 @@ compute dtype other than float32, subclasses of `LSTM`, and a layer that
 receives a mask (`Masking`, `Embedding(mask_zero=True)`).
 """
 
+import dataclasses
 import uuid
 
 import keras
 import numpy as np
 
-from keras_rnninit.export.convert import _walk_layers, input_spec, run_converter
+from keras_rnninit.export.convert import (
+    ConversionOptions,
+    _walk_layers,
+    input_spec,
+    run_converter,
+)
 
 __all__ = ["FUSED_OP", "convert_fused", "fusable", "lstm_layers", "trace_fused"]
 
@@ -187,25 +193,22 @@ def trace_fused(model, spec):
     return concrete, fused, fallbacks
 
 
-def convert_fused(
-    model, *, batch_size, quantize=None, representative=None, allow_select_tf_ops=False
-):
+def convert_fused(model, options: ConversionOptions | None = None):
     """TFLite bytes of `model` (fixed batch, any T) with its fusable LSTMs as
     the fused op, the names of the layers traced as fused and {name: why not}
     for the others. Whether the converter really fused them is for the caller
     to check in the op list (`FUSED_OP`)."""
     import tensorflow as tf
 
-    spec = input_spec(model, batch_size, None)
+    options = options or ConversionOptions()
+    spec = input_spec(model, options.batch_size, None)
     concrete, fused, fallbacks = trace_fused(model, spec)
     # The variables, not the function, go into the trackable object: a
     # function stored on a tf.Module is inlined before the fusion pass.
     holder = tf.Module()
     holder.model_variables = [v.value for v in model.variables]
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
-    content = run_converter(
-        converter, quantize, representative, allow_select_tf_ops, unrolled=False
-    )
+    content = run_converter(converter, dataclasses.replace(options, unrolled=False))
     return content, fused, fallbacks
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "EVIDENCE",
     "GATES",
     "LAYERS",
+    "ModelSpec",
     "Recommendation",
     "Reinitialized",
     "Scheme",
@@ -169,32 +170,40 @@ class Scheme:
 
         Returns the output tensor for `inputs`; `build_model` wraps it in a
         model, the fused comparison applies several schemes to one input.
+        The architecture is a `ModelSpec`, given as one (`apply(inputs,
+        spec, seed=...)`) or by its fields (`units`, `output_units`,
+        `return_sequences`, `output_activation`, `rnn_layer`, `cell`).
         `cell` picks `keras.layers.SimpleRNN` (`"simple"`), `LSTM` or `GRU`
         (Keras' defaults otherwise: GRU `reset_after=True`). `rnn_layer`
         replaces the SimpleRNN class (the comparison runner passes
         `FastSimpleRNN`: same weights and numbers, faster); it is for
         `cell="simple"` only.
         """
-        inits = self.initializers(units, seed, cell)
-        if rnn_layer is not None and cell != "simple":
-            raise ValueError(
-                "`rnn_layer` must be None for a gated cell (it replaces the "
-                f"SimpleRNN class). Received: rnn_layer={rnn_layer!r}, cell={cell!r}"
-            )
-        extra = {"unit_forget_bias": self.unit_forget_bias} if cell == "lstm" else {}
-        hidden = (rnn_layer or LAYERS[cell])(
+        spec = ModelSpec.of(
             units,
+            output_units=output_units,
+            return_sequences=return_sequences,
+            output_activation=output_activation,
+            rnn_layer=rnn_layer,
+            cell=cell,
+        )
+        inits = self.initializers(spec.units, seed, spec.cell)
+        extra = (
+            {"unit_forget_bias": self.unit_forget_bias} if spec.cell == "lstm" else {}
+        )
+        hidden = (spec.rnn_layer or LAYERS[spec.cell])(
+            spec.units,
             activation=self.activation,
             kernel_initializer=inits.kernel,
             recurrent_initializer=inits.recurrent,
             bias_initializer=inits.bias,
-            return_sequences=return_sequences,
+            return_sequences=spec.return_sequences,
             name=rnn_name,
             **extra,
         )(inputs)
         return keras.layers.Dense(
-            output_units,
-            activation=output_activation,
+            spec.output_units,
+            activation=spec.output_activation,
             kernel_initializer=inits.output_kernel,
             bias_initializer=inits.output_bias,
             name=output_name,
@@ -203,7 +212,7 @@ class Scheme:
     def build_model(
         self,
         input_dim: int,
-        units: int,
+        units: "int | ModelSpec",
         output_units: int = 1,
         *,
         seed: int = 0,
@@ -218,24 +227,75 @@ class Scheme:
 
         The input layer is named ``"sequence"`` (it becomes the input name of an
         exported TFLite signature), the recurrent layer ``"rnn"`` and the output
-        layer ``"output"``. `cell` is `"simple"`, `"lstm"` or `"gru"`, one of
+        layer ``"output"``. The architecture is a `ModelSpec` or its fields, as
+        in `apply`; `cell` is `"simple"`, `"lstm"` or `"gru"`, one of
         `self.cells`. The model is not compiled.
         """
-        inputs = keras.Input(
-            shape=(seq_len, input_dim), batch_size=batch_size, name="sequence"
-        )
-        outputs = self.apply(
-            inputs,
+        spec = ModelSpec.of(
             units,
-            output_units,
-            seed=seed,
+            output_units=output_units,
             return_sequences=return_sequences,
             output_activation=output_activation,
             rnn_layer=rnn_layer,
             cell=cell,
         )
-        suffix = "rnn" if cell == "simple" else cell
+        inputs = keras.Input(
+            shape=(seq_len, input_dim), batch_size=batch_size, name="sequence"
+        )
+        outputs = self.apply(inputs, spec, seed=seed)
+        suffix = "rnn" if spec.cell == "simple" else spec.cell
         return keras.Model(inputs, outputs, name=f"{self.name}_{suffix}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """The architecture every scheme of a comparison initializes:
+    `SimpleRNN | LSTM | GRU(units) -> Dense(output_units)`.
+
+    One object for `Scheme.apply`, `Scheme.build_model` and the comparison's
+    model builders (`ModelSpec.of` also takes the fields one by one, as the
+    0.1 signatures did).
+
+    Attributes:
+        units: The recurrent layer's units.
+        output_units: The Dense head's units.
+        cell: "simple", "lstm" or "gru".
+        return_sequences: The recurrent layer returns every step.
+        output_activation: The head's activation (None: linear).
+        rnn_layer: A class that replaces `keras.layers.SimpleRNN` (the
+            comparison passes `FastSimpleRNN`); SimpleRNN cells only.
+    """
+
+    units: int
+    output_units: int = 1
+    cell: str = "simple"
+    return_sequences: bool = False
+    output_activation: object = None
+    rnn_layer: object = None
+
+    def __post_init__(self):
+        # An unknown cell is the scheme's to refuse (it names what it supports).
+        if self.rnn_layer is not None and self.cell != "simple":
+            raise ValueError(
+                "`rnn_layer` must be None for a gated cell (it replaces the "
+                f"SimpleRNN class). Received: rnn_layer={self.rnn_layer!r}, "
+                f"cell={self.cell!r}"
+            )
+
+    @classmethod
+    def of(cls, units, **fields):
+        """`units` itself when it is a `ModelSpec` (then every field must be
+        left at its default), else a `ModelSpec(units, **fields)`."""
+        if not isinstance(units, ModelSpec):
+            return cls(units, **fields)
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        changed = sorted(k for k, v in fields.items() if v != defaults[k])
+        if changed:
+            raise TypeError(
+                "Pass the architecture as a ModelSpec or as its fields, not both. "
+                f"Received: a ModelSpec and {', '.join(changed)}"
+            )
+        return units
 
 
 def _pytorch_uniform(units, seed, cell="simple"):

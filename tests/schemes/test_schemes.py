@@ -475,3 +475,23 @@ def test_fit_save_load_in_fresh_process(tmp_path):
     for name, model in models.items():
         out = np.load(tmp_path / f"{name}.npy")
         np.testing.assert_allclose(out, np.asarray(model(x)), atol=1e-6, err_msg=name)
+
+
+def test_a_model_spec_builds_what_its_fields_build():
+    from keras_rnninit.layers import FastSimpleRNN
+    from keras_rnninit.schemes import ModelSpec
+
+    scheme = schemes.get("orthogonal")
+    spec = ModelSpec(6, 2, return_sequences=True, rnn_layer=FastSimpleRNN)
+    by_spec = scheme.build_model(3, spec, seed=4)
+    by_fields = scheme.build_model(
+        3, 6, 2, seed=4, return_sequences=True, rnn_layer=FastSimpleRNN
+    )
+    assert type(by_spec.get_layer("rnn")) is FastSimpleRNN
+    assert by_spec.output_shape == by_fields.output_shape == (None, None, 2)
+    for a, b in zip(by_spec.get_weights(), by_fields.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="a ModelSpec and output_units"):
+        scheme.build_model(3, spec, 5)
+    with pytest.raises(ValueError, match="`rnn_layer` must be None for a gated cell"):
+        ModelSpec(6, cell="lstm", rnn_layer=FastSimpleRNN)
