@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup test demo docs lint constraints clean fuzz
+.PHONY: setup test test-fast demo docs lint constraints clean fuzz
 
 setup: $(STAMP)
 
@@ -38,6 +38,11 @@ PYTEST := $(BIN)/python -m pytest -n $(or $(PYTEST_WORKERS),auto) --dist loadgro
 test: lint
 	$(PYTEST)
 	KERAS_BACKEND=jax $(PYTEST) $(JAX_TESTS)
+
+# The inner loop: lint and the tests not marked `slow` (pyproject.toml), on
+# TensorFlow. CI and "done" stay on the full `make test`.
+test-fast: lint
+	$(PYTEST) -m "not slow"
 
 # The differential harnesses with hundreds of Hypothesis examples instead of
 # the suite's few (random models against LiteRT and a tape on the loss).

@@ -3,66 +3,24 @@ subprocesses, seconds-long runs)."""
 
 import json
 import signal
-import subprocess
-import sys
-import threading
-import time
 
 import pytest
 
 import keras_rnninit  # noqa: F401  (registers the layers the saved models use)
-from tests.helpers import REPO, python_env, run_python, tiny_compare_argv
+from tests.compare.helpers import (
+    SCHEMES,
+    SEEDS,
+    STEPS,
+    start,
+    started,
+    wait_for,
+    without_time,
+)
+from tests.helpers import run_python, tiny_compare_argv
 
 # One worker under pytest-xdist, so the module's uninterrupted reference run
 # (`reference`) is computed once, not once per worker.
 pytestmark = pytest.mark.xdist_group("compare_folder")
-
-
-SCHEMES, SEEDS, STEPS = "xavier_rnn,uniform01", "0,1", 100
-
-
-def start(out, *extra):
-    """A compare job in the background; its stderr collects in `.err`."""
-    process = subprocess.Popen(
-        [sys.executable, *tiny_compare_argv(out, SCHEMES, SEEDS, STEPS, *extra)],
-        env=python_env(),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    process.err = []
-    process.reader = threading.Thread(
-        target=lambda: process.err.extend(process.stderr), daemon=True
-    )
-    process.reader.start()
-    return process
-
-
-def started(process):
-    """True once the job holds its folder (it prints `Comparing ...`)."""
-    return any(line.startswith("Comparing") for line in process.err)
-
-
-def wait_for(condition, process, what, timeout=240):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, f"exited before {what}: {''.join(process.err)}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
-
-
-def without_time(record):
-    return {k: v for k, v in record.items() if k != "wall_seconds"}
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted comparison."""
-    out = tmp_path_factory.mktemp("reference") / "cmp"
-    done = run_python(*tiny_compare_argv(out, SCHEMES, SEEDS, STEPS), timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out
 
 
 def test_second_job_on_a_running_folder_is_refused(reference, tmp_path):
