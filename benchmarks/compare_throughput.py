@@ -38,7 +38,7 @@ sys.path.insert(0, HERE)
 
 import peer_step_time  # noqa: E402
 
-from keras_rnninit.cli import _seed_list  # noqa: E402
+from keras_rnninit.cli.parser import _seed_list  # noqa: E402
 
 SCHEMES = "xavier_rnn,keras_default,uniform01,he,orthogonal,irnn"
 BACKENDS = ("tensorflow", "jax")
@@ -49,7 +49,7 @@ def compare_command(out, length, schemes, seeds, steps):
     return [
         sys.executable,
         "-m",
-        "keras_rnninit.cli",
+        "keras_rnninit",
         "compare",
         "--task",
         "adding",

@@ -24,7 +24,7 @@ MOVED = {
     "keras_rnninit.guidance": "keras_rnninit.schemes.guidance",
     "keras_rnninit.recurrence": "keras_rnninit.layers.recurrence",
     "keras_rnninit.recurrence_jax": "keras_rnninit.layers.recurrence.jax",
-    "keras_rnninit.reinitialize": "keras_rnninit.schemes.reinitialize",
+    "keras_rnninit.reinitialize": "keras_rnninit.schemes.redraw",
     "keras_rnninit.summaries": "keras_rnninit.diagnostics.summaries",
     "keras_rnninit.validation": "keras_rnninit.utils.validation",
 }

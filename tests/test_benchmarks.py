@@ -65,6 +65,7 @@ def cell(length, rows):
     }
 
 
+@pytest.mark.slow
 def test_compare_adding_quick(tmp_path):
     out, stdout, _ = run_quick("compare_adding.py", tmp_path, "adding")
     # The report is kept as committed: xz-compressed (benchmarks/archive.py).
@@ -77,6 +78,7 @@ def test_compare_adding_quick(tmp_path):
     assert "wall time: " in stdout and (out / "survival.png").exists()
 
 
+@pytest.mark.slow
 def test_callbacks_overhead_quick(tmp_path):
     out, stdout, wall = run_quick("callbacks_overhead.py", tmp_path)
     result = json.loads(out.read_text())
@@ -89,6 +91,7 @@ def test_callbacks_overhead_quick(tmp_path):
     assert f"| {expected:.3f} |" in stdout
 
 
+@pytest.mark.slow
 def test_step_time_quick(tmp_path):
     out, stdout, wall = run_quick("step_time.py", tmp_path)
     result = json.loads(out.read_text())
@@ -116,6 +119,7 @@ def test_step_time_quick(tmp_path):
     assert all(figure in table_row for figure in printed), (printed, table_row)
 
 
+@pytest.mark.slow
 def test_export_latency_quick(tmp_path):
     out, _, _ = run_quick("export_latency.py", tmp_path)
     result = json.loads(out.read_text())
@@ -154,6 +158,7 @@ def test_export_latency_quick(tmp_path):
     assert rows["litert_fused"]["size_bytes"] < rows["litert_while"]["size_bytes"]
 
 
+@pytest.mark.slow
 def test_fused_compare_quick(tmp_path):
     out, stdout, wall = run_quick("fused_compare.py", tmp_path)
     result = json.loads(out.read_text())
@@ -175,6 +180,7 @@ def test_fused_compare_quick(tmp_path):
     assert f"| {result['own_model_vs_fused']:.2f}x |" in stdout
 
 
+@pytest.mark.slow
 def test_peer_step_time_quick(tmp_path):
     out, stdout, wall = run_quick("peer_step_time.py", tmp_path)
     result = json.loads(out.read_text())
@@ -194,6 +200,7 @@ def test_peer_step_time_quick(tmp_path):
     assert f"| {row['length']} |" in stdout
 
 
+@pytest.mark.slow
 def test_xla_cache_memory_quick(tmp_path):
     out, stdout, _ = run_quick("xla_cache_memory.py", tmp_path)
     result = json.loads(out.read_text())
@@ -231,6 +238,7 @@ def test_compare_throughput_quick(tmp_path):
     assert result["command"].startswith("keras-rnninit compare --task adding")
 
 
+@pytest.mark.slow
 def test_loop_time_quick(tmp_path):
     out, stdout, wall = run_quick("loop_time.py", tmp_path)
     result = json.loads(out.read_text())
@@ -248,6 +256,7 @@ def test_loop_time_quick(tmp_path):
         assert f"| 12 | `{row['variant']}` |" in stdout
 
 
+@pytest.mark.slow
 def test_real_data_quick(tmp_path):
     """The real-data sweep: records per run, statistics that follow from
     them, the page spliced between its markers, and a resume that trains
@@ -401,6 +410,7 @@ def test_seed_lists_are_written_as_ranges():
     assert sweep._cell_seeds({"seeds": [0, 1], "rows": rows[:1]}) == "0–1"
 
 
+@pytest.mark.slow
 def test_length_sweep_quick(tmp_path):
     out = tmp_path / "sweep"
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")

@@ -5,6 +5,7 @@ import math
 
 import keras
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,7 @@ np.savez(sys.argv[1], **weights)
 """
 
 
+@pytest.mark.slow
 def test_initial_weights_bit_identical_across_processes(tmp_path):
     for run in ("a", "b"):
         done = run_python("-c", PROBE, str(tmp_path / run), timeout=300)
@@ -53,6 +55,7 @@ def test_initial_weights_bit_identical_across_processes(tmp_path):
         np.testing.assert_array_equal(a[f"orthogonal_{i}"], w)
 
 
+@pytest.mark.slow
 def test_comparison_records_identical_across_processes(tmp_path):
     out = tmp_path / "cmp"
     done = run_python(*tiny_compare_argv(out, "he", "3"), timeout=300)
@@ -109,6 +112,7 @@ def test_spectral_radius_for_any_radius(n, radius, seed):
     assert abs(np.abs(np.linalg.eigvals(w)).max() - radius) < 1e-4 * radius
 
 
+@pytest.mark.slow
 def test_export_does_not_change_weights(tmp_path):
     from keras_rnninit.export import export_tflite
 

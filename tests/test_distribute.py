@@ -4,6 +4,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from tests.helpers import run_python, tiny_compare_argv
 
@@ -58,6 +59,7 @@ print("distributed ok")
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_two_logical_cpus():
     done = run_python("-c", SCRIPT, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -75,6 +77,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_cli_distribute_flag_uses_both_devices(tmp_path):
     """`--distribute mirrored` on two logical CPUs: 2 replicas, and the curves
     of one device within the tolerance stated above (rtol 1e-2)."""

@@ -69,6 +69,7 @@ def test_blocks_are_found_with_their_skip_marks():
     assert [code for _, code, _ in blocks(more)] == ["z = 2\n", "w = 3\n", "v = 4\n"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "page", pages(), ids=lambda p: os.path.relpath(p, REPO).replace(os.sep, "/")
 )
@@ -85,6 +86,7 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
             exec(compiled, namespace)  # noqa: S102 - the page's own code
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("docs_site")
 def test_site_builds_strictly_with_every_command_and_flag(tmp_path):
     """`mkdocs build --strict` passes, the API pages name every public symbol

@@ -34,6 +34,7 @@ PRINTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(CLAIMS))
 def test_example_quick(script, tmp_path):
     done = run_python(

@@ -38,6 +38,7 @@ def saved(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "imports",
     [

@@ -1,6 +1,7 @@
 """`.keras` round-trips, loaded in a fresh Python process with no custom_objects."""
 
 import keras
+import pytest
 
 from keras_rnninit import (
     ScaledIdentity,
@@ -12,6 +13,7 @@ from keras_rnninit import (
 from tests.helpers import load_in_fresh_process, save_with_reference
 
 
+@pytest.mark.slow
 def test_simple_rnn_with_xavier_rnn(tmp_path):
     model = keras.Sequential(
         [
@@ -32,6 +34,7 @@ def test_simple_rnn_with_xavier_rnn(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_rnn_with_xavier_rnn_cell_and_identity_gain(tmp_path):
     model = keras.Sequential(
         [
@@ -54,6 +57,7 @@ def test_rnn_with_xavier_rnn_cell_and_identity_gain(tmp_path):
     assert configs["cell_rnn.kernel_initializer"][0] == "keras_rnninit>XavierRNN"
 
 
+@pytest.mark.slow
 def test_scheme_model_with_spectral_radius(tmp_path):
     scheme = schemes.Scheme(
         "spectral_test",

@@ -1,4 +1,6 @@
-"""The suite is deterministic: Hypothesis draws the same examples every run."""
+"""The suite's own rules: Hypothesis draws the same examples every run, the
+tests mirror the package and share code only through helpers.py and
+conftest.py, and the package's rooms import only lower floors (docs/design.md)."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,3 +86,52 @@ def test_test_modules_share_helpers_only_through_helpers_and_conftest():
                 if name.startswith("tests") and last.startswith("test_"):
                     wrong.append(f"{path}: {name}")
     assert not wrong, wrong
+
+
+# The floors of docs/design.md: a room imports only rooms on lower floors
+# (inside functions too); the root's plumbing may import anything.
+FLOORS = {
+    "utils": 0,
+    "initializers": 1,
+    "tasks": 1,
+    "export": 1,
+    "layers": 2,
+    "schemes": 2,
+    "diagnostics": 3,
+    "compare": 4,
+    "cli": 5,
+}
+
+
+def test_rooms_import_only_lower_floors():
+    import ast
+    import os
+
+    upward = []
+    for path in _repo_files("keras_rnninit"):
+        parts = path.split("/")
+        if len(parts) < 3:  # the root's own modules
+            continue
+        room = parts[1]
+        tree = ast.parse(open(path, encoding="utf-8").read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module]
+                if node.module == "keras_rnninit":
+                    targets = [f"keras_rnninit.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            for target in targets:
+                bits = target.split(".")
+                if bits[0] != "keras_rnninit" or len(bits) < 2:
+                    continue
+                other = bits[1]
+                if other in FLOORS and other != room and FLOORS[other] >= FLOORS[room]:
+                    upward.append(f"{path}:{node.lineno} {room} -> {other}")
+    package = os.path.join(os.path.dirname(os.path.dirname(__file__)), "keras_rnninit")
+    assert FLOORS.keys() == {
+        d for d in os.listdir(package) if os.path.isfile(f"{package}/{d}/__init__.py")
+    }
+    assert not upward, upward

@@ -191,7 +191,7 @@ def _check_out(out, force):
 
 def compare(args):
     if args.model is not None or args.data is not None:
-        from keras_rnninit.compare.own.command import compare_own
+        from keras_rnninit.cli.compare_own import compare_own
 
         return compare_own(args)
 
@@ -242,7 +242,7 @@ def compare(args):
 def compare_into(out, config, args, names, seeds, subject, steps, **options):
     """A comparison into the folder `out`: its run store (lock, resume), the
     runs, then the report and its table; one body for the task command and
-    the own-model command (`compare/own/command.py`). On failure it says how
+    the own-model command (`cli/compare_own.py`). On failure it says how
     many finished runs the folder keeps."""
     import sys
 

@@ -1,4 +1,5 @@
-"""Compare initialization schemes on one task: runner, run store and report writer."""
+"""Compare initialization schemes on a built-in task or on your own model and
+data (`own/`): runner, run store, statistics and report writer."""
 
 from keras_rnninit.compare.folder import FolderComparison, compare_to_folder
 from keras_rnninit.compare.report import write_report

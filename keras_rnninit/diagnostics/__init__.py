@@ -8,7 +8,9 @@ stateful layer's state; L is the loss `fit` minimises (masks, sample weights,
 the compiled loss and its reduction), taken through the real layers around
 the RNN (fit_loss.py). LSTM and GRU layers (TensorFlow only) are stepped by
 their own cell in float64 under tf.GradientTape, with gate statistics
-(gated.py).
+(gated.py). The results are dataclasses (reports.py). The Keras callbacks
+that run these during `fit` live here too (callbacks.py: RNNDiagnostics,
+ConvergenceTracker, NaNGuard; summaries.py writes their TensorBoard files).
 """
 
 from keras_rnninit.diagnostics.fit_loss import kept_states, resolve_loss

@@ -1,7 +1,7 @@
 """Export trained Keras RNN models to builtins-only TFLite and run them in LiteRT.
 
 This subpackage imports only keras, tensorflow, numpy and ai_edge_litert
-(TensorFlow lazily, at conversion time) and nothing else of keras_rnninit.
+(TensorFlow lazily, at conversion time) and, of keras_rnninit, only `utils`.
 """
 
 from keras_rnninit.export.convert import QUANTIZE_MODES, ExportError

@@ -20,14 +20,15 @@ class FastSimpleRNN(keras.layers.SimpleRNN):
     same `cell` (a plain `keras.layers.SimpleRNNCell`), same constructor
     arguments and `get_config` plus `jit_compile`, same numbers and first- and
     second-order gradients to float32 rounding; kernels default to
-    `XavierRNN`. On TensorFlow with a tanh, relu, sigmoid or linear
+    `XavierRNN`. On TensorFlow or JAX with a tanh, relu, sigmoid or linear
     activation, every x_t Wxh + b is computed as one (B·T, D) x (D, H) matmul
     before the time loop and the gradient is hand-written
-    (`keras_rnninit.layers.recurrence`): one matmul per step each way and dWhh as one
-    large matmul. Masks, `dropout`, `recurrent_dropout` (Keras' masks: one
+    (`keras_rnninit.layers.recurrence`): one matmul per step each way and
+    dWhh as one large matmul. Masks, `dropout`, `recurrent_dropout` (Keras' masks: one
     per sequence, training only), `go_backwards`, `stateful`, `return_state`
     and `initial_state` all run on that path. `unroll=True`, any other
-    activation and the other backends run Keras' own SimpleRNN loop. Saves to
+    activation and the other backends (torch, numpy) run Keras' own SimpleRNN
+    loop. Saves to
     `.keras` and exports to builtins-only TFLite (inference runs the plain
     loop).
 

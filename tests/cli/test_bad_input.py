@@ -274,6 +274,7 @@ def test_debug_shows_the_traceback(files, tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path):
     out = tmp_path / "cmp"
     argv = [sys.executable, *tiny_compare_argv(out, "xavier_rnn,uniform01,he", "0,1")]

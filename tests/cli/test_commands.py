@@ -74,6 +74,7 @@ def saved_model(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_long_range_schemes_from_the_cli(tmp_path):
     out = tmp_path / "cli"
     done = run_python(*tiny_compare_argv(out, ",".join(LONG_RANGE), "0"), timeout=300)
@@ -131,6 +132,7 @@ def test_recommend_command_json_and_no_solved_scheme(capsys):
     assert "| – | 0–9 |" in out  # no median step where nothing solved
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [[], ["--json"]], ids=["table", "json"])
 def test_recommend_into_a_closed_pipe_is_quiet(extra):
     # `keras-rnninit recommend ... | head -1`: the reader is gone before the
@@ -156,6 +158,7 @@ def test_recommend_into_a_closed_pipe_is_quiet(extra):
     assert (done.returncode, done.stderr) == (1, "")
 
 
+@pytest.mark.slow
 @gated_tf_only
 def test_cli_compares_lstm_schemes_and_refuses_a_simple_only_scheme(tmp_path):
     from tests.helpers import run_python, tiny_compare_argv
@@ -176,6 +179,7 @@ def test_cli_compares_lstm_schemes_and_refuses_a_simple_only_scheme(tmp_path):
     assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
 
 
+@pytest.mark.slow
 def test_export_prints_table_and_refuses_overwrite(capsys, saved_model, tmp_path):
     out = tmp_path / "adding.tflite"
     code, stdout, err = run_main(capsys, "export", str(saved_model), "-o", str(out))
@@ -201,6 +205,7 @@ def test_export_prints_table_and_refuses_overwrite(capsys, saved_model, tmp_path
     assert json.loads((tmp_path / "adding.json").read_text())["quantize"] == "float16"
 
 
+@pytest.mark.slow
 def test_export_int8_with_representative_file(capsys, saved_model, tmp_path):
     data = tmp_path / "rep.npy"
     np.save(data, np.random.default_rng(0).normal(size=(32, 10, 2)).astype("float32"))
@@ -257,6 +262,7 @@ def test_export_errors(capsys, saved_model, tmp_path, case, code, fragment):
     assert not list(tmp_path.glob("*.tflite"))
 
 
+@pytest.mark.slow
 def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
     out = tmp_path / "cmp"
     argv = [
@@ -299,6 +305,7 @@ def test_compare_writes_report_and_refuses_existing_out(capsys, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["cmp"]  # no temp folder left
 
 
+@pytest.mark.slow
 def test_diagnose_prints_and_writes(capsys, tmp_path):
     out = tmp_path / "diag"
     code, stdout, err = run_main(

@@ -7,6 +7,7 @@ import pytest
 from tests.helpers import run_main
 
 
+@pytest.mark.slow
 def test_demo_compares_exports_and_refuses_rerun(capsys, tmp_path, monkeypatch):
     from keras_rnninit.export.runner import TFLiteRunner
 

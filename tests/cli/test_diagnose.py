@@ -64,6 +64,7 @@ def table_rows(stdout):
     return header, rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell, scheme", [("lstm", "keras_default"), ("gru", "chrono")])
 def test_gated_cell_matches_the_python_api(capsys, tmp_path, cell, scheme):
     code, stdout, err = run_main(

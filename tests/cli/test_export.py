@@ -60,6 +60,7 @@ def test_existing_output_says_force(capsys, tmp_path):
     assert "overwrite=True" not in err and target.read_bytes() == b"mine"
 
 
+@pytest.mark.slow
 def test_multi_output_model_exports(capsys, tmp_path):
     source = save(rnn_model(outputs=2), tmp_path / "two.keras")
     got, out, err = run_main(
@@ -82,6 +83,7 @@ def test_non_finite_weight_fails_with_exit_1_and_writes_nothing(capsys, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["inf.keras"]
 
 
+@pytest.mark.slow
 def test_lambda_needs_trust_and_nan_outputs_fail(capsys, tmp_path):
     # The square root of a negative number: NaN in the Keras outputs (the
     # weights are finite). Only builtins in the lambda: it is deserialized.
@@ -123,6 +125,7 @@ def umask_022():
     os.umask(previous)
 
 
+@pytest.mark.slow
 def test_export_and_diagnose_outputs_get_normal_modes(capsys, tmp_path, umask_022):
     source = save(rnn_model(), tmp_path / "m.keras")
     got, _, err = run_main(capsys, "export", source, "-o", str(tmp_path / "m.tflite"))
@@ -138,6 +141,7 @@ def test_export_and_diagnose_outputs_get_normal_modes(capsys, tmp_path, umask_02
         assert path.stat().st_mode & 0o777 == 0o644
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "masked, expected",
     [(False, "fused"), (True, "while (not fused: lstm: it receives a mask")],
@@ -158,6 +162,7 @@ def test_export_prints_the_recurrent_path(capsys, tmp_path, masked, expected):
     assert bool(sidecar["state_between_invokes"]) is (not masked)
 
 
+@pytest.mark.slow
 def test_stateful_export_says_its_state_persists_until_reset(capsys, tmp_path):
     # It printed "none kept between invokes" while the state persisted.
     inputs = keras.Input(batch_shape=(1, None, 2), name="sequence")

@@ -157,6 +157,7 @@ def test_compare_and_diagnose_usage_errors(capsys, tmp_path, argv, fragment):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_help_usage_errors_and_recommend_do_not_import_tensorflow():
     script = (
         "import sys, keras_rnninit.cli\n"
@@ -176,7 +177,7 @@ def test_help_usage_errors_and_recommend_do_not_import_tensorflow():
 
 
 def test_seed_ranges_and_lists():
-    from keras_rnninit.cli import _seed_list
+    from keras_rnninit.cli.parser import _seed_list
 
     assert _seed_list("0-19") == list(range(20))
     assert _seed_list("0,3,5-9") == [0, 3, 5, 6, 7, 8, 9]
@@ -225,12 +226,14 @@ def test_evidence_usage_errors(capsys, tmp_path, argv, fragment):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_diagnose_writes_nothing_to_stderr():
     done = cli(*DIAGNOSE)
     assert done.returncode == 0 and done.stderr == ""
     assert "xavier_rnn" in done.stdout
 
 
+@pytest.mark.slow
 def test_export_writes_nothing_to_stderr(model_file, tmp_path):
     done = cli("export", model_file, "-o", tmp_path / "m.tflite", "--seq-len", "5")
     assert done.returncode == 0, done.stderr
@@ -238,6 +241,7 @@ def test_export_writes_nothing_to_stderr(model_file, tmp_path):
     assert "builtins only" in done.stdout
 
 
+@pytest.mark.slow
 def test_bad_input_is_exactly_one_line(tmp_path):
     done = cli("export", tmp_path / "none.keras", "-o", tmp_path / "m.tflite")
     assert done.returncode == 2
@@ -245,6 +249,7 @@ def test_bad_input_is_exactly_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_verbose_brings_the_backend_logs_back():
     done = cli("--verbose", *DIAGNOSE)
     assert done.returncode == 0

@@ -136,6 +136,7 @@ def assert_same_runs(ours, theirs):
     )
 
 
+@pytest.mark.slow
 def test_ray_cluster_gives_the_local_executors_results(cluster, sequential, tmp_path):
     out = tmp_path / "ray"
     ray_args = ("--sequential", "--executor", "ray", "--ray-address", cluster.address)
@@ -148,6 +149,7 @@ def test_ray_cluster_gives_the_local_executors_results(cluster, sequential, tmp_
     assert_same_runs(out, sequential)
 
 
+@pytest.mark.slow
 def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     # Fused runs (one task per seed), long enough to outlive the node.
     local = reference(tmp_path / "local", 600)
@@ -175,6 +177,7 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     assert_same_runs(out, local)
 
 
+@pytest.mark.slow
 def test_interrupted_ray_sweep_resumes(cluster, sequential, tmp_path):
     out = tmp_path / "ray"
     ray_args = ("--sequential", "--executor", "ray", "--ray-address", cluster.address)
@@ -210,6 +213,7 @@ def test_interrupted_ray_sweep_resumes(cluster, sequential, tmp_path):
     assert_same_runs(out, sequential)
 
 
+@pytest.mark.slow
 def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
     """`benchmarks/length_sweep.py --executor ray`: each seed a Ray task, the
     records (but their wall times) those of the local executor."""
@@ -235,6 +239,7 @@ def test_length_sweep_on_the_cluster_gives_the_local_results(cluster, tmp_path):
     assert len(set(driver_logs(cluster)) - drivers) == 1
 
 
+@pytest.mark.slow
 def test_your_own_model_trains_on_the_cluster_as_it_does_locally(cluster, tmp_path):
     """compare(model=..., data=..., executor="ray") in this process: each run
     a Ray task on the loopback cluster, the model and arrays pickled to the

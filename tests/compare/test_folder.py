@@ -29,6 +29,7 @@ from tests.helpers import run_python, tiny_compare_argv
 pytestmark = pytest.mark.xdist_group("compare_folder")
 
 
+@pytest.mark.slow
 def test_sigkill_at_several_points_then_resume_equals_uninterrupted(
     reference, tmp_path
 ):
@@ -122,6 +123,7 @@ def test_resume_with_other_settings_names_each_difference(tmp_path):
         ]
 
 
+@pytest.mark.slow
 def test_compare_to_folder_is_the_body_of_the_command_and_the_demo(tmp_path):
     import contextlib
 

@@ -193,6 +193,7 @@ def test_an_ignored_sigint_stays_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow
 def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed():
     # Before this check existed, the comparison trained seed 1 as well and
     # returned as if nothing had happened (then a save could hang).
@@ -217,6 +218,7 @@ def test_a_swallowed_ctrl_c_stops_a_local_comparison_after_the_finished_seed():
     assert signal.getsignal(signal.SIGINT) is before
 
 
+@pytest.mark.slow
 def test_a_ctrl_c_swallowed_after_the_last_check_still_interrupts():
     kept = []
 
@@ -229,6 +231,7 @@ def test_a_ctrl_c_swallowed_after_the_last_check_still_interrupts():
     assert kept == [0] and KeyboardInterrupt not in reported
 
 
+@pytest.mark.slow
 def test_training_checks_for_ctrl_c_after_every_evaluation():
     calls = []
 

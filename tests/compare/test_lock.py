@@ -23,6 +23,7 @@ from tests.helpers import run_python, tiny_compare_argv
 pytestmark = pytest.mark.xdist_group("compare_folder")
 
 
+@pytest.mark.slow
 def test_second_job_on_a_running_folder_is_refused(reference, tmp_path):
     out = tmp_path / "cmp"
     first = start(out)

@@ -25,6 +25,7 @@ def records(timed):
     return timed[0]
 
 
+@pytest.mark.slow
 def test_report_files(records, tmp_path):
     report = write_report(records, tmp_path, command="keras-rnninit compare ...")
     loaded = json.loads((tmp_path / "report.json").read_text())

@@ -29,6 +29,7 @@ def records(timed):
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 
 
+@pytest.mark.slow
 def test_records_are_plain_and_complete(records):
     assert [r["scheme"] for r in records] == ["xavier_rnn", "uniform01"]
     for r in records:
@@ -44,6 +45,7 @@ def test_records_are_plain_and_complete(records):
     assert uniform["rnn_saturated_last"] > 0.9  # U[0,1] saturates tanh at init
 
 
+@pytest.mark.slow
 def test_same_seed_same_curves(records):
     again = compare(["xavier_rnn"], seeds=[0], progress=None, **TINY)[0]
     assert again["curve"] == records[0]["curve"]
@@ -81,6 +83,7 @@ def test_compare_argument_errors():
         compare(["xavier_rnn"], seeds=[0, 0, 1], progress=None, **TINY)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["copy", "chars"])
 def test_sequence_tasks_run(task):
     record = compare(
@@ -96,6 +99,7 @@ def test_sequence_tasks_run(task):
     assert len(record["diagnostics"][-1]["grad_norms"]) == (25 if task == "copy" else 5)
 
 
+@pytest.mark.slow
 def test_long_range_schemes_in_compare():
     records = compare(
         LONG_RANGE, seeds=[0], progress=None, length=6, units=4, steps=200

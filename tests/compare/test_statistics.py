@@ -209,6 +209,7 @@ def test_reference_must_be_compared():
         st.statistics(runs("a", [100]), reference="b")
 
 
+@pytest.mark.slow
 def test_real_comparison_report(tmp_path):
     # A threshold a 4-unit RNN reaches on 2 or 3 of 3 seeds in 300 steps at T=6.
     records = compare(

@@ -13,6 +13,7 @@ gated_tf_only = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @gated_tf_only
 def test_resumed_fused_seed_counts_only_new_runs():
     import io

@@ -84,6 +84,7 @@ def check_run(board, record, cell="simple"):
     return scalars
 
 
+@pytest.mark.slow
 def test_task_compare_writes_each_run_then_a_resumed_one_once(tmp_path):
     board = tmp_path / "tb"
     records = compare(
@@ -135,6 +136,7 @@ def test_task_compare_writes_each_run_then_a_resumed_one_once(tmp_path):
     assert set(unfused["keras_default"]) == set(fused["keras_default"])
 
 
+@pytest.mark.slow
 def test_own_model_compare_writes_every_recurrent_layer(tmp_path):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(48, 5, 3)).astype("float32")
@@ -170,6 +172,7 @@ def test_own_model_compare_writes_every_recurrent_layer(tmp_path):
     assert sorted(h.name for h in experiment.hparam_infos) == ["scheme", "seed"]
 
 
+@pytest.mark.slow
 def test_command_line_writes_the_runs_of_its_report(capsys, tmp_path):
     out, board = tmp_path / "out", tmp_path / "tb"
     code, _, err = run_main(

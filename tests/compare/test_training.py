@@ -44,6 +44,7 @@ def _test_set(cell):
     return task.test_data(GATED_TINY["test_size"], GATED_TINY["length"], seed=0)
 
 
+@pytest.mark.slow
 def test_wall_seconds_share_the_fused_fit_time(timed):
     # Fused, each of the K runs is charged the fit time / K: equal shares
     # that add up to less than the whole call, timed here independently.
@@ -54,6 +55,7 @@ def test_wall_seconds_share_the_fused_fit_time(timed):
     assert sum(shares) > elapsed / 4, (shares, elapsed)
 
 
+@pytest.mark.slow
 def test_diverging_run_is_recorded_and_others_go_on():
     from keras_rnninit import SpectralRadius, XavierRNN
 
@@ -78,6 +80,7 @@ def test_diverging_run_is_recorded_and_others_go_on():
     assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3"
 
 
+@pytest.mark.slow
 def test_fused_gives_the_same_curves_as_sequential_runs():
     names = ["xavier_rnn", "uniform01", "irnn"]
     fused = compare(names, seeds=[0], progress=None, **TINY)
@@ -94,6 +97,7 @@ def test_fused_gives_the_same_curves_as_sequential_runs():
         )
 
 
+@pytest.mark.slow
 def test_fused_diverging_branch_cannot_poison_the_others():
     from keras_rnninit import SpectralRadius, XavierRNN
 
@@ -118,6 +122,7 @@ def test_repeated_scheme_names_are_refused():
         compare(["he", "he"], progress=None, **TINY)
 
 
+@pytest.mark.slow
 @gated_tf_only
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_fused_gated_comparison_trains_the_named_cell(tmp_path, cell):
@@ -150,6 +155,7 @@ def test_fused_gated_comparison_trains_the_named_cell(tmp_path, cell):
     assert f"\n{layer}(4) + Dense, Adam 0.001" in text and "SimpleRNN" not in text
 
 
+@pytest.mark.slow
 @gated_tf_only
 def test_fused_gated_runs_equal_one_model_per_run():
     options = dict(seeds=[1], progress=False, cell="lstm", **GATED_TINY)

@@ -36,6 +36,7 @@ def model(scheme="xavier_rnn"):
     return m
 
 
+@pytest.mark.slow
 def test_diagnostics_written_to_history_and_csv(tmp_path):
     m = model()
     diag = RNNDiagnostics((XV, YV))
@@ -64,6 +65,7 @@ def test_diagnostics_written_to_history_and_csv(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_tf_data_every_n_epochs_and_reuse_across_fits():
     m = model()
     data = tf.data.Dataset.from_tensor_slices((X, Y)).batch(32)
@@ -77,6 +79,7 @@ def test_tf_data_every_n_epochs_and_reuse_across_fits():
     assert [r["step"] for r in diag.records] == [0]
 
 
+@pytest.mark.slow
 def test_async_dispatch_kept_unless_batch_diagnostics():
     plain = RNNDiagnostics((XV, YV))
     batchy = RNNDiagnostics((XV, YV), every=100, every_n_batches=4)
@@ -92,6 +95,7 @@ def test_async_dispatch_kept_unless_batch_diagnostics():
     assert [r["step"] for r in batchy.records] == [0, 4, 8]
 
 
+@pytest.mark.slow
 def test_convergence_tracker_counts_steps():
     m = model()
     tracker = ConvergenceTracker(threshold=10.0)  # crossed at the first check
@@ -114,6 +118,7 @@ def test_convergence_tracker_counts_steps():
     assert untargeted.best == min(history.history["val_loss"])
 
 
+@pytest.mark.slow
 def test_convergence_tracker_warns_on_missing_key_and_stops():
     m = model()
     tracker = ConvergenceTracker(threshold=1.0, monitor="val_mae")
@@ -165,6 +170,7 @@ def test_bad_arguments(kwargs, match):
         ConvergenceTracker(0.1, mode="lowest")
 
 
+@pytest.mark.slow
 def test_steps_count_real_batches_of_unknown_length_dataset():
     # filter() hides the length: params["steps"] is None. 256 samples keep
     # the ones with y > 1 and batch by 16; count the real batches directly.
@@ -198,6 +204,7 @@ def stacked():
     return m
 
 
+@pytest.mark.slow
 def test_stacked_layers_named_in_records_and_logs():
     m = stacked()
     second = RNNDiagnostics((XV, YV), layer="second")
@@ -222,6 +229,7 @@ def test_stacked_layers_named_in_records_and_logs():
         assert diag.records[-1]["grad_norms"].shape == (10,)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "gru"])
 @pytest.mark.parametrize("setting", ["text_classifier", "initial_state"])
 def test_diagnostics_inside_fit_are_fits_gradients(setting, kind):
@@ -251,6 +259,7 @@ def test_diagnostics_inside_fit_are_fits_gradients(setting, kind):
     assert history.history["rnn_grad_norm_whh"][-1] == pytest.approx(whh, rel=2e-4)
 
 
+@pytest.mark.slow
 def test_logs_have_no_nan_on_a_probe_padded_at_the_end():
     # JapaneseVowels' shape: zero-padded, masked, every probe row padded at
     # T, so dL/ds_T = 0; the logged ratio is each row's first over last real

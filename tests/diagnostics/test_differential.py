@@ -290,6 +290,7 @@ def check(spec):
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -100,12 +100,14 @@ def perturbed_state_gradients(layer, seq, mask, loss_of):
     return np.stack([g.numpy() for g in grads], axis=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_weight_gradients_are_fits(setting, kind):
     weight_gradients_are_fits(setting, kind)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("setting", ["masked_sequence", "text_classifier"])
 def test_sum_reduction_and_explicit_loss(setting, kind):
@@ -172,6 +174,7 @@ def test_stacked_stateful_layers_start_from_trainings_state(diagnosed):
     assert_matches_fit(model, report, model.get_layer(diagnosed), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_two_outputs_and_the_logged_losses_stay_fits(kind):
     from keras_rnninit.diagnostics.callbacks import RNNDiagnostics

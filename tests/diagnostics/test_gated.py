@@ -140,6 +140,7 @@ def rel_close(got, want, rtol=2e-4):
     np.testing.assert_allclose(got, want, rtol=0, atol=rtol * scale)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, masked, kwargs", CASES)
 def test_state_gradients_match_the_real_layer(kind, masked, kwargs):
     model = build(kind, masked, **kwargs)
@@ -278,6 +279,7 @@ def test_cell_gradient_does_not_underflow():
     )
 
 
+@pytest.mark.slow
 def test_callback_logs_and_records_gated_diagnostics():
     from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 
@@ -329,6 +331,7 @@ def test_padded_probe_lstm_ratio_and_keep_gate_at_the_last_real_step(case):
     assert 0 < report["forget_open_last"] and 0 < report["forget_closed_last"]
 
 
+@pytest.mark.slow
 def test_callback_logs_no_nan_on_a_padded_probe():
     from keras_rnninit.diagnostics.callbacks import RNNDiagnostics
 

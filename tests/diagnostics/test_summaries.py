@@ -16,6 +16,7 @@ event_accumulator = pytest.importorskip(
 UNITS, T, STEPS = 6, 10, 4
 
 
+@pytest.mark.slow
 def test_log_dir_has_profiles_histogram_and_scalars(tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

@@ -1,5 +1,7 @@
 """Backend boundaries: export is TensorFlow-only and says so under JAX."""
 
+import pytest
+
 from tests.helpers import run_python
 
 SCRIPT = """
@@ -15,6 +17,7 @@ except ValueError as error:
 """
 
 
+@pytest.mark.slow
 def test_export_under_jax_says_it_is_tensorflow_only(tmp_path):
     done = run_python("-c", SCRIPT, cwd=tmp_path, timeout=300, KERAS_BACKEND="jax")
     assert done.returncode == 0, done.stderr[-2000:]

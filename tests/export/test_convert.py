@@ -2,11 +2,13 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_rnninit import FastSimpleRNN
 from keras_rnninit.export import TFLiteRunner, export_tflite
 
 
+@pytest.mark.slow
 def test_fixed_length_model_exports_and_matches_keras(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential(

@@ -190,6 +190,7 @@ def export_and_check(spec, folder):
     return report
 
 
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -215,6 +216,7 @@ EQUAL_WIDTH = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", EQUAL_WIDTH, ids=lambda s: s.layers[1].kind)
 def test_fused_lstm_then_same_width_loop(spec, tmp_path):
     report = export_and_check(spec, str(tmp_path))

@@ -134,6 +134,7 @@ def fitted_and_reloaded(layer, tmp_path):
     return path, keras.saving.load_model(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_model_kind_exports_with_parity(kind, tmp_path):
     model = KINDS[kind]()
@@ -149,6 +150,7 @@ def test_every_model_kind_exports_with_parity(kind, tmp_path):
     np.testing.assert_allclose(TFLiteRunner(report.path)(x), expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_model_reloaded_from_keras_file(tmp_path):
     model = reloaded(tmp_path)
     report = export_tflite(tmp_path / "source.keras", tmp_path / "r.tflite")
@@ -160,6 +162,7 @@ def test_model_reloaded_from_keras_file(tmp_path):
         assert report.source_sha256 == hashlib.sha256(file.read()).hexdigest()
 
 
+@pytest.mark.slow
 def test_metadata_sidecar(tmp_path):
     report = export_tflite(simple(), tmp_path / "m.tflite")
     meta = json.loads((tmp_path / "m.json").read_text())
@@ -176,6 +179,7 @@ def test_metadata_sidecar(tmp_path):
     assert len(meta["source_sha256"]) == 64
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantize, rtol", [("dynamic", 0.05), ("float16", 0.01)])
 def test_quantized_while_exports(quantize, rtol, tmp_path):
     model = simple()
@@ -185,6 +189,7 @@ def test_quantized_while_exports(quantize, rtol, tmp_path):
     assert_parity(report.path, model, X9, atol=1e-5, rtol=rtol)
 
 
+@pytest.mark.slow
 def test_int8_goes_through_unrolled_path(tmp_path):
     model = simple()
     data = RNG.normal(size=(64, 12, 3)).astype("float32")
@@ -197,6 +202,7 @@ def test_int8_goes_through_unrolled_path(tmp_path):
     assert_parity(report.path, model, data, atol=1e-5, rtol=0.25)
 
 
+@pytest.mark.slow
 def test_unrolled_has_dynamic_batch_and_fixed_length(tmp_path):
     model = simple()
     report = export_tflite(model, tmp_path / "u.tflite", unroll=True, seq_len=9)
@@ -208,6 +214,7 @@ def test_unrolled_has_dynamic_batch_and_fixed_length(tmp_path):
         runner(RNG.normal(size=(2, 5, 3)))
 
 
+@pytest.mark.slow
 def test_stateful_export_keeps_state_and_resets(tmp_path):
     inputs = keras.Input(batch_shape=(1, None, 3), name="sequence")
     rnn = keras.layers.RNN(XavierRNNCell(6, seed=0), stateful=True)
@@ -247,6 +254,7 @@ def test_int8_of_a_stateful_model_says_why_not_without_blaming_unroll(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_select_tf_ops_model_is_refused_with_the_ops_named(tmp_path):
     with pytest.raises(
         ExportError,
@@ -257,11 +265,13 @@ def test_select_tf_ops_model_is_refused_with_the_ops_named(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_op_outside_the_flex_list_says_so(tmp_path):
     with pytest.raises(ExportError, match="not in TensorFlow's Select"):
         export_tflite(erfinv_model(), tmp_path / "e.tflite", allow_select_tf_ops=True)
 
 
+@pytest.mark.slow
 def test_int8_keeps_integer_token_inputs(tmp_path):
     # Without mask_zero: int8 of a masked loop fails in the converter itself
     # (tfl.select_v2 'same scale constraint').
@@ -278,6 +288,7 @@ def test_int8_keeps_integer_token_inputs(tmp_path):
     assert_parity(report.path, model, tokens, atol=1e-5, rtol=0.25)
 
 
+@pytest.mark.slow
 def test_nested_stateful_model_gets_a_reset_signature(tmp_path):
     inner = keras.Sequential(
         [
@@ -301,6 +312,7 @@ def test_nested_stateful_model_gets_a_reset_signature(tmp_path):
     np.testing.assert_allclose(serve(litert, x)["output_0"], first, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "layer",
     [
@@ -351,6 +363,7 @@ def test_publish_moves_all_files_or_none(tmp_path):
     assert not fresh.exists()  # a file that did not exist before is removed again
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
 def test_exported_files_follow_the_umask(umask, mode, tmp_path):
     previous = os.umask(umask)
@@ -362,6 +375,7 @@ def test_exported_files_follow_the_umask(umask, mode, tmp_path):
         assert os.stat(path).st_mode & 0o777 == mode
 
 
+@pytest.mark.slow
 def test_int8_quantizer_failing_silently_is_one_line_that_says_so(tmp_path):
     # TensorFlow's quantizer raises a bare RuntimeError on this model (found by
     # tests/export/test_differential.py); the message was "RuntimeError".

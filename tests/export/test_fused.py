@@ -59,6 +59,7 @@ def assert_fused(report, count=1):
         assert tflite_ops(file.read()).count(FUSED) == count
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "options",
     [{}, {"return_sequences": True}, {"go_backwards": True}],
@@ -74,6 +75,7 @@ def test_fitted_lstm_exports_as_the_fused_op_for_any_length(options, tmp_path):
         assert_parity(report.path, model, sequences(length), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_stacked_bidirectional_lstms_after_an_embedding_all_fuse(tmp_path):
     layers = [
         keras.layers.Embedding(20, 4),
@@ -96,6 +98,7 @@ def relu():
     return [keras.layers.LSTM(8, activation="relu"), keras.layers.Dense(1)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "layers, reason",
     [(masked, "receives a mask"), (relu, "activation=relu")],
@@ -113,6 +116,7 @@ def test_unfusable_lstms_fall_back_to_while_and_say_why(layers, reason, tmp_path
     assert_parity(report.path, model, x, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_stateful_lstm_keeps_the_while_path_and_its_reset(tmp_path):
     inputs = keras.Input(batch_shape=(1, None, 3), name="sequence")
     h = keras.layers.LSTM(4, stateful=True, name="memory")(inputs)
@@ -123,6 +127,7 @@ def test_stateful_lstm_keeps_the_while_path_and_its_reset(tmp_path):
     assert "stateful" in report.lstm_fallbacks["memory"]
 
 
+@pytest.mark.slow
 def test_mixed_model_fuses_the_lstm_and_loops_the_gru(tmp_path):
     layers = [
         keras.layers.LSTM(6, return_sequences=True),
@@ -143,6 +148,7 @@ def test_mixed_model_fuses_the_lstm_and_loops_the_gru(tmp_path):
     assert not (tmp_path / "q.tflite").exists()
 
 
+@pytest.mark.slow
 def test_int8_lstm_goes_through_the_fused_op(tmp_path):
     path, model = fit_save_load([keras.layers.LSTM(8), keras.layers.Dense(2)], tmp_path)
     calibration = sequences(10, batch=32, seed=3)
@@ -159,6 +165,7 @@ def test_int8_lstm_goes_through_the_fused_op(tmp_path):
         assert_parity(report.path, model, sequences(length), atol=1e-3, rtol=0.1)
 
 
+@pytest.mark.slow
 def test_runner_zeroes_the_fused_state_between_independent_calls(tmp_path):
     layers = [keras.layers.LSTM(8, return_sequences=True)]
     path, model = fit_save_load(layers, tmp_path)
@@ -181,6 +188,7 @@ def test_runner_zeroes_the_fused_state_between_independent_calls(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_streaming_carries_the_state_across_chunks(tmp_path):
     path, model = fit_save_load([keras.layers.LSTM(8, return_sequences=True)], tmp_path)
     report = export_tflite(path, tmp_path / "m.tflite")
@@ -197,6 +205,7 @@ def test_streaming_carries_the_state_across_chunks(tmp_path):
     np.testing.assert_allclose(runner.stream(x[:, :6]), expected[:, :6], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_gru_has_no_fused_op_and_exports_as_a_loop_or_unrolled(tmp_path):
     path, model = fit_save_load([keras.layers.GRU(6), keras.layers.Dense(1)], tmp_path)
     loop = export_tflite(path, tmp_path / "w.tflite")
@@ -210,6 +219,7 @@ def test_gru_has_no_fused_op_and_exports_as_a_loop_or_unrolled(tmp_path):
         TFLiteRunner(loop.path).stream(sequences(9, batch=1))
 
 
+@pytest.mark.slow
 def test_lstm_inside_a_nested_model_fuses(tmp_path):
     keras.utils.set_random_seed(5)
     inner_input = keras.Input((None, 3))
@@ -234,6 +244,7 @@ def _second_rnn(kind):
     }[kind]()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "second", ["simple_rnn", "gru", "fast_simple_rnn", "while_lstm"]
 )
@@ -272,6 +283,7 @@ def test_a_file_whose_loop_reads_the_fused_state_is_refused_unverified(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_int8_of_a_masked_lstm_names_the_delegate_that_fails(tmp_path):
     # The unrolled int8 file runs in the builtin kernels, but LiteRT's default
     # XNNPACK delegate (a phone's default too) cannot prepare it.

@@ -32,6 +32,7 @@ def two_outputs(second=None):
     return keras.Model(inputs, [first, tail])
 
 
+@pytest.mark.slow
 def test_existing_output_needs_overwrite(tmp_path):
     target = tmp_path / "m.tflite"
     target.write_bytes(b"user data")
@@ -110,6 +111,7 @@ def test_representative_data_of_the_wrong_shape_says_the_expected_one(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_lambda_refusal_is_complete_and_trust_loads_it(tmp_path):
     source = tmp_path / "lambda.keras"
     two_outputs(lambda t: 2.0 * t).save(source)

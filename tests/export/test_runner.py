@@ -19,6 +19,7 @@ def simple():
     return schemes.get("xavier_rnn").build_model(input_dim=3, units=8, seed=0)
 
 
+@pytest.mark.slow
 def test_runner_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="`path` must be an existing"):
         TFLiteRunner(tmp_path / "none.tflite")

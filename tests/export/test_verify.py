@@ -41,6 +41,7 @@ def two_outputs(second=None):
     return keras.Model(inputs, [first, tail])
 
 
+@pytest.mark.slow
 def test_failed_parity_leaves_nothing_behind(tmp_path):
     with pytest.raises(ExportError, match="parity check failed"):
         export_tflite(
@@ -49,6 +50,7 @@ def test_failed_parity_leaves_nothing_behind(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_flex_ops_only_on_request_and_never_claimed_verified(tmp_path):
     with pytest.raises(
         ExportError,
@@ -69,6 +71,7 @@ def test_flex_ops_only_on_request_and_never_claimed_verified(tmp_path):
     assert report.max_abs_error is None and report.verified_sequences == 0
 
 
+@pytest.mark.slow
 def test_every_output_of_a_multi_output_model_is_verified(tmp_path):
     model = two_outputs()
     report = export_tflite(model, tmp_path / "two.tflite")

@@ -293,6 +293,7 @@ def test_chrono_in_a_subclassed_model_gets_the_cells_layout(name):
         assert_chrono(c.bias, kind, 100, reset_after=reset_after)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("units", [3, 8])
 def test_chrono_with_unit_forget_bias_in_a_subclassed_model_is_refused(units):
     # Review of issue 40: here the (units,) pieces were taken for a whole

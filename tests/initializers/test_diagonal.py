@@ -17,6 +17,7 @@ from tests.helpers import (
 )
 
 
+@pytest.mark.slow
 def test_uniform_diagonal_is_diagonal_and_uniform():
     w = to_numpy(UniformDiagonal(seed=1)((4096, 4096)))
     loops = np.diag(w).astype("float64")

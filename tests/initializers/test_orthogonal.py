@@ -30,6 +30,7 @@ def test_scaled_orthogonal_gram_on_short_side(shape, gain):
     np.testing.assert_allclose(gram / gain**2, np.eye(min(shape)), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_scaled_orthogonal_is_haar_trace_unbiased():
     # For Haar O(n), trace(Q) has the moments of N(0, 1) up to order n
     # (Diaconis & Shahshahani): mean 0, variance 1, fourth moment 3. Plain

@@ -103,6 +103,7 @@ def test_dropout_active_only_in_training():
     assert not np.allclose(eval_out, np.asarray(layer(X, training=True)))
 
 
+@pytest.mark.slow
 def test_stacked_bidirectional_return_sequences_fit():
     model = keras.Sequential(
         [
@@ -213,6 +214,7 @@ def test_lstm_cell_keeps_keras_forget_bias_and_takes_chrono():
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_stacked_bidirectional_fit(cell):
     cls, _, _ = CELLS[cell]

@@ -180,6 +180,7 @@ MASK_CONFIGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("left", [True, False], ids=["left-padded", "right-padded"])
 @pytest.mark.parametrize("kwargs", MASK_CONFIGS)
 def test_masks_match_simple_rnn(kwargs, left):
@@ -282,6 +283,7 @@ def test_dropout_output_variance_matches_simple_rnn_within_sampling_error():
     assert abs(v_fast - v_off) > Z * math.hypot(se_fast, se_off)
 
 
+@pytest.mark.slow
 def test_same_training_step_as_simple_rnn():
     results = []
     for layer in twins(dropout=0.2, recurrent_dropout=0.2):
@@ -320,6 +322,7 @@ def test_jit_compile_must_be_auto_or_a_bool(value):
         FastSimpleRNN(4, jit_compile=value)
 
 
+@pytest.mark.slow
 @tf_only
 def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
     from keras_rnninit.export import TFLiteRunner, export_tflite, non_builtin_ops
@@ -362,6 +365,7 @@ def test_keras_file_in_fresh_process_and_tflite_export(tmp_path):
     )
 
 
+@pytest.mark.slow
 @tf_only
 def test_masked_model_exports(tmp_path):
     from keras_rnninit.export import TFLiteRunner, export_tflite

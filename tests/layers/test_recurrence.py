@@ -272,6 +272,7 @@ def test_second_order_matches_simple_rnn_eagerly(quantity, kwargs, training):
     assert_close(quantity(fast, X, training), quantity(slow, X, training), rtol=1e-4)
 
 
+@pytest.mark.slow
 @tf_only
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("quantity", [gradient_penalty, hessian_vector_product])
@@ -286,6 +287,7 @@ def test_second_order_matches_simple_rnn_in_tf_function(quantity, training):
     assert_close(*results, rtol=1e-4)
 
 
+@pytest.mark.slow
 @tf_only
 def test_second_order_with_a_mask():
     tokens = np.array([[0, 0, 3, 4, 5], [1, 2, 3, 0, 0], [7, 0, 0, 0, 0]], "int32")
@@ -301,6 +303,7 @@ def test_second_order_with_a_mask():
     assert_close(*results, rtol=1e-4)
 
 
+@pytest.mark.slow
 @tf_only
 def test_second_order_in_a_custom_train_step():
     results = []
@@ -358,6 +361,7 @@ def test_compiled_shapes_are_capped(fresh_cache):
     assert not fresh_cache
 
 
+@pytest.mark.slow
 @tf_only
 @pytest.mark.parametrize("mode", ["determinism", "mirrored"])
 def test_fit_under_determinism_and_mirrored_strategy(mode):

@@ -52,6 +52,7 @@ def test_unigram_entropy():
     assert 3.1 < unigram_entropy(load_text()) < 3.3
 
 
+@pytest.mark.slow
 def test_sample_text_from_a_trained_char_model():
     import keras
 

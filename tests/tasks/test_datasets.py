@@ -45,6 +45,7 @@ def _raw_japanese_vowels():
     return series, labels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_shapes_dtypes_and_classes_match_the_published_facts(name):
     samples, classes, length, features = PUBLISHED[name]
@@ -99,6 +100,7 @@ def test_digits_are_sklearns_images_standardized_with_training_statistics():
     np.testing.assert_array_equal(data.y_test, labels[data.index_test])
 
 
+@pytest.mark.slow
 def test_japanese_vowels_are_sktimes_series_padded_with_zeros():
     series, labels = _raw_japanese_vowels()
     data = load_dataset("japanese_vowels")
@@ -264,6 +266,7 @@ def test_missing_extra_on_the_command_line(monkeypatch, capsys, tmp_path):
     assert not list(tmp_path.iterdir())  # refused before any folder
 
 
+@pytest.mark.slow
 def test_tiny_compare_on_digits_writes_its_report(capsys, tmp_path):
     import keras
 

@@ -15,7 +15,7 @@ from keras_rnninit.compare.own.data import (
     rows,
     take,
 )
-from keras_rnninit.schemes.reinitialize import reinitialize
+from keras_rnninit.schemes.redraw import reinitialize
 from keras_rnninit.utils.validation import check_number, check_positive_int
 
 __all__ = ["SETTINGS", "OwnRuns", "check_runs", "monitor_mode", "monitored", "runs_of"]

@@ -14,7 +14,7 @@ from keras_rnninit.diagnostics.callbacks import (
     NaNGuard,
     RNNDiagnostics,
 )
-from keras_rnninit.schemes.reinitialize import reinitialize
+from keras_rnninit.schemes.redraw import reinitialize
 
 __all__ = ["train_own"]
 

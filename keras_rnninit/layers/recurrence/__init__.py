@@ -1,5 +1,9 @@
-"""The simple recurrence with a hand-written backward pass on TensorFlow: the
-kernel of `FastSimpleRNN`.
+"""The simple recurrence with a hand-written backward pass, the kernel of
+`FastSimpleRNN`: this module checks and dispatches, one module per backend
+computes (`tensorflow.py`: `tf.custom_gradient` and `tf.while_loop`, XLA-
+compiled for a bounded number of shapes; `jax.py`: `lax.scan` with a
+`custom_vjp`). The names `tensorflow` and `jax` are our modules here, as in
+`keras/src/backend/`.
 
     a_t = act(p_t + (s_{t-1} * r) W)
     s_t = a_t            where m_t = 1 (or no mask)

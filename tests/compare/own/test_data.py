@@ -125,6 +125,7 @@ def test_a_dataset_is_read_once_whatever_its_order():
     assert read_batches((X, Y)) == ((X, Y), None)  # arrays pass through
 
 
+@pytest.mark.slow
 def test_compare_on_a_shuffled_dataset_is_compare_on_its_rows():
     import tensorflow as tf
 

@@ -81,6 +81,7 @@ def compare_own(**kwargs):
     return compare(["xavier_rnn"], seeds=[0], **arguments)
 
 
+@pytest.mark.slow
 def test_runs_are_paired_seeded_and_evaluated_at_the_last_step(tmp_path):
     base = classifier()
     records = compare(
@@ -131,6 +132,7 @@ def test_runs_are_paired_seeded_and_evaluated_at_the_last_step(tmp_path):
     assert len(report["records"]) == 4
 
 
+@pytest.mark.slow
 def test_without_a_target_nothing_is_solved_and_a_shared_layer_is_named(tmp_path):
     # A shared recurrent layer (called twice) is not taken apart by the
     # diagnostics: it is named with the reason, and the run trains.
@@ -196,6 +198,7 @@ def test_model_refusals():
         compare_own(model=lambda: 3)
 
 
+@pytest.mark.slow
 def test_sample_weights_weigh_the_training_loss():
     weights = np.where(np.arange(N) % 2 == 0, 1.0, 0.0).astype("float32")
     (record,) = compare(

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import keras
 
+from keras_rnninit.schemes import bundles as schemes
 from keras_rnninit.utils.seeding import derive_seed
 
 __all__ = ["Change", "Reinitialized", "reinitialize"]
@@ -177,8 +178,6 @@ def _unbuilt(config):
 
 def _check_scheme(scheme):
     """The `Scheme` named `scheme` (any registered cell), else raise."""
-    from keras_rnninit import schemes  # schemes re-exports this module
-
     if isinstance(scheme, schemes.Scheme):
         return scheme
     known = schemes.names(None)

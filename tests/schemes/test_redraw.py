@@ -321,6 +321,7 @@ def text_data(n=32, length=7):
     return tokens, rng.integers(0, 2, size=(n, 1)).astype("float32")
 
 
+@pytest.mark.slow
 def test_text_classifier_compile_fit_save(tmp_path):
     model = text_classifier()
     model.compile(

@@ -177,6 +177,7 @@ def test_build_model_options():
     assert model.inputs[0].name == "sequence"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", schemes.names())
 def test_every_scheme_fits(name):
     x, y = adding_problem(128, length=10, seed=0)
@@ -258,6 +259,7 @@ def test_scheme_seeds(name):
         assert not np.array_equal(weights(4)[i], weights(5)[i])
 
 
+@pytest.mark.slow
 def test_np_rnn_model_keras_round_trip(tmp_path):
     model = schemes.get("np_rnn").build_model(2, 8, seed=0)
     configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "np_rnn"))
@@ -265,6 +267,7 @@ def test_np_rnn_model_keras_round_trip(tmp_path):
     assert name == "keras_rnninit>NpRNN" and set(config) == {"seed"}
 
 
+@pytest.mark.slow
 def test_uniform_diag_model_keras_round_trip(tmp_path):
     model = schemes.get("uniform_diag").build_model(2, 8, seed=0)
     configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "diag"))
@@ -282,6 +285,7 @@ def test_names_per_cell():
         assert schemes.get(name).cells == tuple(sorted(schemes.get(name).cells))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("name", GATED)
 def test_every_gated_scheme_fits(name, cell):
@@ -444,6 +448,7 @@ def test_simple_cell_is_unchanged_by_per_gate_factories():
     )
 
 
+@pytest.mark.slow
 def test_fit_save_load_in_fresh_process(tmp_path):
     from keras_rnninit import XavierGRUCell, XavierLSTMCell
 

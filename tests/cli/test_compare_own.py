@@ -26,6 +26,7 @@ def files(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_compare_own_model_from_the_command_line(capsys, files):
     out = files / "out"
     code, stdout, err = run_main(
