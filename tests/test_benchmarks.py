@@ -211,6 +211,7 @@ def test_xla_cache_memory_quick(tmp_path):
         assert f"| {variant} |" in stdout
 
 
+@pytest.mark.slow
 def test_compare_throughput_quick(tmp_path):
     out, stdout, wall = run_quick("compare_throughput.py", tmp_path)
     result = json.loads(out.read_text())

@@ -91,6 +91,7 @@ def write_bad(files, name):
     return model, data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, extra, message",
     [

@@ -135,6 +135,7 @@ def test_gated_cell_on_another_backend_is_refused(capsys, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length, steps", [(1, [1]), (7, [1, 7]), (10, [1, 10])])
 def test_each_variance_column_is_a_different_step(capsys, tmp_path, length, steps):
     argv = cli_argv("simple", "xavier_rnn", tmp_path / "d", length=length, draws=1)

@@ -129,6 +129,7 @@ def test_convergence_tracker_warns_on_missing_key_and_stops():
     assert len(history.history["loss"]) == 1
 
 
+@pytest.mark.slow
 def test_nan_guard_stops_with_diagnosis(capsys):
     inputs = keras.Input((None, 2), name="sequence")
     h = keras.layers.SimpleRNN(

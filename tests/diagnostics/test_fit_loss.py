@@ -152,6 +152,7 @@ def test_explicit_loss_brings_y_to_the_rank_compile_does(pred_rank, true_rank):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("diagnosed", ["first", "second"])
 def test_stacked_stateful_layers_start_from_trainings_state(diagnosed):
     # Review of issue 40: the run that captures the first layer's arguments
@@ -203,6 +204,7 @@ def test_two_outputs_and_the_logged_losses_stay_fits(kind):
         assert watched.history[key] == pytest.approx(plain.history[key], rel=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not TENSORFLOW, reason="the reference steps the cell under a tape")
 @pytest.mark.parametrize(
     "setting, kind, reduction",

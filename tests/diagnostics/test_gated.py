@@ -165,6 +165,7 @@ def test_state_gradients_match_the_real_layer(kind, masked, kwargs):
         rel_close(report["cell_grad_norms"][:-1], step_norms(dc)[:-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, masked, kwargs", CASES)
 def test_weight_gradients_match_the_tape_on_the_real_model(kind, masked, kwargs):
     import tensorflow as tf
@@ -208,6 +209,7 @@ def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_state_and_keep_gate_profiles_match_the_real_layer(kind):
     model = build(kind, reset_after=False) if kind == "gru" else build(kind)
@@ -259,6 +261,7 @@ def test_per_gate_spectral_radius_by_gate_name(kind, gates):
     assert report["spectral_radius"] == pytest.approx(candidate, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_cell_gradient_does_not_underflow():
     """With no input or recurrent weights, dL/dc_{t-1} = f * dL/dc_t exactly
     (f = sigmoid(-30) constant): over 39 steps 1e-507, below float64."""
@@ -299,6 +302,7 @@ def test_callback_logs_and_records_gated_diagnostics():
     rel_close(last["grad_norms"], want)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(LENGTHS))
 def test_padded_probe_lstm_ratio_and_keep_gate_at_the_last_real_step(case):
     model = masked_model("lstm")

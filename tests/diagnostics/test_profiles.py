@@ -213,6 +213,7 @@ def test_errors():
         diagnose(elu, X, Y1)
 
 
+@pytest.mark.slow
 def test_gradient_norms_do_not_underflow():
     # Linear units, Whh = c I: dL/dh_t = c^(T - t) dL/dh_T exactly, so the
     # norms fall by a factor c per step: down to 1e-236 at t = 1 with T = 120,
@@ -270,6 +271,7 @@ def test_diagnose_weight_gradients_match_autodiff(kwargs):
         assert math.isclose(fast[name], slow[name], rel_tol=1e-4), name
 
 
+@pytest.mark.slow
 def test_names_layer_refuses_bidirectional_and_adds_no_graph_nodes():
     inputs = keras.Input((None, 3))
     h = keras.layers.SimpleRNN(5, return_sequences=True, name="low")(inputs)

@@ -120,6 +120,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["SimpleRNN", "FastSimpleRNN", "RNN"])
 @pytest.mark.parametrize("setting, kwargs", CASES)
 def test_replay_matches_the_real_model(kind, setting, kwargs):

@@ -42,6 +42,7 @@ def tape_signal(scheme, units, length, input_dim=8, batch=32, draws=2, seed=0):
     return float(np.mean(ratios)), np.mean(variances, axis=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["xavier_rnn", "irnn", "keras_default"])
 def test_signal_propagation_matches_autodiff(scheme):
     report = signal_propagation(scheme, units=32, length=40, draws=2)
@@ -50,6 +51,7 @@ def test_signal_propagation_matches_autodiff(scheme):
     np.testing.assert_allclose(report["variance"], variance, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_signal_propagation_reproduces_design_facts():
     uniform = signal_propagation("uniform01", units=64, length=100, draws=2)
     assert uniform["saturated"][5:].min() > 0.99

@@ -261,6 +261,7 @@ def test_fused_lstm_feeding_a_loop_of_the_same_width_starts_it_from_zeros(
         assert_parity(report.path, model, sequences(length), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_file_whose_loop_reads_the_fused_state_is_refused_unverified(
     tmp_path, monkeypatch
 ):

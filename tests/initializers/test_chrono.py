@@ -283,6 +283,7 @@ def test_chrono_on_every_keras_gated_layer(name, given):
         assert_chrono(c.bias, kind, 100, reset_after=reset_after)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CHRONO_LAYERS))
 def test_chrono_in_a_subclassed_model_gets_the_cells_layout(name):
     # Deferred initialization: no add_weight on the stack. A GRU(reset_after=

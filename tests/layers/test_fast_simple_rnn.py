@@ -82,6 +82,7 @@ def _weighted_sum(out):
     return ops.sum(ops.sin(out) * index / ops.cast(ops.size(out), out.dtype))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("kwargs", CONFIGS)
 def test_same_gradients_as_simple_rnn(kwargs, training):
@@ -265,6 +266,7 @@ def _variance_and_se(samples):
     return var, math.sqrt((float(np.mean(centred**4)) - var**2) / samples.size)
 
 
+@pytest.mark.slow
 def test_dropout_output_variance_matches_simple_rnn_within_sampling_error():
     # Different dropout seeds: the two variances are independent estimates of
     # the same quantity when FastSimpleRNN applies Keras' dropout semantics.

@@ -187,6 +187,7 @@ def test_hand_written_backward_covers_the_usual_activations():
         assert not supported(activation)
 
 
+@pytest.mark.slow
 @tf_only
 @pytest.mark.parametrize("extras", ["plain", "mask", "dropout", "mask+dropout"])
 @pytest.mark.parametrize("compile", [False, True])
@@ -339,6 +340,7 @@ def test_which_calls_compile(fresh_cache, jit_compile, training, expected):
     assert len(fresh_cache) == int(expected)
 
 
+@pytest.mark.slow
 @tf_only
 def test_compiled_shapes_are_capped(fresh_cache):
     fast, slow = twins(return_sequences=True)

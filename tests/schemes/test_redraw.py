@@ -205,6 +205,7 @@ def test_chrono_lstm_and_gru_biases():
     assert_orthogonal_blocks(whh, "gru")
 
 
+@pytest.mark.slow
 def test_custom_scheme_object():
     scheme = schemes.chrono(10, name="chrono10")
     model = one_layer_model(keras.layers.LSTM(512, name="rnn"), input_dim=2)
@@ -425,6 +426,7 @@ class Encoder(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+@pytest.mark.slow
 def test_user_layers_survive_and_repeat(tmp_path):
     model = keras.Sequential(
         [
@@ -483,6 +485,7 @@ class Sub(keras.Model):
         return {**super().get_config(), "units": self.units}
 
 
+@pytest.mark.slow
 def test_subclassed_model_nested_in_a_functional_one():
     sub = Sub(name="sub")
     sub(np.zeros((1, 2, 3), "float32"))

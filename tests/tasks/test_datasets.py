@@ -66,6 +66,7 @@ def test_shapes_dtypes_and_classes_match_the_published_facts(name):
     np.testing.assert_array_equal(np.sort(both), np.arange(samples))
 
 
+@pytest.mark.slow
 def test_japanese_vowels_lengths_are_the_published_7_to_29():
     series, _ = _raw_japanese_vowels()
     lengths = [len(s) for s in series]
@@ -190,6 +191,7 @@ def test_cached_arrays_are_read_only():
         data.x_train[0, 0, 0] = 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_task_metadata(name):
     import keras

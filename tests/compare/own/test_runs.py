@@ -36,6 +36,7 @@ def classifier(rnn="SimpleRNN"):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "monitor, mode", [("val_loss", "min"), ("val_accuracy", "max"), ("loss", "min")]
 )
@@ -49,6 +50,7 @@ def test_direction_is_inferred_as_early_stopping_does(monitor, mode):
     assert (stopping.monitor_op == keras.ops.greater) == (mode == "max")
 
 
+@pytest.mark.slow
 def test_monitor_with_no_direction_needs_mode():
     model = classifier()
     model.compile(

@@ -160,6 +160,7 @@ def test_without_a_target_nothing_is_solved_and_a_shared_layer_is_named(tmp_path
     assert not (tmp_path / "survival.png").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
