@@ -48,3 +48,14 @@ def assert_parity(path, model, x, atol=1e-5, rtol=0.0):
         np.testing.assert_allclose(
             got[f"output_{i}"], reference, rtol=0, atol=atol + rtol * scale
         )
+
+
+# A sequence length that the exporter's own verification does not use.
+X9 = np.random.default_rng(0).normal(size=(5, 9, 3)).astype("float32")
+
+
+def simple():
+    """xavier_rnn's SimpleRNN(8) -> Dense model on 3 features, seed 0."""
+    from keras_rnninit import schemes
+
+    return schemes.get("xavier_rnn").build_model(input_dim=3, units=8, seed=0)

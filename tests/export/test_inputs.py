@@ -6,20 +6,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnninit import XavierRNN, schemes
+from keras_rnninit import XavierRNN
 from keras_rnninit.export import (
     ExportError,
     export_tflite,
 )
+from tests.export.helpers import X9, simple
 
 RNG = np.random.default_rng(0)
-
-
-X9 = RNG.normal(size=(5, 9, 3)).astype("float32")  # a length not used in verify
-
-
-def simple():
-    return schemes.get("xavier_rnn").build_model(input_dim=3, units=8, seed=0)
 
 
 def two_outputs(second=None):

@@ -6,22 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnninit import XavierRNN, schemes
+from keras_rnninit import XavierRNN
 from keras_rnninit.export import (
     ExportError,
     export_tflite,
     non_builtin_ops,
 )
-from tests.export.helpers import assert_parity
+from tests.export.helpers import X9, assert_parity, simple
 
 RNG = np.random.default_rng(0)
-
-
-X9 = RNG.normal(size=(5, 9, 3)).astype("float32")  # a length not used in verify
-
-
-def simple():
-    return schemes.get("xavier_rnn").build_model(input_dim=3, units=8, seed=0)
 
 
 def cumprod_model():
