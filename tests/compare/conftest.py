@@ -1,11 +1,16 @@
-"""The compare tests' shared artifact: one uninterrupted comparison, the
-reference that the kill, resume and lock tests compare their records with
-(computed once per worker, not once per module)."""
+"""The compare tests' shared artifacts, computed once per worker (not once
+per module): a fused in-process comparison and its records, which the runner,
+training and report tests read, and one uninterrupted command-line
+comparison, the reference that the kill, resume and lock tests compare their
+records with."""
+
+import time
 
 import pytest
 
+from keras_rnninit.compare import compare
 from tests.compare.helpers import SCHEMES, SEEDS, STEPS
-from tests.helpers import run_python, tiny_compare_argv
+from tests.helpers import TINY, run_python, tiny_compare_argv
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +20,16 @@ def reference(tmp_path_factory):
     done = run_python(*tiny_compare_argv(out, SCHEMES, SEEDS, STEPS), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def timed():
+    """The records of a fused comparison and the seconds it took (own clock)."""
+    start = time.perf_counter()
+    records = compare(["xavier_rnn", "uniform01"], seeds=[0], progress=None, **TINY)
+    return records, time.perf_counter() - start
+
+
+@pytest.fixture(scope="session")
+def records(timed):
+    return timed[0]

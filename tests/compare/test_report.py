@@ -1,28 +1,10 @@
 """The comparison runner and the report writer, on tiny real runs."""
 
 import json
-import time
 
 import pytest
 
-from keras_rnninit.compare import compare
 from keras_rnninit.compare.report import jsonable, speedups, summarize, write_report
-from tests.helpers import (
-    TINY,
-)
-
-
-@pytest.fixture(scope="module")
-def timed():
-    """The records of a fused comparison and the seconds it took (own clock)."""
-    start = time.perf_counter()
-    records = compare(["xavier_rnn", "uniform01"], seeds=[0], progress=None, **TINY)
-    return records, time.perf_counter() - start
-
-
-@pytest.fixture(scope="module")
-def records(timed):
-    return timed[0]
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 import json
 import math
-import time
 
 import pytest
 
@@ -11,20 +10,6 @@ from keras_rnninit.compare.report import jsonable
 from tests.helpers import (
     TINY,
 )
-
-
-@pytest.fixture(scope="module")
-def timed():
-    """The records of a fused comparison and the seconds it took (own clock)."""
-    start = time.perf_counter()
-    records = compare(["xavier_rnn", "uniform01"], seeds=[0], progress=None, **TINY)
-    return records, time.perf_counter() - start
-
-
-@pytest.fixture(scope="module")
-def records(timed):
-    return timed[0]
-
 
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 

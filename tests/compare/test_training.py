@@ -1,7 +1,6 @@
 """The comparison runner and the report writer, on tiny real runs."""
 
 import os
-import time
 
 import keras
 import numpy as np
@@ -19,19 +18,6 @@ from tests.helpers import (
 gated_tf_only = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="gated diagnostics: TensorFlow"
 )
-
-
-@pytest.fixture(scope="module")
-def timed():
-    """The records of a fused comparison and the seconds it took (own clock)."""
-    start = time.perf_counter()
-    records = compare(["xavier_rnn", "uniform01"], seeds=[0], progress=None, **TINY)
-    return records, time.perf_counter() - start
-
-
-@pytest.fixture(scope="module")
-def records(timed):
-    return timed[0]
 
 
 GATED_TINY = {"length": 6, "units": 4, "steps": 200, "eval_every": 100, "test_size": 64}
