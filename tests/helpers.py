@@ -1,5 +1,6 @@
 """Shared test helpers: sample-size-derived statistical checks, serialization."""
 
+import dataclasses
 import json
 import math
 import os
@@ -233,3 +234,13 @@ def run_main(capsys, *argv):
         code = exit_.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@dataclasses.dataclass(frozen=True)
+class Recurrent:
+    """One recurrent layer of a differential harness's random model."""
+
+    kind: str  # simple, fast, lstm, lstm_relu (export's: not fusable), gru
+    units: int
+    bidirectional: bool
+    go_backwards: bool

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from keras_rnninit.diagnostics import diagnose
 from keras_rnninit.layers import FastSimpleRNN
-from tests.helpers import fit_gradient_norms
+from tests.helpers import Recurrent, fit_gradient_norms
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
@@ -66,14 +66,6 @@ MAX_LAYERS, MAX_LENGTH = 3, 6
 K, LAMBDA = MAX_LAYERS * MAX_LENGTH * 10 * 2, 5.0
 RTOL = 2 * LAMBDA * math.sqrt(K) * 2.0**-24
 ATOL = RTOL
-
-
-@dataclasses.dataclass(frozen=True)
-class Recurrent:
-    kind: str  # simple, fast, lstm, gru
-    units: int
-    bidirectional: bool
-    go_backwards: bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,20 +32,13 @@ from hypothesis import strategies as st
 from keras_rnninit.export import ExportError, export_tflite
 from keras_rnninit.layers import FastSimpleRNN
 from tests.export.helpers import interpreter, serve
+from tests.helpers import Recurrent
 
 EXAMPLES = int(os.environ.get("KERAS_RNNINIT_FUZZ_EXAMPLES", "12"))
 FEATURES = 3
 # (atol, rtol of max|y|) per quantization for the comparison below: float32
 # is the exporter's own 1e-5; the others sit at the exporter's defaults.
 TOLERANCES = {None: (1e-5, 0.0), "float16": (1e-5, 0.01), "int8": (1e-5, 0.25)}
-
-
-@dataclasses.dataclass(frozen=True)
-class Recurrent:
-    kind: str  # simple, fast, lstm, lstm_relu (not fusable), gru
-    units: int
-    bidirectional: bool
-    go_backwards: bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,15 +15,7 @@ from tests.helpers import (
     run_serialization_test,
     to_numpy,
 )
-
-GATES = {"lstm": 4, "gru": 3}
-
-
-LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-
-
-def blocks(w, gates):
-    return np.split(w, gates, axis=-1)
+from tests.initializers.helpers import GATES, LAYERS, blocks
 
 
 def built(layer, input_dim=3):

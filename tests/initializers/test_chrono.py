@@ -15,6 +15,7 @@ from tests.helpers import (
     assert_variance,
     to_numpy,
 )
+from tests.initializers.helpers import built_in_subclassed_model
 
 
 def built(layer, input_dim=3):
@@ -106,23 +107,6 @@ def cells_of(layer):
     if isinstance(layer, keras.layers.Bidirectional):
         return [layer.forward_layer.cell, layer.backward_layer.cell]
     return [layer.cell]
-
-
-class Wrapping(keras.Model):
-    """A subclassed model: Keras builds its layers while tracing `call` in a
-    StatelessScope and initializes their weights later, outside `add_weight`."""
-
-    def __init__(self, layer):
-        super().__init__()
-        self.inner = layer
-
-    def call(self, x):
-        return self.inner(x)
-
-
-def built_in_subclassed_model(layer, input_dim=3):
-    Wrapping(layer)(np.zeros((2, 4, input_dim), "float32"))
-    return layer
 
 
 def test_chrono_bias_is_registered():

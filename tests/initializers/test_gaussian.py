@@ -16,15 +16,9 @@ from tests.helpers import (
     assert_variance,
     to_numpy,
 )
-
-N = 256  # every statistical check draws at least N x N = 65536 samples
-
+from tests.initializers.helpers import N, blocks
 
 TAIL_2SIGMA = math.erfc(2 / math.sqrt(2))  # 0.0455 for an untruncated Gaussian
-
-
-def blocks(w, gates):
-    return np.split(w, gates, axis=-1)
 
 
 @pytest.mark.parametrize("gain", [1.0, 0.5, 3.0])

@@ -13,12 +13,7 @@ from tests.helpers import (
     assert_variance,
     to_numpy,
 )
-
-N = 256  # every statistical check draws at least N x N = 65536 samples
-
-
-def blocks(w, gates):
-    return np.split(w, gates, axis=-1)
+from tests.initializers.helpers import N, blocks
 
 
 @pytest.mark.parametrize("shape", [(N, N), (N, N // 2), (N // 2, N)])

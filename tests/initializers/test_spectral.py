@@ -1,4 +1,3 @@
-import keras
 import numpy as np
 import pytest
 
@@ -8,35 +7,13 @@ from keras_rnninit import (
 from tests.helpers import (
     to_numpy,
 )
-
-N = 256  # every statistical check draws at least N x N = 65536 samples
-
-
-GATES = {"lstm": 4, "gru": 3}
-
-
-LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-
-
-def blocks(w, gates):
-    return np.split(w, gates, axis=-1)
-
-
-class Wrapping(keras.Model):
-    """A subclassed model: Keras builds its layers while tracing `call` in a
-    StatelessScope and initializes their weights later, outside `add_weight`."""
-
-    def __init__(self, layer):
-        super().__init__()
-        self.inner = layer
-
-    def call(self, x):
-        return self.inner(x)
-
-
-def built_in_subclassed_model(layer, input_dim=3):
-    Wrapping(layer)(np.zeros((2, 4, input_dim), "float32"))
-    return layer
+from tests.initializers.helpers import (
+    GATES,
+    LAYERS,
+    N,
+    blocks,
+    built_in_subclassed_model,
+)
 
 
 @pytest.mark.parametrize("radius", [0.5, 1.0, 3.0])

@@ -8,8 +8,7 @@ from tests.helpers import (
     assert_variance,
     to_numpy,
 )
-
-N = 256  # every statistical check draws at least N x N = 65536 samples
+from tests.initializers.helpers import N
 
 
 def test_uniform01_bounds_mean_variance():

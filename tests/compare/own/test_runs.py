@@ -7,33 +7,10 @@ monitored value recomputed with `evaluate`, the saved file reloaded.
 """
 
 import keras
-import numpy as np
 import pytest
 
 from keras_rnninit.compare.own import monitor_mode
-
-RNG = np.random.default_rng(3)
-
-
-N, T, D = 80, 6, 3
-
-
-XV = RNG.normal(size=(40, T, D)).astype("float32")
-
-
-YV = (XV[:, :, 0].sum(1) > 0).astype("int32")
-
-
-def classifier(rnn="SimpleRNN"):
-    inputs = keras.Input((T, D), name="sequence")
-    h = getattr(keras.layers, rnn)(8, name="rnn")(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(2, "softmax", name="head")(h))
-    model.compile(
-        keras.optimizers.Adam(0.02),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+from tests.compare.own.helpers import XV, YV, classifier
 
 
 @pytest.mark.slow

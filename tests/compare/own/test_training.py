@@ -13,42 +13,7 @@ import pytest
 from keras_rnninit import schemes
 from keras_rnninit.compare import compare
 from keras_rnninit.compare.report import write_report
-
-RNG = np.random.default_rng(3)
-
-
-N, T, D = 80, 6, 3
-
-
-X = RNG.normal(size=(N, T, D)).astype("float32")
-
-
-Y = (X[:, :, 0].sum(1) > 0).astype("int32")
-
-
-XV = RNG.normal(size=(40, T, D)).astype("float32")
-
-
-YV = (XV[:, :, 0].sum(1) > 0).astype("int32")
-
-
-def classifier(rnn="SimpleRNN"):
-    inputs = keras.Input((T, D), name="sequence")
-    h = getattr(keras.layers, rnn)(8, name="rnn")(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(2, "softmax", name="head")(h))
-    model.compile(
-        keras.optimizers.Adam(0.02),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def stream_rows(n, seed, count):
-    """Row order of the doc's stream: pass k is permutation (seed, k)."""
-    passes = -(-count // n)
-    order = [np.random.default_rng([seed, k]).permutation(n) for k in range(passes)]
-    return np.concatenate(order)[:count]
+from tests.compare.own.helpers import XV, YV, D, N, T, X, Y, classifier, stream_rows
 
 
 def reference_curve(scheme, seed, steps, eval_every, batch_size, weights=None):
