@@ -86,23 +86,23 @@ def _key(r):
 
 def slim(record):
     """What the sweep keeps of a comparison record."""
-    config = record["config"]
+    config = record.config
     return {
         "task": config["task"],
         "length": config["length"],
-        "scheme": record["scheme"],
-        "seed": record["seed"],
+        "scheme": record.scheme,
+        "seed": record.seed,
         "steps": config["steps"],
         "clipnorm": config["clipnorm"],
         "units": config["units"],
         "batch_size": config["batch_size"],
         "learning_rate": config["learning_rate"],
-        "threshold": record["threshold"],
-        "steps_to_threshold": record["steps_to_threshold"],
-        "best_test": record["best_test"],
-        "final_test": record["final_test"],
-        "diverged": record["diverged"] is not None,
-        "wall_seconds": record["wall_seconds"],
+        "threshold": record.threshold,
+        "steps_to_threshold": record.steps_to_threshold,
+        "best_test": record.best_test,
+        "final_test": record.final_test,
+        "diverged": record.diverged is not None,
+        "wall_seconds": record.wall_seconds,
     }
 
 

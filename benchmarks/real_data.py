@@ -110,7 +110,7 @@ def load(path):
 def slim(record):
     """What the sweep keeps of a comparison record: enough for the
     statistics of `keras_rnninit.compare.statistics` and the plots."""
-    config = record["config"]
+    config = record.config
     return {
         "config": {
             key: config[key]
@@ -127,18 +127,18 @@ def slim(record):
                 "test_size",
             )
         },
-        "backend": record["versions"]["backend"],
-        "scheme": record["scheme"],
-        "seed": record["seed"],
-        "metric": record["metric"],
-        "mode": record["mode"],
-        "threshold": record["threshold"],
-        "steps_to_threshold": record["steps_to_threshold"],
-        "best_test": record["best_test"],
-        "final_test": record["final_test"],
-        "test_curve": record["curve"]["test"],
-        "diverged": record["diverged"] is not None,
-        "wall_seconds": record["wall_seconds"],
+        "backend": record.versions["backend"],
+        "scheme": record.scheme,
+        "seed": record.seed,
+        "metric": record.metric,
+        "mode": record.mode,
+        "threshold": record.threshold,
+        "steps_to_threshold": record.steps_to_threshold,
+        "best_test": record.best_test,
+        "final_test": record.final_test,
+        "test_curve": record.curve["test"],
+        "diverged": record.diverged is not None,
+        "wall_seconds": record.wall_seconds,
     }
 
 

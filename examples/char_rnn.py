@@ -43,11 +43,11 @@ def main():
     write_report(records, out, command="python examples/char_rnn.py")
     vocab = CharVocabulary(load_text())
     for record in records:
-        model = keras.saving.load_model(record["model_path"])
+        model = keras.saving.load_model(record.model_path)
         text = sample_text(model, vocab, "The ", length=200, temperature=0.8, seed=0)
         print(
-            f"\n{record['scheme']}: test loss {record['final_test']:.3f} nats/char "
-            f"(unigram baseline {record['baseline']:.3f}). Sample:\n{text!r}"
+            f"\n{record.scheme}: test loss {record.final_test:.3f} nats/char "
+            f"(unigram baseline {record.baseline:.3f}). Sample:\n{text!r}"
         )
     print(f"\nloss curves: {out}/loss_curves.png; report: {out}/report.md")
 

@@ -38,8 +38,7 @@ def main():
     write_report(records, out, command="python examples/copy_task.py")
     print_table(os.path.join(out, "report.md"))
     print(
-        f"memoryless baseline: {records[0]['baseline']:.4f} nats/step; "
-        f"plots: {out}/*.png"
+        f"memoryless baseline: {records[0].baseline:.4f} nats/step; plots: {out}/*.png"
     )
 
 

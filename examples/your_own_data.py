@@ -43,5 +43,5 @@ out = os.path.join(args.out, "your_own_data")
 os.makedirs(out, exist_ok=True)
 write_report(records, out)
 for r in records:
-    print(f"{r['scheme']:>14} seed {r['seed']}: best val_loss {r['best_test']:.4f}")
+    print(f"{r.scheme:>14} seed {r.seed}: best val_loss {r.best_test:.4f}")
 print(f"report: {os.path.join(out, 'report.md')}")

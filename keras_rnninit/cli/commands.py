@@ -53,13 +53,13 @@ def demo(args):
     )
     print_table(result["report"])
     run, exported = result["exported_run"], result["export"]
-    reached = run["steps_to_threshold"]
+    reached = run.steps_to_threshold
     print(
-        f"\nexported run: {run['scheme']} seed {run['seed']}, its lowest test MSE "
-        f"(test MSE < {run['threshold']:g} "
+        f"\nexported run: {run.scheme} seed {run.seed}, its lowest test MSE "
+        f"(test MSE < {run.threshold:g} "
         + (f"at step {reached}" if reached else "never reached")
-        + f", best {run['best_test']:.4f}; always predicting 1.0 scores "
-        f"{run['baseline']:.4f}). Which scheme trains better is the table's "
+        + f", best {run.best_test:.4f}; always predicting 1.0 scores "
+        f"{run.baseline:.4f}). Which scheme trains better is the table's "
         "verdict, not this one run's."
     )
     speed = result["latency_ms"]

@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_rnninit.compare import CompareConfig
 from keras_rnninit.compare.folder import compare_to_folder
+from keras_rnninit.compare.records import as_records
 from keras_rnninit.compare.statistics import Claim
 from keras_rnninit.utils.files import check_overwrite
 
@@ -34,12 +35,12 @@ def export_record(records, scheme="xavier_rnn"):
     diverged). It shows the export, not a winner: the comparison's verdict is
     its statistics table."""
     usable = [
-        r for r in records if r["diverged"] is None and r["best_test"] is not None
+        r for r in as_records(records) if r.diverged is None and r.best_test is not None
     ]
     if not usable:
         raise RuntimeError("every run of the comparison diverged; nothing to export")
-    mine = [r for r in usable if r["scheme"] == scheme] or usable
-    return min(mine, key=lambda r: (r["best_test"], r["seed"]))
+    mine = [r for r in usable if r.scheme == scheme] or usable
+    return min(mine, key=lambda r: (r.best_test, r.seed))
 
 
 def _median_ms(call, repeats):
@@ -127,7 +128,7 @@ def run_demo(
     )
     out, records, report = done.out, done.records, done.report
     exported_run = export_record(records)
-    model_file = os.path.join(out, exported_run["model_path"])
+    model_file = os.path.join(out, exported_run.model_path)
     export = export_tflite(model_file, export_path, overwrite=force)
     x = np.random.default_rng(0).normal(size=(1, length, 2)).astype("float32")
     speeds = latency_ms(keras.saving.load_model(model_file), export.path, x)

@@ -2,6 +2,7 @@
 data (`own/`): runner, run store, statistics and report writer."""
 
 from keras_rnninit.compare.folder import FolderComparison, compare_to_folder
+from keras_rnninit.compare.records import RunRecord
 from keras_rnninit.compare.report import write_report
 from keras_rnninit.compare.runner import CompareConfig, compare
 from keras_rnninit.compare.statistics import Claim
@@ -12,6 +13,7 @@ __all__ = [
     "Claim",
     "CompareConfig",
     "FolderComparison",
+    "RunRecord",
     "RunStore",
     "compare",
     "compare_to_folder",

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from keras_rnninit.compare.records import as_records
+
 __all__ = ["holm", "solved_difference", "values_comparison", "values_statistics"]
 
 RESAMPLES = 9999
@@ -56,12 +58,13 @@ def _finite(values):
 def values_statistics(records):
     """{final_test_mean, final_test_ci95, best_test_mean, best_test_ci95,
     nonfinite} of one scheme's runs."""
+    records = as_records(records)
     out = {}
     for key in ("final_test", "best_test"):
-        values = _finite(r.get(key) for r in records)
+        values = _finite(getattr(r, key) for r in records)
         out[f"{key}_mean"] = float(np.mean(values)) if values else None
         out[f"{key}_ci95"] = _bootstrap(values, lambda v, axis=-1: np.mean(v, axis))
-    out["nonfinite"] = len(records) - len(_finite(r.get("final_test") for r in records))
+    out["nonfinite"] = len(records) - len(_finite(r.final_test for r in records))
     return out
 
 
@@ -70,8 +73,8 @@ def values_comparison(records, reference_records):
     final values of `records` and the reference's, paired by seed."""
     from scipy import stats
 
-    theirs = {r.get("seed"): r.get("final_test") for r in reference_records}
-    pairs = [_finite([r.get("final_test"), theirs.get(r.get("seed"))]) for r in records]
+    theirs = {r.seed: r.final_test for r in as_records(reference_records)}
+    pairs = [_finite([r.final_test, theirs.get(r.seed)]) for r in as_records(records)]
     differences = np.array([a - b for a, b in (p for p in pairs if len(p) == 2)])
     pvalue = None
     if differences.size >= 2 and np.any(differences != 0):

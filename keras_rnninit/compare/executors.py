@@ -131,7 +131,7 @@ def _remote_unit(schemes, seed, config, fused):
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for record in train_unit(schemes, seed, config, fused, save_dir=folder):
-            with open(record["model_path"], "rb") as file:
+            with open(record.model_path, "rb") as file:
                 results.append((record, file.read()))
     return results
 
@@ -296,11 +296,11 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
                         records = []
                         for record, data in ray.get(ref):
                             if save_dir is not None:
-                                record["model_path"] = _write_model(
-                                    data, save_dir, record["scheme"], seed
+                                record.model_path = _write_model(
+                                    data, save_dir, record.scheme, seed
                                 )
                             else:
-                                record["model_path"] = None
+                                record.model_path = None
                             records.append(record)
                         tally.finished(keep(records))
             tally.show(0, end="\n")

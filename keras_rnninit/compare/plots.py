@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from keras_rnninit.compare.records import as_records
+
 __all__ = ["survival_plot", "write_plots"]
 
 
@@ -26,8 +28,8 @@ def _number(value):
 def _styles(records):
     """A colour per scheme, a line style per seed."""
     plt = _pyplot()
-    schemes = list(dict.fromkeys(r["scheme"] for r in records))
-    seeds = list(dict.fromkeys(r["seed"] for r in records))
+    schemes = list(dict.fromkeys(r.scheme for r in records))
+    seeds = list(dict.fromkeys(r.seed for r in records))
     colours = plt.get_cmap("tab10")
     dashes = ["-", "--", ":", "-."]
     return (
@@ -54,25 +56,23 @@ def _loss_curves(records, out_dir, colour, dash, dpi):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for r in records:
-        test = np.array([_number(v) for v in r["curve"]["test"]])
+        test = np.array([_number(v) for v in r.curve["test"]])
         ax.plot(
-            r["curve"]["step"][: len(test)],
+            r.curve["step"][: len(test)],
             test,
-            dash[r["seed"]],
-            color=colour[r["scheme"]],
-            label=f"{r['scheme']} (seed {r['seed']})",
+            dash[r.seed],
+            color=colour[r.scheme],
+            label=f"{r.scheme} (seed {r.seed})",
         )
-    if r["threshold"] is not None:
-        ax.axhline(r["threshold"], color="black", lw=0.8, ls=":", label="threshold")
-    if r["baseline"] is not None:
-        ax.axhline(
-            r["baseline"], color="grey", lw=0.8, ls="--", label="trivial predictor"
-        )
-    if r.get("mode", "min") == "min":  # a loss spans decades; accuracy is in [0, 1]
+    if r.threshold is not None:
+        ax.axhline(r.threshold, color="black", lw=0.8, ls=":", label="threshold")
+    if r.baseline is not None:
+        ax.axhline(r.baseline, color="grey", lw=0.8, ls="--", label="trivial predictor")
+    if r.mode != "max":  # a loss spans decades; accuracy is in [0, 1]
         ax.set_yscale("log")
     ax.set_xlabel("training step")
-    ax.set_ylabel(r["metric"])
-    ax.set_title(f"{_subject(r['config'])}: {r['metric']} during training")
+    ax.set_ylabel(r.metric)
+    ax.set_title(f"{_subject(r.config)}: {r.metric} during training")
     ax.legend(fontsize=7, ncol=2)
     _save(fig, out_dir, "loss_curves.png", dpi)
 
@@ -85,16 +85,16 @@ def _profile_plot(records, out_dir, colour, key, name, ylabel, title, log, dpi):
         (axes[1], -1, "after training"),
     ):
         for r in records:
-            if r["seed"] != records[0]["seed"] or not r["diagnostics"]:
+            if r.seed != records[0].seed or not r.diagnostics:
                 continue  # one seed keeps the picture readable
-            values = np.array([_number(v) for v in r["diagnostics"][which][key]])
-            label = r["scheme"]
+            values = np.array([_number(v) for v in r.diagnostics[which][key]])
+            label = r.scheme
             if log:
                 if np.any(values == 0):
                     label += " (exactly 0 where not drawn)"
                 values = np.where(values > 0, values, np.nan)
             t = np.arange(1, len(values) + 1)
-            ax.plot(t, values, color=colour[r["scheme"]], label=label)
+            ax.plot(t, values, color=colour[r.scheme], label=label)
         ax.set_xlabel("time step t")
         ax.set_title(when)
         if log:
@@ -109,16 +109,16 @@ def _spectral_radius(records, out_dir, colour, dash, dpi):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for r in records:
-        steps = [d["step"] for d in r["diagnostics"]]
-        rho = [_number(d["rnn_spectral_radius"]) for d in r["diagnostics"]]
+        steps = [d["step"] for d in r.diagnostics]
+        rho = [_number(d["rnn_spectral_radius"]) for d in r.diagnostics]
         ax.plot(
             steps,
             rho,
-            dash[r["seed"]],
+            dash[r.seed],
             marker="o",
             ms=3,
-            color=colour[r["scheme"]],
-            label=f"{r['scheme']} (seed {r['seed']})",
+            color=colour[r.scheme],
+            label=f"{r.scheme} (seed {r.seed})",
         )
     ax.axhline(1.0, color="black", lw=0.8, ls=":")
     ax.set_yscale("log")
@@ -136,6 +136,7 @@ def survival_plot(records, path, title=None, dpi=110):
     `records` need `scheme`, `steps_to_threshold`, `config["steps"]` (the
     budget) and, unless `title` is given, `config`'s task and length,
     `metric`, `mode` and `threshold`."""
+    records = as_records(records)
     colour, _ = _styles(records)
     _survival(
         records,
@@ -156,7 +157,7 @@ def _survival(records, out_dir, colour, dpi, name="survival.png", title=None):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for scheme in colour:
-        runs = [r for r in records if r["scheme"] == scheme]
+        runs = [r for r in records if r.scheme == scheme]
         steps, budget = run_steps(runs)
         times, survival, low, high = survival_curve(steps, budget)
         x = np.concatenate([[0.0], times, [budget]])
@@ -176,15 +177,15 @@ def _survival(records, out_dir, colour, dpi, name="survival.png", title=None):
             color=colour[scheme],
             alpha=0.15,
         )
-    ax.set_xlim(0, records[0]["config"]["steps"])
+    ax.set_xlim(0, records[0].config["steps"])
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("training step")
     ax.set_ylabel("fraction of runs solved")
     r = records[0]
     ax.set_title(
         title
-        or f"{_subject(r['config'])}: {r['metric']} "
-        f"{'>' if r.get('mode', 'min') == 'max' else '<'} {r['threshold']:g} "
+        or f"{_subject(r.config)}: {r.metric} "
+        f"{'>' if r.mode == 'max' else '<'} {r.threshold:g} "
         "(Kaplan–Meier, 95% band)"
     )
     ax.legend(fontsize=7)
@@ -195,8 +196,9 @@ def write_plots(records, out_dir, dpi=110):
     """loss_curves.png, grad_through_time.png, state_variance.png,
     spectral_radius.png and (with a threshold) survival.png for JSON-ready
     `records`."""
+    records = as_records(records)
     colour, dash = _styles(records)
-    if records[0]["threshold"] is not None:  # no target: nothing is solved
+    if records[0].threshold is not None:  # no target: nothing is solved
         _survival(records, out_dir, colour, dpi)
     _loss_curves(records, out_dir, colour, dash, dpi)
     _profile_plot(

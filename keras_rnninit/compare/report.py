@@ -8,14 +8,19 @@ import os
 import numpy as np
 
 from keras_rnninit.compare.plots import _subject
+from keras_rnninit.compare.records import as_records
 from keras_rnninit.compare.statistics import km_median
 from keras_rnninit.schemes import LAYERS
+from keras_rnninit.utils.records import KeyedFields
 
 __all__ = ["headline", "jsonable", "speedups", "summarize", "write_report"]
 
 
 def jsonable(value):
-    """Plain JSON values: arrays to lists, +-inf to "inf"/"-inf", NaN to None."""
+    """Plain JSON values: records to dicts, arrays to lists, +-inf to
+    "inf"/"-inf", NaN to None."""
+    if isinstance(value, KeyedFields):
+        return jsonable(value.to_dict())
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -52,13 +57,14 @@ _UNDIAGNOSED = {
 def summarize(records):
     """One row per scheme (in first-seen order) aggregated over seeds; its
     `median_steps` is the Kaplan-Meier median (see `statistics.py`)."""
+    records = as_records(records)
     rows = {}
     for record in records:
         row = rows.setdefault(
-            record["scheme"],
+            record.scheme,
             {
-                "scheme": record["scheme"],
-                "description": record["description"],
+                "scheme": record.scheme,
+                "description": record.description,
                 "seeds": [],
                 "steps_to_threshold": [],
                 "best_test": [],
@@ -72,20 +78,20 @@ def summarize(records):
                 "wall_seconds": [],
             },
         )
-        diagnosed = record["diagnostics"] or [_UNDIAGNOSED]
+        diagnosed = record.diagnostics or [_UNDIAGNOSED]
         first, last = diagnosed[0], diagnosed[-1]
-        row["seeds"].append(record["seed"])
-        row["steps_to_threshold"].append(record["steps_to_threshold"])
-        row["best_test"].append(record["best_test"])
-        row["final_test"].append(record["final_test"])
+        row["seeds"].append(record.seed)
+        row["steps_to_threshold"].append(record.steps_to_threshold)
+        row["best_test"].append(record.best_test)
+        row["final_test"].append(record.final_test)
         row["log10_ratio_init"].append(first["rnn_log10_grad_ratio"])
         row["log10_ratio_end"].append(last["rnn_log10_grad_ratio"])
         row["spectral_radius_init"].append(first["rnn_spectral_radius"])
         row["spectral_radius_end"].append(last["rnn_spectral_radius"])
         row["saturated_init"].append(first["rnn_saturated_last"])
-        row["diverged"] += record["diverged"] is not None
-        row["wall_seconds"].append(record["wall_seconds"])
-    budget = records[0]["config"]["steps"]
+        row["diverged"] += record.diverged is not None
+        row["wall_seconds"].append(record.wall_seconds)
+    budget = records[0].config["steps"]
     for row in rows.values():
         steps = [math.inf if s is None else s for s in row["steps_to_threshold"]]
         # The Kaplan-Meier median, as in the statistics (never = censored).
@@ -161,16 +167,17 @@ def headline(records, claim=None):
 
     if claim is None:
         return None
-    names = list(dict.fromkeys(r["scheme"] for r in records))
+    records = as_records(records)
+    names = list(dict.fromkeys(r.scheme for r in records))
     scheme = claim.scheme
     bases = [b for b in claim.baselines if b in names]
-    untargeted = "threshold" in records[0] and records[0]["threshold"] is None
+    untargeted = records[0].untargeted
     if scheme not in names or not bases or untargeted:
         return None
-    runs = [r for r in records if r["scheme"] == scheme]
+    runs = [r for r in records if r.scheme == scheme]
     parts = []
     for base in bases:
-        base_runs = [r for r in records if r["scheme"] == base]
+        base_runs = [r for r in records if r.scheme == base]
         result = st.comparison(runs, base_runs, base)
         ratio = result["median_ratio"]
         point = (
@@ -277,10 +284,10 @@ def _own_header(config, first):
     )
     target = (
         "no target"
-        if first["threshold"] is None
+        if first.threshold is None
         else "target "
-        + ("above " if first["mode"] == "max" else "below ")
-        + f"{first['threshold']:g}"
+        + ("above " if first.mode == "max" else "below ")
+        + f"{first.threshold:g}"
     )
     return [
         f"# Initialization comparison: {_subject(config)}",
@@ -288,14 +295,14 @@ def _own_header(config, first):
         f"{config['source']}, re-initialized per scheme and seed, compiled as "
         f"given with a fresh optimizer; batch {config['batch_size']} of "
         f"{config['train_size']} rows (the same batches for every scheme of a "
-        f"seed), {config['steps']} steps, {first['metric']} every "
+        f"seed), {config['steps']} steps, {first.metric} every "
         f"{config['eval_every']} steps and at the end {where}; {target}.",
         "",
     ]
 
 
 def _markdown(records, rows, command, report):
-    config, first = records[0]["config"], records[0]
+    config, first = records[0].config, records[0]
     if config.get("task") == "own":
         lines = _own_header(config, first)
     else:
@@ -313,10 +320,10 @@ def _task_header(config, first):
         f"{LAYERS[config.get('cell', 'simple')].__name__}({config['units']}) "
         f"+ Dense, Adam {config['learning_rate']:g}{clip}, "
         f"batch {config['batch_size']}, {config['steps']} steps, "
-        f"{first['metric']} every {config['eval_every']} steps on "
+        f"{first.metric} every {config['eval_every']} steps on "
         f"{config['test_size']} held-out sequences; threshold "
-        + ("above " if first.get("mode") == "max" else "")
-        + f"{first['threshold']:g} (trivial predictor: {first['baseline']:.4g}).",
+        + ("above " if first.mode == "max" else "")
+        + f"{first.threshold:g} (trivial predictor: {first.baseline:.4g}).",
         "",
     ]
 
@@ -328,7 +335,7 @@ def _rest(lines, records, rows, command, report):
         lines += [report["headline"], ""]
     lines += _statistics_table(report["statistics"], report["comparisons"])
     lines += [""] + _values_table(
-        report["statistics"], report["comparisons"], records[0]["metric"]
+        report["statistics"], report["comparisons"], records[0].metric
     )
     lines += [
         "",
@@ -353,7 +360,7 @@ def _rest(lines, records, rows, command, report):
         "",
         *(
             ["![fraction of runs solved](survival.png)", ""]
-            if records[0]["threshold"] is not None
+            if records[0].threshold is not None
             else []
         ),
         "## Per seed",
@@ -417,14 +424,15 @@ def write_report(records, out_dir, command=None, reference=None, claim=None):
     from keras_rnninit.compare.plots import write_plots
     from keras_rnninit.compare.statistics import _default_reference, statistics
 
+    records = as_records(records)
     if not records:
         raise ValueError("`records` must hold at least one run. Received: []")
     os.makedirs(out_dir, exist_ok=True)
     rows = summarize(records)
-    names = list(dict.fromkeys(r["scheme"] for r in records))
+    names = list(dict.fromkeys(r.scheme for r in records))
     bases = [reference or _default_reference(names)]
     bases += list(claim.baselines) if claim is not None else []
-    speed = speedups(rows, records[0]["config"]["steps"], bases)
+    speed = speedups(rows, records[0].config["steps"], bases)
     per_scheme, comparisons = statistics(records, reference)
     report = jsonable(
         {
@@ -442,6 +450,8 @@ def write_report(records, out_dir, command=None, reference=None, claim=None):
         json.dump(report, file, indent=1, allow_nan=False)
         file.write("\n")
     with open(os.path.join(out_dir, "report.md"), "w") as file:
-        file.write(_markdown(report["records"], rows, command, report))
-    write_plots(report["records"], out_dir)
+        # From the records as written (NaN as null, inf as "inf").
+        written = as_records(report["records"])
+        file.write(_markdown(written, rows, command, report))
+    write_plots(written, out_dir)
     return report

@@ -1,4 +1,4 @@
-"""Train one architecture under several schemes and seeds; return plain records."""
+"""Train one architecture under several schemes and seeds; return run records."""
 
 import dataclasses
 import re
@@ -9,6 +9,7 @@ import keras
 from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
 from keras_rnninit.compare import executors, own
+from keras_rnninit.compare.records import as_record
 from keras_rnninit.compare.tensorboard import RunWriter, check_tensorboard_dir
 from keras_rnninit.compare.training import train_one
 from keras_rnninit.utils.validation import check_positive_int, check_positive_number
@@ -193,7 +194,8 @@ def compare(
         on_record: Called with each record as soon as its run finishes.
         save_dir: Folder to save each trained model in.
         completed: {(scheme name, seed): record} of runs already done (an
-            interrupted comparison's); they are returned as they are (fused,
+            interrupted comparison's, `RunRecord`s or their dicts); they are
+            returned as they are (fused,
             the other schemes of their seed are trained with them again).
         distribute: None, "mirrored" (`tf.distribute.MirroredStrategy` over
             the local devices) or a `tf.distribute.Strategy`.
@@ -231,7 +233,9 @@ def compare(
             `compare/tensorboard.py`.
 
     Returns:
-        A list of plain records, scheme-major.
+        A list of `RunRecord`s (`keras_rnninit/compare/records.py`),
+        scheme-major: `record.final_test`, `record.steps_to_threshold`,
+        `record.to_dict()` for JSON.
 
     Example:
 
@@ -262,7 +266,7 @@ def compare(
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
     strategy = _get_strategy(distribute)
-    done = dict(completed or {})
+    done = {key: as_record(value) for key, value in (completed or {}).items()}
     units = plan(resolved, seeds, done, fused)
     board = None
     if tensorboard_dir is not None:
@@ -275,7 +279,7 @@ def compare(
         """Keep the records of runs not done before; return how many."""
         kept = 0
         for record in records:
-            key = (record["scheme"], record["seed"])
+            key = (record.scheme, record.seed)
             if key in done:
                 continue
             done[key] = record

@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 
 from keras_rnninit.compare import effects
+from keras_rnninit.compare.records import as_records
 
 __all__ = [
     "Claim",
@@ -113,14 +114,15 @@ class Claim:
 
 def run_steps(records):
     """Steps to threshold per run as floats, never = inf; and the budget."""
+    records = as_records(records)
     steps = np.array(
         [
-            math.inf if r["steps_to_threshold"] is None else r["steps_to_threshold"]
+            math.inf if r.steps_to_threshold is None else r.steps_to_threshold
             for r in records
         ],
         dtype=float,
     )
-    return steps, float(records[0]["config"]["steps"])
+    return steps, float(records[0].config["steps"])
 
 
 def _censored(steps, budget):
@@ -266,8 +268,8 @@ def statistics(records, reference=None):
     records (schemes in first-seen order; the reference is not compared with
     itself)."""
     by_scheme = {}
-    for record in records:
-        by_scheme.setdefault(record["scheme"], []).append(record)
+    for record in as_records(records):
+        by_scheme.setdefault(record.scheme, []).append(record)
     names = list(by_scheme)
     reference = _default_reference(names) if reference is None else reference
     if reference not in by_scheme:

@@ -21,6 +21,7 @@ import os
 import shutil
 
 from keras_rnninit.compare.lock import FolderLock
+from keras_rnninit.compare.records import as_record
 from keras_rnninit.compare.report import jsonable, write_report
 from keras_rnninit.utils.files import (
     OutputExists,
@@ -172,7 +173,7 @@ class RunStore:
                             differences=_differences(record["config"], self.config),
                         )
                     else:
-                        found[(record["scheme"], record["seed"])] = record
+                        found[(record["scheme"], record["seed"])] = as_record(record)
         for name in temporary:
             os.remove(os.path.join(self.path, name))
             self.notes.append(f"deleted {name}, an unfinished save")
@@ -186,10 +187,12 @@ class RunStore:
         return found
 
     def save(self, record):
-        """Keep a finished run (model path made relative to the folder)."""
-        if record.get("model_path") and os.path.isabs(record["model_path"]):
-            record["model_path"] = os.path.relpath(record["model_path"], self.path)
-        name = f"{record['scheme']}-seed{record['seed']}.json"
+        """Keep a finished run, a `RunRecord` or its dict (model path made
+        relative to the folder)."""
+        record = as_record(record)
+        if record.model_path and os.path.isabs(record.model_path):
+            record.model_path = os.path.relpath(record.model_path, self.path)
+        name = f"{record.scheme}-seed{record.seed}.json"
         target = os.path.join(self.path, "runs", name)
         write_json(target, jsonable(record))
 

@@ -6,11 +6,11 @@ makes records writes it: the built-in tasks fused or not, your own model,
 the local and the Ray executor), holding:
 
 - `curve/train` and `curve/test` (the monitored value) at each evaluation
-  step of `record["curve"]`;
+  step of `record.curve`;
 - `diagnostics/<layer>/<key>`: every finite number of each diagnosis at its
   `step` (not the bookkeeping keys `step`, `epoch`, `fit`; a gated cell's
   per-gate numbers as `<key>/<gate>`); for your own model every recurrent
-  layer of `record["layer_diagnostics"]`. A fused branch's layer
+  layer of `record.layer_diagnostics`. A fused branch's layer
   `<scheme>_rnn` is written as `rnn`, the name an unfused run gives it, so
   that every run has the same tags;
 - the HParams plugin's session: hparams `scheme`, `seed` and `cell` (when the
@@ -37,6 +37,8 @@ import numbers
 import os
 import shutil
 import time
+
+from keras_rnninit.compare.records import as_record
 
 __all__ = ["RunWriter", "check_tensorboard_dir"]
 
@@ -136,16 +138,17 @@ class RunWriter:
         from tensorboard.plugins.hparams import api as hp
         from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 
-        scheme, seed = record["scheme"], record["seed"]
-        config = record.get("config") or {}
+        record = as_record(record)
+        scheme, seed = record.scheme, record.seed
+        config = record.config or {}
         hparams = {"scheme": scheme, "seed": seed}
         if config.get("cell") is not None:
             hparams["cell"] = config["cell"]
         scalars = list(_scalars(record))
-        last = max([record.get("steps_run") or 0] + [s for s, _, _ in scalars])
+        last = max([record.steps_run or 0] + [s for s, _, _ in scalars])
         for key, _, _ in METRICS:
-            if _finite(record.get(key)):
-                scalars.append((last, f"metrics/{key}", record[key]))
+            if _finite(getattr(record, key)):
+                scalars.append((last, f"metrics/{key}", getattr(record, key)))
         scalars.sort(key=lambda item: item[0])  # stable: steps in order
         events = [(0, hp.hparams_pb(hparams, trial_id=f"{scheme}/seed{seed}"))] + [
             (step, scalar_pb(tag, float(value))) for step, tag, value in scalars
@@ -167,16 +170,16 @@ def _finite(value):
 
 def _scalars(record):
     """(step, tag, value) of a record's curves and diagnoses, finite only."""
-    curve = record.get("curve") or {}
+    curve = record.curve or {}
     for name in ("train", "test"):
         for step, value in zip(
             curve.get("step", []), curve.get(name, []), strict=False
         ):
             if _finite(value):
                 yield int(step), f"curve/{name}", value
-    layers = record.get("layer_diagnostics")
+    layers = record.layer_diagnostics
     if layers is None:
-        layers = {None: record.get("diagnostics") or []}
+        layers = {None: record.diagnostics or []}
     for name, entries in layers.items():
         for entry in entries:
             layer = _layer(record, entry.get("layer", name))
@@ -194,8 +197,8 @@ def _scalars(record):
 
 def _layer(record, layer):
     """A built-in task's fused branch `<scheme>_rnn` as `rnn`."""
-    prefix = f"{record['scheme']}_"
-    if "layer_diagnostics" not in record and str(layer).startswith(prefix):
+    prefix = f"{record.scheme}_"
+    if record.layer_diagnostics is None and str(layer).startswith(prefix):
         return layer[len(prefix) :]
     return layer
 

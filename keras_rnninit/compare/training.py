@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from keras_rnninit import tasks as task_registry
+from keras_rnninit.compare.records import RunRecord
 from keras_rnninit.diagnostics import first_nonfinite
 from keras_rnninit.diagnostics.callbacks import (
     ConvergenceTracker,
@@ -182,34 +183,34 @@ def _record(branch, seed, config, seconds, strategy, model_path, diverged):
     test = branch.history["test"]
     finite = [v for v in test if math.isfinite(v)]
     best = _best(task)
-    return {
-        "scheme": branch.scheme.name,
-        "description": branch.scheme.description,
-        "seed": seed,
-        "config": dataclasses.asdict(config),
-        "threshold": config.resolved_threshold,
-        "metric": task.metric,
-        "mode": task.mode,
-        "baseline": task.baseline(config.length),
-        "curve": {
+    return RunRecord(
+        scheme=branch.scheme.name,
+        description=branch.scheme.description,
+        seed=seed,
+        config=dataclasses.asdict(config),
+        threshold=config.resolved_threshold,
+        metric=task.metric,
+        mode=task.mode,
+        baseline=task.baseline(config.length),
+        curve={
             "step": [s for s, _ in tracker.values],
             "test": test,
             "train": branch.history["train"],
         },
-        "steps_to_threshold": tracker.crossed_step,
-        "best_test": best(finite) if finite else None,
-        "final_test": test[-1] if test else None,
-        "steps_run": diverged["step"] if diverged else tracker.step,
-        "diverged": diverged,
-        "diagnostics": [
+        steps_to_threshold=tracker.crossed_step,
+        best_test=best(finite) if finite else None,
+        final_test=test[-1] if test else None,
+        steps_run=diverged["step"] if diverged else tracker.step,
+        diverged=diverged,
+        diagnostics=[
             {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in r.items()}
             for r in diagnostics.records
         ],
-        "wall_seconds": seconds,
-        "model_path": model_path,
-        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
-        "versions": versions(),
-    }
+        wall_seconds=seconds,
+        model_path=model_path,
+        replicas=strategy.num_replicas_in_sync if strategy is not None else 1,
+        versions=versions(),
+    )
 
 
 def _setup(config, seed):
@@ -286,7 +287,7 @@ def _interrupt_checks(interrupted):
 def train_one(
     scheme, seed, config, progress=None, save_dir=None, strategy=None, interrupted=None
 ):
-    """Train `scheme` with `seed` under `config`; return one plain record.
+    """Train `scheme` with `seed` under `config`; return its `RunRecord`.
 
     With `save_dir`, the trained model is saved there as
     `<scheme>-seed<seed>.keras` and the record's `model_path` names it. With a
@@ -399,6 +400,6 @@ def train_fused(
         record = _record(
             branch, seed, config, seconds / len(names), strategy, path, branch.diverged
         )
-        record["fused_with"] = names
+        record.fused_with = names
         records.append(record)
     return records

@@ -11,57 +11,13 @@ left out of `to_dict()`, as they were absent from the 0.1 dict.
 """
 
 import dataclasses
-import warnings
 from typing import Any
 
 import numpy as np
 
+from keras_rnninit.utils.records import KeyedFields
+
 __all__ = ["DiagnoseReport", "SignalReport"]
-
-
-class _Record:
-    """`to_dict()` and the deprecated read access by key."""
-
-    # Fields absent from `to_dict()` (and from key access) while None.
-    _OPTIONAL: frozenset = frozenset()
-
-    def to_dict(self) -> dict:
-        """The fields as a dict (optional fields that do not apply left out)."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if not (f.name in self._OPTIONAL and getattr(self, f.name) is None)
-        }
-
-    def _keyed(self, what):
-        warnings.warn(
-            f"{type(self).__name__} is a dataclass since 0.2: {what} goes in 0.3; "
-            "read its attributes (`report.log10_ratio`) or `report.to_dict()`.",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return self.to_dict()
-
-    def __getitem__(self, key):
-        return self._keyed(f"`report[{key!r}]`")[key]
-
-    def __contains__(self, key):
-        return key in self._keyed("`key in report`")
-
-    def get(self, key, default=None):
-        return self._keyed("`report.get(...)`").get(key, default)
-
-    def keys(self):
-        return self._keyed("`report.keys()`").keys()
-
-    def items(self):
-        return self._keyed("`report.items()`").items()
-
-    def values(self):
-        return self._keyed("`report.values()`").values()
-
-    def __iter__(self):
-        return iter(self._keyed("iterating over a report"))
 
 
 _GATED = frozenset(
@@ -85,7 +41,7 @@ _GATED = frozenset(
 
 
 @dataclasses.dataclass(eq=False)
-class DiagnoseReport(_Record):
+class DiagnoseReport(KeyedFields):
     """Everything `diagnose` found about one recurrent layer on a probe batch.
 
     Per-step arrays have one entry per time step t = 1..T in processing order.
@@ -145,7 +101,7 @@ class DiagnoseReport(_Record):
 
 
 @dataclasses.dataclass(eq=False)
-class SignalReport(_Record):
+class SignalReport(KeyedFields):
     """A scheme's signal propagation at initialization (`signal_propagation`):
     the mean over `draws` fresh models of `diagnose`'s per-step state
     `variance`, `mean`, `saturated` and `log10_grad_norms`, its

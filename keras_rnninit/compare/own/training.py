@@ -9,6 +9,7 @@ import numpy as np
 
 from keras_rnninit.compare.own.data import paired_batches
 from keras_rnninit.compare.own.runs import monitored
+from keras_rnninit.compare.records import RunRecord
 from keras_rnninit.diagnostics.callbacks import (
     ConvergenceTracker,
     NaNGuard,
@@ -108,7 +109,7 @@ def _first_layer(records):
 
 def train_own(scheme, seed, runs, progress=None, save_dir=None, interrupted=None):
     """Train `schemes.reinitialize(runs.model, scheme, seed)` on `runs.data`;
-    return one plain record (the fields of `training.train_one`'s, plus
+    return one `RunRecord` (the fields of `training.train_one`'s, plus
     `changes`, `layer_diagnostics` and `undiagnosed`)."""
     from keras_rnninit.compare.training import (
         _interrupt_checks,
@@ -167,34 +168,34 @@ def train_own(scheme, seed, runs, progress=None, save_dir=None, interrupted=None
     test = [v for v in history["test"] if math.isfinite(v)]
     best = max if mode == "max" else min
     layers = {k: _plain(v) for k, v in diagnosed.records().items()}
-    return {
-        "scheme": result.scheme,
-        "description": _description(scheme),
-        "seed": seed,
-        "config": runs.record_config(),
-        "threshold": runs.target,
-        "metric": runs.monitor,
-        "mode": mode,
-        "baseline": None,
-        "curve": {
+    return RunRecord(
+        scheme=result.scheme,
+        description=_description(scheme),
+        seed=seed,
+        config=runs.record_config(),
+        threshold=runs.target,
+        metric=runs.monitor,
+        mode=mode,
+        baseline=None,
+        curve={
             "step": [s for s, _ in tracker.values],
             "test": history["test"],
             "train": history["train"],
         },
-        "steps_to_threshold": tracker.crossed_step,
-        "best_test": best(test) if test else None,
-        "final_test": history["test"][-1] if history["test"] else None,
-        "steps_run": guard.diagnosis["step"] if guard.diagnosis else step,
-        "diverged": guard.diagnosis,
-        "diagnostics": _first_layer(layers),
-        "layer_diagnostics": layers,
-        "undiagnosed": dict(diagnosed.refused),
-        "changes": [list(change) for change in result.changes],
-        "wall_seconds": seconds,
-        "model_path": path,
-        "replicas": 1,
-        "versions": _versions(),
-    }
+        steps_to_threshold=tracker.crossed_step,
+        best_test=best(test) if test else None,
+        final_test=history["test"][-1] if history["test"] else None,
+        steps_run=guard.diagnosis["step"] if guard.diagnosis else step,
+        diverged=guard.diagnosis,
+        diagnostics=_first_layer(layers),
+        layer_diagnostics=layers,
+        undiagnosed=dict(diagnosed.refused),
+        changes=[list(change) for change in result.changes],
+        wall_seconds=seconds,
+        model_path=path,
+        replicas=1,
+        versions=_versions(),
+    )
 
 
 def _description(scheme):
