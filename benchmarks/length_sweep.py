@@ -46,8 +46,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 from scipy.stats import binomtest  # noqa: E402
 
 from keras_rnninit import schemes as scheme_registry  # noqa: E402
-from keras_rnninit.compare import compare  # noqa: E402
 from keras_rnninit.schemes.guidance import seed_ranges  # noqa: E402
+from keras_rnninit.utils import backends  # noqa: E402
 
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
 SCHEMES = LONG_RANGE + ["irnn", "keras_default", "orthogonal", "xavier_rnn"]
@@ -370,8 +370,20 @@ def run(argv=None):
         help="a running Ray cluster for --executor ray (default: start a local "
         "Ray instance)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=["jax", "tensorflow"],
+        help="the Keras backend that trains (default: KERAS_BACKEND, else jax "
+        "when installed; keras_rnninit/utils/backends.py)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
     args = parser.parse_args(argv)
+    # Chosen before Keras is imported (SimpleRNN cells: any backend trains).
+    choice = backends.choose(args.backend)
+    backends.use(choice)
+    print(f"Keras on {choice.backend} ({choice.reason})", file=sys.stderr)
+    from keras_rnninit.compare import compare
+
     extra = {}
     if args.quick:
         plan = {"adding": [8]}

@@ -15,6 +15,20 @@ settings.register_profile("deterministic", derandomize=True, database=None)
 settings.load_profile("deterministic")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_backend_for_every_process():
+    """The processes the tests start (the command line, examples, scripts,
+    Ray workers) run on this suite's backend: the CLI would otherwise choose
+    its own (`keras_rnninit/utils/backends.py`), and a test that compares
+    a child's numbers with this process's needs the same arithmetic. Tests
+    of that choice clear the variable for their child."""
+    import os
+
+    import keras
+
+    os.environ["KERAS_BACKEND"] = keras.backend.backend()
+
+
 @pytest.fixture(autouse=True)
 def _xla_shape_budget(monkeypatch):
     """Each test starts with FastSimpleRNN's whole budget of XLA-compiled

@@ -36,12 +36,19 @@ def print_table(report_md):
 def demo(args):
     from keras_rnninit.cli.demo import DEMO_SCHEMES, LATENCY_REPEATS, run_demo
 
+    choice = getattr(args, "backend_choice", None)
     print(
         f"keras_rnninit demo: {', '.join(DEMO_SCHEMES)} on the adding problem "
         f"(T={args.length}, FastSimpleRNN({args.units}), {args.steps} steps, seeds "
         f"{', '.join(map(str, args.seeds))}), then export a trained model to TFLite"
+        + (
+            ""
+            if choice is None
+            else f"; training on {choice.backend} ({choice.reason})"
+        )
     )
     result = run_demo(
+        backend=None if choice is None else choice.backend,
         out=args.out,
         export_path=args.export,
         steps=args.steps,
@@ -239,6 +246,15 @@ def compare(args):
     )
 
 
+def _backend_text(args):
+    """The backend that trains, and why it was chosen (`utils/backends.py`)."""
+    import keras
+
+    choice = getattr(args, "backend_choice", None)
+    backend = keras.backend.backend()
+    return backend if choice is None else f"{backend} ({choice.reason})"
+
+
 def compare_into(out, config, args, names, seeds, subject, steps, **options):
     """A comparison into the folder `out`: its run store (lock, resume), the
     runs, then the report and its table; one body for the task command and
@@ -255,7 +271,8 @@ def compare_into(out, config, args, names, seeds, subject, steps, **options):
         print(
             f"Comparing {', '.join(names)} on {subject}, seeds "
             f"{', '.join(map(str, seeds))}, {steps} steps each"
-            + (f" ({reused} finished run(s) reused)" if reused else ""),
+            + (f" ({reused} finished run(s) reused)" if reused else "")
+            + f"; Keras on {_backend_text(args)}",
             file=sys.stderr,
         )
 

@@ -1,7 +1,17 @@
-"""The main job behind `make demo`: compare, report, export the best, run it."""
+"""The main job behind `make demo`: compare, report, export the best, run it.
+
+The export runs on TensorFlow; the comparison may train on another backend
+(`make demo`: JAX when installed, the fastest here, `docs/performance.md`),
+in a child process (`python -m keras_rnninit.cli.demo`), since a process
+keeps the backend Keras was first imported with. `.keras` files cross
+backends.
+"""
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -76,6 +86,45 @@ def latency_ms(model, tflite_path, x, repeats=LATENCY_REPEATS):
     }
 
 
+def _compare(job):
+    """The demo's comparison into its folder (`job`: run_demo's settings)."""
+    return compare_to_folder(
+        job["out"],
+        DEMO_SCHEMES,
+        job["seeds"],
+        CompareConfig(**job["config"]),
+        force=job["force"],
+        command=job["command"],
+        claim=DEMO_CLAIM,
+        progress=job["progress"],
+    )
+
+
+def _compare_in_child(job, backend):
+    """`_compare(job)` in a child process on `backend`; (out, records,
+    report) read back from the folder it wrote."""
+    check_overwrite(os.path.abspath(job["out"]), job["force"], "force")
+    try:  # our stderr (the command line's fd 2 is /dev/null: see parser.py)
+        stderr = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. pytest's capture
+        stderr = None
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_rnninit.cli.demo", json.dumps(job)],
+        env={**os.environ, "KERAS_BACKEND": backend},
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"the demo's comparison on {backend} failed (exit {done.returncode}); "
+            "its error is above"
+        )
+    out = os.path.abspath(job["out"])
+    with open(os.path.join(out, "report.json")) as file:
+        report = json.load(file)
+    return out, as_records(report["records"]), report
+
+
 def run_demo(
     out="runs/demo",
     export_path="export/demo_adding.tflite",
@@ -86,13 +135,16 @@ def run_demo(
     batch_size=64,
     force=False,
     progress=True,
+    backend=None,
 ):
     """Compare `DEMO_SCHEMES` over `seeds` on the adding problem, write the
     report (statistics table, survival plot) to `out`, export one trained
     xavier_rnn model (`export_record`) to `export_path`, verify it in LiteRT
     and time it there, beside the Keras model compiled and eager, on one
     sequence of `length` steps (`latency_ms`). Returns a summary dict.
-    Existing outputs need `force=True`."""
+    Existing outputs need `force=True`. `backend` trains the comparison
+    ("jax" or "tensorflow"; None: this process's): another than this
+    process's trains in a child process whose stderr is ours."""
     import keras
 
     from keras_rnninit.export import export_tflite
@@ -116,17 +168,13 @@ def run_demo(
         f"--seeds {','.join(map(str, seeds))} --force"
     )
     start = time.perf_counter()
-    done = compare_to_folder(
-        out,
-        DEMO_SCHEMES,
-        seeds,
-        config,
-        force=force,
-        command=command,
-        claim=DEMO_CLAIM,
-        progress=progress,
-    )
-    out, records, report = done.out, done.records, done.report
+    job = {"out": out, "seeds": seeds, "config": dataclasses.asdict(config)}
+    job.update(force=force, command=command, progress=bool(progress))
+    if backend is None or backend == keras.backend.backend():
+        done = _compare(job)
+        out, records, report = done.out, done.records, done.report
+    else:
+        out, records, report = _compare_in_child(job, backend)
     exported_run = export_record(records)
     model_file = os.path.join(out, exported_run.model_path)
     export = export_tflite(model_file, export_path, overwrite=force)
@@ -142,3 +190,21 @@ def run_demo(
         "latency_ms": speeds,
         "seconds": time.perf_counter() - start,
     }
+
+
+def _child(job):
+    """`python -m keras_rnninit.cli.demo JOB`: the comparison alone, its
+    errors in one line on stderr (exit 1), as the command line shows them."""
+    from keras_rnninit.cli.parser import _quiet_backend
+
+    with _quiet_backend(False):
+        try:
+            _compare(json.loads(job))
+        except Exception as error:  # noqa: BLE001 - one line, as the CLI
+            print(f"keras-rnninit demo: error: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child(sys.argv[1]))

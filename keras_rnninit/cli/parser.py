@@ -264,6 +264,13 @@ def _add_demo(commands):
         default=os.path.join("export", "demo_adding.tflite"),
         help="exported model (default: export/demo_adding.tflite)",
     )
+    demo.add_argument(
+        "--backend",
+        choices=("jax", "tensorflow"),
+        help="the Keras backend that trains the comparison, in a child process "
+        "if not tensorflow (default: KERAS_BACKEND if set, else jax when "
+        "installed); the export runs on tensorflow",
+    )
 
 
 def _add_export(commands):
@@ -324,6 +331,12 @@ def _add_compare(commands):
         choices=TASKS,
         default="adding",
         help="the task (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--backend",
+        choices=("jax", "tensorflow"),
+        help="the Keras backend that trains (default: KERAS_BACKEND if set, "
+        "else jax when installed and the job allows it, else tensorflow)",
     )
     compare.add_argument(
         "--reference",
@@ -560,6 +573,34 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
 
 
+def tensorflow_need(args):
+    """Why a `compare` job needs TensorFlow, or None if any backend trains it."""
+    if args.model is not None or args.data is not None:
+        return "comparisons on your own model run on TensorFlow"
+    if args.cell != "simple":
+        return "LSTM and GRU diagnostics need TensorFlow"
+    if args.distribute is not None:
+        return "--distribute needs TensorFlow"
+    return None
+
+
+def _choose_backend(args):
+    """The backend that trains, set before Keras is imported
+    (`utils/backends.py`): `compare`'s, and the demo's comparison (the demo
+    itself runs on TensorFlow, which its export needs). Other commands keep
+    Keras' own default."""
+    if args.command not in ("compare", "demo"):
+        return
+    from keras_rnninit.utils.backends import Choice, choose, use
+
+    need = tensorflow_need(args) if args.command == "compare" else None
+    args.backend_choice = choose(args.backend, need)
+    if args.command == "demo":
+        use(Choice("tensorflow", "the export needs TensorFlow"))
+    else:
+        use(args.backend_choice)
+
+
 def _reader_left():
     """True if stdout is a pipe whose reader has closed it (POLLERR)."""
     import select
@@ -574,6 +615,7 @@ def _reader_left():
 
 def _run(args):
     try:
+        _choose_backend(args)
         commands = importlib.import_module("keras_rnninit.cli.commands")
         code = getattr(commands, args.command)(args)
         # Write what is buffered now (an 8 KiB block when stdout is a pipe),

@@ -126,8 +126,23 @@ def run_local(
             tally.show(0, end="\n")
 
 
-def _remote_unit(schemes, seed, config, fused):
-    """A Ray task: train in a temporary folder; return (record, model bytes)."""
+def _remote_unit(schemes, seed, config, fused, backend):
+    """A Ray task: train in a temporary folder; return (record, model bytes).
+
+    A worker trains on the backend its own environment gives Keras (a local
+    Ray instance inherits the driver's `KERAS_BACKEND`; a cluster's nodes
+    have theirs), so one on another backend than the driver's `backend`
+    refuses: the comparison's runs would not be the driver's arithmetic.
+    """
+    import keras
+
+    if keras.backend.backend() != backend:
+        raise ValueError(
+            f"`KERAS_BACKEND` of the Ray workers must be {backend}, the backend "
+            "of this comparison (start the cluster's nodes with "
+            f"KERAS_BACKEND={backend}, or pass --backend "
+            f"{keras.backend.backend()}). Received: {keras.backend.backend()}"
+        )
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for record in train_unit(schemes, seed, config, fused, save_dir=folder):
@@ -276,12 +291,15 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
     between Ray calls: see `_deferred_interrupt`), and a Ray instance started
     here is shut down.
     """
+    import keras
+
+    backend = keras.backend.backend()
     with ray_session(address) as ray:
         task = ray.remote(
             num_cpus=1, max_retries=MAX_RETRIES, scheduling_strategy="SPREAD"
         )(_remote_unit)
         pending = {
-            task.remote(schemes, seed, config, fused): (schemes, seed)
+            task.remote(schemes, seed, config, fused, backend): (schemes, seed)
             for schemes, seed in units
         }
         try:
@@ -294,7 +312,13 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
                     for ref in ready:
                         _, seed = pending.pop(ref)
                         records = []
-                        for record, data in ray.get(ref):
+                        try:
+                            finished = ray.get(ref)
+                        except ray.exceptions.RayTaskError as error:
+                            if isinstance(error.cause, ValueError):  # a refusal
+                                raise error.cause from None
+                            raise
+                        for record, data in finished:
                             if save_dir is not None:
                                 record.model_path = _write_model(
                                     data, save_dir, record.scheme, seed

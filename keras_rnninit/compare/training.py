@@ -36,14 +36,19 @@ __all__ = ["train_fused", "train_one", "versions"]
 
 
 def versions():
-    """Versions that a comparison's numbers depend on."""
-    import tensorflow as tf
+    """Versions that a comparison's numbers depend on (TensorFlow's read from
+    its installed metadata: a run on JAX does not import it)."""
+    from importlib import metadata
 
+    try:
+        tensorflow = metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        tensorflow = None
     return {
         "keras_rnninit": __version__,
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
-        "tensorflow": tf.__version__,
+        "tensorflow": tensorflow,
         "numpy": np.__version__,
         "python": platform.python_version(),
     }

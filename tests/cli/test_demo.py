@@ -59,5 +59,12 @@ def test_demo_compares_exports_and_refuses_rerun(capsys, tmp_path, monkeypatch):
     assert (tmp_path / "demo" / "survival.png").exists()
     code, _, err = run_main(capsys, *argv)
     assert code == 2 and "pass --force" in err
-    code, _, err = run_main(capsys, *argv, "--force")
+    # `make demo` trains on JAX in a child process and exports here, on
+    # TensorFlow: the same report and export from a `.keras` file that
+    # crossed backends.
+    code, out, err = run_main(capsys, *argv, "--force", "--backend", "jax")
     assert code == 0, err
+    assert "training on jax (--backend)" in out and "parity with Keras" in out
+    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert {r["versions"]["backend"] for r in report["records"]} == {"jax"}
+    assert len(report["records"]) == 15 and (tmp_path / "d.tflite").exists()

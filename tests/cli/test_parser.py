@@ -254,3 +254,73 @@ def test_verbose_brings_the_backend_logs_back():
     done = cli("--verbose", *DIAGNOSE)
     assert done.returncode == 0
     assert done.stderr != ""  # TensorFlow's own lines, as without the CLI
+
+
+@pytest.mark.parametrize(
+    "extra, need",
+    [
+        ([], None),
+        (["--cell", "lstm", "--schemes", "chrono"], "LSTM and GRU diagnostics"),
+        (["--distribute", "mirrored"], "--distribute needs TensorFlow"),
+        (["--model", "m.keras", "--data", "d.npz"], "your own model"),
+    ],
+)
+def test_what_makes_a_comparison_need_tensorflow(extra, need):
+    from keras_rnninit.cli.parser import tensorflow_need
+
+    found = tensorflow_need(build_parser().parse_args(["compare", *extra]))
+    assert found == need if need is None else need in found
+
+
+def test_a_backend_other_than_the_loaded_one_is_one_line_exit_2(capsys, tmp_path):
+    other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    code, out, err = run_main(
+        capsys,
+        "compare",
+        "--backend",
+        other,
+        "--steps",
+        "10",
+        "-o",
+        str(tmp_path / "c"),
+    )
+    assert code == 2 and not (tmp_path / "c").exists()
+    assert f"`backend` must be {keras.backend.backend()}, the backend" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "extra, backend, reason",
+    [
+        ([], "jax", "the fastest installed trainer"),
+        (["--backend", "tensorflow"], "tensorflow", "--backend"),
+    ],
+)
+def test_the_command_line_trains_on_the_backend_it_chooses(
+    tmp_path, extra, backend, reason
+):
+    """A child with no KERAS_BACKEND: a SimpleRNN comparison trains on JAX
+    (installed here), unless --backend says otherwise; the record says so."""
+    from tests.helpers import python_env, tiny_compare_argv
+
+    env = python_env()
+    env.pop("KERAS_BACKEND", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            *tiny_compare_argv(tmp_path / "c", "xavier_rnn", "0", 20),
+            "--eval-every",
+            "10",
+            *extra,
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"Keras on {backend} ({reason})" in done.stderr
+    record = (tmp_path / "c" / "runs" / "xavier_rnn-seed0.json").read_text()
+    assert f'"backend": "{backend}"' in record

@@ -172,7 +172,9 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
             process.kill()
     assert process.returncode == 0, err[-3000:]
     # The driver's own Ray log: the lost task was run again.
-    driver = "".join(open(path).read() for path in driver_logs(cluster).values())
+    driver = "".join(
+        open(path, errors="replace").read() for path in driver_logs(cluster).values()
+    )
     assert "Attempting to resubmit task" in driver
     assert_same_runs(out, local)
 
@@ -285,3 +287,17 @@ def test_your_own_model_trains_on_the_cluster_as_it_does_locally(cluster, tmp_pa
         loaded = keras.saving.load_model(mine["model_path"])
         value = loaded.evaluate(x[:20], y[:20], verbose=0)
         assert value == pytest.approx(mine["final_test"], rel=1e-5)
+
+
+def test_a_worker_on_another_backend_refuses_in_one_line():
+    """What a Ray task does first: a worker whose Keras runs another backend
+    than the driver's trains nothing."""
+    from keras_rnninit.compare.executors import _remote_unit
+
+    other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    with pytest.raises(
+        ValueError,
+        match=rf"^`KERAS_BACKEND` of the Ray workers must "
+        rf"be {other}.*Received: {keras.backend.backend()}$",
+    ):
+        _remote_unit([], 0, None, True, other)
