@@ -460,3 +460,21 @@ def test_length_sweep_quick(tmp_path):
     assert again.returncode == 0 and "0 runs to train" in again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
     assert old_name.read_text() == spliced
+
+
+def test_demo_time_result_is_consistent():
+    """The committed demo timing (README, docs/index.md): its minima and
+    medians are its samples', and the speed-up is before / after."""
+    path = os.path.join(REPO, "benchmarks", "results", "demo_time.json")
+    with open(path) as file:
+        result = json.load(file)
+    rows = result["rows"]
+    assert list(rows) == ["tensorflow (before)", "picked (after)"]
+    for row in rows.values():
+        assert row["wall_s_min"] == min(row["samples_s"])
+        assert row["wall_s_median"] == statistics.median(row["samples_s"])
+    assert rows["tensorflow (before)"]["training_on"].startswith("tensorflow")
+    assert rows["picked (after)"]["training_on"].startswith("jax")
+    before, after = (row["wall_s_min"] for row in rows.values())
+    assert math.isclose(result["speedup_min"], before / after)
+    assert not result["quick"]
