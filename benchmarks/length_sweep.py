@@ -103,6 +103,7 @@ def slim(record):
         "final_test": record.final_test,
         "diverged": record.diverged is not None,
         "wall_seconds": record.wall_seconds,
+        "backend": record.versions.get("backend"),
     }
 
 

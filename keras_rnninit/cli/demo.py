@@ -108,16 +108,21 @@ def _compare_in_child(job, backend):
         stderr = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # e.g. pytest's capture
         stderr = None
-    done = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-m", "keras_rnninit.cli.demo", json.dumps(job)],
         env={**os.environ, "KERAS_BACKEND": backend},
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
-    if done.returncode != 0:
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:
+        child.wait()  # Ctrl-C reached it too: it stops cleanly, keeps its runs
+        raise
+    if code != 0:
         raise RuntimeError(
-            f"the demo's comparison on {backend} failed (exit {done.returncode}); "
-            "its error is above"
+            f"the demo's comparison on {backend} failed (exit {code}); its error "
+            "is above"
         )
     out = os.path.abspath(job["out"])
     with open(os.path.join(out, "report.json")) as file:
@@ -195,14 +200,17 @@ def run_demo(
 def _child(job):
     """`python -m keras_rnninit.cli.demo JOB`: the comparison alone, its
     errors in one line on stderr (exit 1), as the command line shows them."""
-    from keras_rnninit.cli.parser import _quiet_backend
+    from keras_rnninit.cli.parser import PROG, USAGE_ERRORS, _quiet_backend
 
     with _quiet_backend(False):
         try:
             _compare(json.loads(job))
+        except KeyboardInterrupt:
+            return 130  # the parent says "interrupted"
         except Exception as error:  # noqa: BLE001 - one line, as the CLI
-            print(f"keras-rnninit demo: error: {error}", file=sys.stderr)
-            return 1
+            message = error.cli_message() if hasattr(error, "cli_message") else error
+            print(f"{PROG} demo: error: {message}", file=sys.stderr)
+            return 2 if isinstance(error, USAGE_ERRORS) else 1
     return 0
 
 

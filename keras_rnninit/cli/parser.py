@@ -581,6 +581,8 @@ def tensorflow_need(args):
         return "LSTM and GRU diagnostics need TensorFlow"
     if args.distribute is not None:
         return "--distribute needs TensorFlow"
+    if args.ray_address is not None:
+        return "a Ray cluster's workers start on TensorFlow unless told otherwise"
     return None
 
 
@@ -591,11 +593,17 @@ def _choose_backend(args):
     Keras' own default."""
     if args.command not in ("compare", "demo"):
         return
-    from keras_rnninit.utils.backends import Choice, choose, use
+    from keras_rnninit.utils.backends import Choice, choose, installed, use
 
     need = tensorflow_need(args) if args.command == "compare" else None
     args.backend_choice = choose(args.backend, need)
     if args.command == "demo":
+        if not installed(args.backend_choice.backend):  # its child would fail
+            raise ValueError(
+                "`backend` must be an installed backend "
+                f"({args.backend_choice.backend} is not installed). "
+                f"Received: backend={args.backend_choice.backend!r}"
+            )
         use(Choice("tensorflow", "the export needs TensorFlow"))
     else:
         use(args.backend_choice)

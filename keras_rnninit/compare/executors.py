@@ -126,6 +126,9 @@ def run_local(
             tally.show(0, end="\n")
 
 
+REFUSAL = "`KERAS_BACKEND` of the Ray workers must be"  # a worker's one line
+
+
 def _remote_unit(schemes, seed, config, fused, backend):
     """A Ray task: train in a temporary folder; return (record, model bytes).
 
@@ -138,10 +141,11 @@ def _remote_unit(schemes, seed, config, fused, backend):
 
     if keras.backend.backend() != backend:
         raise ValueError(
-            f"`KERAS_BACKEND` of the Ray workers must be {backend}, the backend "
+            f"{REFUSAL} {backend}, the backend "
             "of this comparison (start the cluster's nodes with "
-            f"KERAS_BACKEND={backend}, or pass --backend "
-            f"{keras.backend.backend()}). Received: {keras.backend.backend()}"
+            f"KERAS_BACKEND={backend}, or train on {keras.backend.backend()}: "
+            f"--backend {keras.backend.backend()} on the command line). "
+            f"Received: {keras.backend.backend()}"
         )
     results = []
     with tempfile.TemporaryDirectory() as folder:
@@ -315,7 +319,7 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
                         try:
                             finished = ray.get(ref)
                         except ray.exceptions.RayTaskError as error:
-                            if isinstance(error.cause, ValueError):  # a refusal
+                            if str(error.cause).startswith(REFUSAL):
                                 raise error.cause from None
                             raise
                         for record, data in finished:

@@ -172,6 +172,14 @@ class RunStore:
                             path=self.path,
                             differences=_differences(record["config"], self.config),
                         )
+                    elif _backend(record) not in (None, _current_backend()):
+                        raise ResumeMismatch(
+                            "`{resume}` must train on the backend of the "
+                            "interrupted comparison in {path}. Received: "
+                            f"backend={_current_backend()!r} (its runs used "
+                            f"{_backend(record)!r})",
+                            path=self.path,
+                        )
                     else:
                         found[(record["scheme"], record["seed"])] = as_record(record)
         for name in temporary:
@@ -205,6 +213,18 @@ class RunStore:
         replace_folder(self.path, self.out)
         self.close()
         return report
+
+
+def _backend(record):
+    """The backend a stored record trained on (None: a record without it)."""
+    versions = record.get("versions")
+    return versions.get("backend") if isinstance(versions, dict) else None
+
+
+def _current_backend():
+    import keras
+
+    return keras.backend.backend()
 
 
 def _differences(stored, given):

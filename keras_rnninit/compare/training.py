@@ -38,12 +38,16 @@ __all__ = ["train_fused", "train_one", "versions"]
 def versions():
     """Versions that a comparison's numbers depend on (TensorFlow's read from
     its installed metadata: a run on JAX does not import it)."""
+    import sys
     from importlib import metadata
 
-    try:
-        tensorflow = metadata.version("tensorflow")
-    except metadata.PackageNotFoundError:
-        tensorflow = None
+    tensorflow = getattr(sys.modules.get("tensorflow"), "__version__", None)
+    for name in ("tensorflow", "tensorflow-cpu") if tensorflow is None else ():
+        try:
+            tensorflow = metadata.version(name)
+            break
+        except metadata.PackageNotFoundError:
+            pass
     return {
         "keras_rnninit": __version__,
         "keras": keras.__version__,

@@ -2,10 +2,10 @@
 
 Results that crossed layers as plain dicts in 0.1 (`diagnose`'s report,
 `signal_propagation`'s, the comparison's run records) are dataclasses since
-0.2. Each mixes in `KeyedFields`: `to_dict()` for JSON, and read access by
-key (`record["scheme"]`, `"scheme" in record`, `.get`, `.keys()`, iteration)
-that still works for one minor version and warns (`DeprecationWarning`,
-CHANGELOG.md's policy).
+0.2. Each mixes in `KeyedFields`: `to_dict()` for JSON, and access by key
+(`record["scheme"]`, `record["model_path"] = ...`, `"scheme" in record`,
+`.get`, `.keys()`, iteration) that still works for one minor version and
+warns (`DeprecationWarning`, CHANGELOG.md's policy).
 
 Example:
 
@@ -54,6 +54,15 @@ class KeyedFields:
 
     def __getitem__(self, key):
         return self._keyed(f"`{{name}}[{key!r}]`")[key]
+
+    def __setitem__(self, key, value):
+        self._keyed(f"`{{name}}[{key!r}] = ...`")
+        if key in {f.name for f in dataclasses.fields(self)}:
+            setattr(self, key, value)
+        elif isinstance(getattr(self, "extra", None), dict):
+            self.extra[key] = value
+        else:
+            raise KeyError(key)
 
     def __contains__(self, key):
         return key in self._keyed("`key in {name}`")

@@ -263,6 +263,7 @@ def test_verbose_brings_the_backend_logs_back():
         (["--cell", "lstm", "--schemes", "chrono"], "LSTM and GRU diagnostics"),
         (["--distribute", "mirrored"], "--distribute needs TensorFlow"),
         (["--model", "m.keras", "--data", "d.npz"], "your own model"),
+        (["--executor", "ray", "--ray-address", "h:1"], "a Ray cluster's workers"),
     ],
 )
 def test_what_makes_a_comparison_need_tensorflow(extra, need):

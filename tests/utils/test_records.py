@@ -42,3 +42,20 @@ def test_every_dict_reading_warns_names_the_attribute_and_gives_the_value():
             assert read()
     with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
         point["label"]
+
+
+@dataclasses.dataclass
+class Stored(KeyedFields):
+    x: int
+    extra: dict = dataclasses.field(default_factory=dict)
+
+
+def test_item_assignment_warns_and_sets_the_field_or_an_extra_key():
+    stored = Stored(1)
+    with pytest.warns(DeprecationWarning, match=r"\['x'\] = \.\.\.` goes in 0\.3"):
+        stored["x"] = 2
+    with pytest.warns(DeprecationWarning):
+        stored["dataset"] = "digits"
+    assert stored.x == 2 and stored.extra == {"dataset": "digits"}
+    with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
+        Point(1)["y"] = 0  # no such field and no `extra`
