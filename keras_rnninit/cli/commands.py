@@ -41,11 +41,7 @@ def demo(args):
         f"keras_rnninit demo: {', '.join(DEMO_SCHEMES)} on the adding problem "
         f"(T={args.length}, FastSimpleRNN({args.units}), {args.steps} steps, seeds "
         f"{', '.join(map(str, args.seeds))}), then export a trained model to TFLite"
-        + (
-            ""
-            if choice is None
-            else f"; training on {choice.backend} ({choice.reason})"
-        )
+        + ("" if choice is None else f"; training on {choice}")
     )
     result = run_demo(
         backend=None if choice is None else choice.backend,
@@ -251,8 +247,7 @@ def _backend_text(args):
     import keras
 
     choice = getattr(args, "backend_choice", None)
-    backend = keras.backend.backend()
-    return backend if choice is None else f"{backend} ({choice.reason})"
+    return keras.backend.backend() if choice is None else str(choice)
 
 
 def compare_into(out, config, args, names, seeds, subject, steps, **options):

@@ -173,8 +173,14 @@ def run_demo(
         f"--seeds {','.join(map(str, seeds))} --force"
     )
     start = time.perf_counter()
-    job = {"out": out, "seeds": seeds, "config": dataclasses.asdict(config)}
-    job.update(force=force, command=command, progress=bool(progress))
+    job = dict(
+        out=out,
+        seeds=seeds,
+        config=dataclasses.asdict(config),
+        force=force,
+        command=command,
+        progress=bool(progress),
+    )
     if backend is None or backend == keras.backend.backend():
         done = _compare(job)
         out, records, report = done.out, done.records, done.report

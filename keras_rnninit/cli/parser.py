@@ -593,17 +593,12 @@ def _choose_backend(args):
     Keras' own default."""
     if args.command not in ("compare", "demo"):
         return
-    from keras_rnninit.utils.backends import Choice, choose, installed, use
+    from keras_rnninit.utils.backends import Choice, choose, require_installed, use
 
     need = tensorflow_need(args) if args.command == "compare" else None
     args.backend_choice = choose(args.backend, need)
     if args.command == "demo":
-        if not installed(args.backend_choice.backend):  # its child would fail
-            raise ValueError(
-                "`backend` must be an installed backend "
-                f"({args.backend_choice.backend} is not installed). "
-                f"Received: backend={args.backend_choice.backend!r}"
-            )
+        require_installed(args.backend_choice.backend)  # its child's
         use(Choice("tensorflow", "the export needs TensorFlow"))
     else:
         use(args.backend_choice)

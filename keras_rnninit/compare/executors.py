@@ -139,13 +139,12 @@ def _remote_unit(schemes, seed, config, fused, backend):
     """
     import keras
 
-    if keras.backend.backend() != backend:
+    here = keras.backend.backend()
+    if here != backend:
         raise ValueError(
-            f"{REFUSAL} {backend}, the backend "
-            "of this comparison (start the cluster's nodes with "
-            f"KERAS_BACKEND={backend}, or train on {keras.backend.backend()}: "
-            f"--backend {keras.backend.backend()} on the command line). "
-            f"Received: {keras.backend.backend()}"
+            f"{REFUSAL} {backend}, the backend of this comparison (start the "
+            f"cluster's nodes with KERAS_BACKEND={backend}, or train on {here}: "
+            f"--backend {here} on the command line). Received: {here}"
         )
     results = []
     with tempfile.TemporaryDirectory() as folder:

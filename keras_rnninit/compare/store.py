@@ -155,7 +155,10 @@ class RunStore:
 
     def _load(self):
         """Complete records; deletes unfinished saves, moves the rest aside."""
+        import keras
+
         found, temporary, corrupt = {}, [], []
+        backend = keras.backend.backend()
         for sub in ("runs", "models"):
             folder = os.path.join(self.path, sub)
             for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
@@ -172,11 +175,11 @@ class RunStore:
                             path=self.path,
                             differences=_differences(record["config"], self.config),
                         )
-                    elif _backend(record) not in (None, _current_backend()):
+                    elif _backend(record) not in (None, backend):
                         raise ResumeMismatch(
                             "`{resume}` must train on the backend of the "
                             "interrupted comparison in {path}. Received: "
-                            f"backend={_current_backend()!r} (its runs used "
+                            f"backend={backend!r} (its runs used "
                             f"{_backend(record)!r})",
                             path=self.path,
                         )
@@ -219,12 +222,6 @@ def _backend(record):
     """The backend a stored record trained on (None: a record without it)."""
     versions = record.get("versions")
     return versions.get("backend") if isinstance(versions, dict) else None
-
-
-def _current_backend():
-    import keras
-
-    return keras.backend.backend()
 
 
 def _differences(stored, given):

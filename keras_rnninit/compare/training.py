@@ -39,23 +39,28 @@ def versions():
     """Versions that a comparison's numbers depend on (TensorFlow's read from
     its installed metadata: a run on JAX does not import it)."""
     import sys
-    from importlib import metadata
 
-    tensorflow = getattr(sys.modules.get("tensorflow"), "__version__", None)
-    for name in ("tensorflow", "tensorflow-cpu") if tensorflow is None else ():
-        try:
-            tensorflow = metadata.version(name)
-            break
-        except metadata.PackageNotFoundError:
-            pass
+    loaded = getattr(sys.modules.get("tensorflow"), "__version__", None)
     return {
         "keras_rnninit": __version__,
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
-        "tensorflow": tensorflow,
+        "tensorflow": loaded or _installed("tensorflow", "tensorflow-cpu"),
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
+
+
+def _installed(*names):
+    """The version of the first of `names` installed, or None."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return None
 
 
 def _batches(task, config, seed, names=None):

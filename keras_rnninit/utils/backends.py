@@ -29,7 +29,15 @@ import importlib.util
 import os
 import sys
 
-__all__ = ["BACKENDS", "Choice", "choose", "installed", "loaded_backend", "use"]
+__all__ = [
+    "BACKENDS",
+    "Choice",
+    "choose",
+    "installed",
+    "loaded_backend",
+    "require_installed",
+    "use",
+]
 
 BACKENDS = ("jax", "tensorflow")
 
@@ -41,10 +49,22 @@ class Choice:
     backend: str
     reason: str
 
+    def __str__(self):
+        return f"{self.backend} ({self.reason})"
+
 
 def installed(backend: str) -> bool:
     """True if `backend`'s package can be imported (without importing it)."""
     return importlib.util.find_spec(backend) is not None
+
+
+def require_installed(backend: str) -> None:
+    """Refuse in one line a backend whose package is missing."""
+    if not installed(backend):
+        raise ValueError(
+            f"`backend` must be an installed backend ({backend} is not "
+            f"installed; pip install {backend}). Received: backend={backend!r}"
+        )
 
 
 def loaded_backend():
@@ -100,10 +120,5 @@ def use(choice: Choice) -> None:
             f"`backend` must be {loaded}, the backend of the Keras already "
             f"imported in this process. Received: backend={choice.backend!r}"
         )
-    if not installed(choice.backend):
-        raise ValueError(
-            f"`backend` must be an installed backend ({choice.backend} is not "
-            f"installed; pip install {choice.backend}). "
-            f"Received: backend={choice.backend!r}"
-        )
+    require_installed(choice.backend)
     os.environ["KERAS_BACKEND"] = choice.backend
