@@ -177,23 +177,33 @@ LOADER = textwrap.dedent("""
     import numpy as np
     import keras
     import keras_rnninit  # registers the classes; nothing else is passed to load
-    model_path, ref_path = sys.argv[1], sys.argv[2]
-    model = keras.saving.load_model(model_path)
-    ref = np.load(ref_path)
-    weights = model.get_weights()
-    assert len(weights) == int(ref["n"]), "weight count differs"
-    for i, w in enumerate(weights):
-        assert np.array_equal(w, ref[f"w{i}"]), f"weight {i} differs"
-    assert np.array_equal(model.predict(ref["x"], verbose=0), ref["y"]), "predictions"
-    configs = {}
-    for layer in model.layers:
-        cell = getattr(layer, "cell", layer)
-        for attr in ("kernel_initializer", "recurrent_initializer"):
-            init = getattr(cell, attr, None)
-            if init is not None:
-                configs[f"{layer.name}.{attr}"] = [
-                    keras.saving.get_registered_name(type(init)), init.get_config()]
-    print(json.dumps(configs))
+    found = []
+    for model_path, ref_path in zip(sys.argv[1::2], sys.argv[2::2]):
+        model = keras.saving.load_model(model_path)
+        ref = np.load(ref_path)
+        weights = model.get_weights()
+        assert len(weights) == int(ref["n"]), f"{model_path}: weight count differs"
+        for i, w in enumerate(weights):
+            assert np.array_equal(w, ref[f"w{i}"]), f"{model_path}: weight {i} differs"
+        assert np.array_equal(
+            model.predict(ref["x"], verbose=0), ref["y"]
+        ), f"{model_path}: predictions"
+        configs = {}
+        for layer in model.layers:
+            cell = getattr(layer, "cell", layer)
+            # A stacked RNN's cells are named layer.cells0, layer.cells1, ...
+            cells = {f"cells{i}": c for i, c in enumerate(getattr(cell, "cells", []))}
+            for prefix, owner in (cells or {"": cell}).items():
+                name = ".".join(filter(None, (layer.name, prefix)))
+                for attr in ("kernel", "recurrent", "bias"):
+                    init = getattr(owner, f"{attr}_initializer", None)
+                    if init is not None:
+                        configs[f"{name}.{attr}_initializer"] = [
+                            keras.saving.get_registered_name(type(init)),
+                            init.get_config(),
+                        ]
+        found.append(configs)
+    print(json.dumps(found))
 """)
 
 
@@ -218,10 +228,17 @@ def save_with_reference(model, tmp_path, name):
     return str(path), str(ref)
 
 
-def load_in_fresh_process(model_path, ref_path):
-    done = run_python("-c", LOADER, model_path, ref_path, timeout=300)
+def load_in_one_fresh_process(saved):
+    """Load files of `save_with_reference` in one fresh process, where only
+    `import keras_rnninit` registers our classes (one TensorFlow start, not
+    one per file). That process checks each file's weights and predictions
+    against its reference. {name: (model, reference)} in, {name: initializer
+    configs} out, each {"layer[.cellsI].attr": [registered name, config]}."""
+    paths = [path for pair in saved.values() for path in pair]
+    done = run_python("-c", LOADER, *paths, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(zip(saved, found, strict=True))
 
 
 def run_main(capsys, *argv):

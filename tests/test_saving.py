@@ -1,4 +1,9 @@
-"""`.keras` round-trips, loaded in a fresh Python process with no custom_objects."""
+"""`.keras` round-trips, loaded in a fresh Python process with no custom_objects.
+
+The models are trained a little and saved once for the module, then loaded
+together in one fresh process (one TensorFlow start, not one per model),
+which checks each one's weights and predictions; each test reads what that
+process found for its model."""
 
 import keras
 import pytest
@@ -10,12 +15,11 @@ from keras_rnninit import (
     XavierRNNCell,
     schemes,
 )
-from tests.helpers import load_in_fresh_process, save_with_reference
+from tests.helpers import load_in_one_fresh_process, save_with_reference
 
 
-@pytest.mark.slow
-def test_simple_rnn_with_xavier_rnn(tmp_path):
-    model = keras.Sequential(
+def simple_rnn_with_xavier_rnn():
+    return keras.Sequential(
         [
             keras.Input((None, 2)),
             keras.layers.SimpleRNN(
@@ -27,16 +31,10 @@ def test_simple_rnn_with_xavier_rnn(tmp_path):
             keras.layers.Dense(1),
         ]
     )
-    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "simple"))
-    assert configs["rnn.kernel_initializer"] == [
-        "keras_rnninit>XavierRNN",
-        {"gain": 0.9, "seed": 1},
-    ]
 
 
-@pytest.mark.slow
-def test_rnn_with_xavier_rnn_cell_and_identity_gain(tmp_path):
-    model = keras.Sequential(
+def rnn_with_xavier_rnn_cell_and_identity_gain():
+    return keras.Sequential(
         [
             keras.Input((None, 2)),
             keras.layers.RNN(
@@ -48,7 +46,49 @@ def test_rnn_with_xavier_rnn_cell_and_identity_gain(tmp_path):
             keras.layers.Dense(1),
         ]
     )
-    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "cell"))
+
+
+def scheme_model_with_spectral_radius():
+    scheme = schemes.Scheme(
+        "spectral_test",
+        "test scheme",
+        kernel=lambda u, s: XavierRNN(seed=s),
+        recurrent=lambda u, s: SpectralRadius(radius=0.8, seed=s),
+        output=lambda u, s: XavierRNN(seed=s),
+    )
+    return scheme.build_model(input_dim=2, units=8, seed=0)
+
+
+MODELS = {
+    "simple": simple_rnn_with_xavier_rnn,
+    "cell": rnn_with_xavier_rnn_cell_and_identity_gain,
+    "spectral": scheme_model_with_spectral_radius,
+}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """{name: initializer configs} as the fresh process found them."""
+    folder = tmp_path_factory.mktemp("saving")
+    return load_in_one_fresh_process(
+        {
+            name: save_with_reference(build(), folder, name)
+            for name, build in MODELS.items()
+        }
+    )
+
+
+@pytest.mark.slow
+def test_simple_rnn_with_xavier_rnn(loaded):
+    assert loaded["simple"]["rnn.kernel_initializer"] == [
+        "keras_rnninit>XavierRNN",
+        {"gain": 0.9, "seed": 1},
+    ]
+
+
+@pytest.mark.slow
+def test_rnn_with_xavier_rnn_cell_and_identity_gain(loaded):
+    configs = loaded["cell"]
     # ScaledIdentity keeps its gain through save/load (Keras' Identity does not).
     assert configs["cell_rnn.recurrent_initializer"] == [
         "keras_rnninit>ScaledIdentity",
@@ -58,15 +98,6 @@ def test_rnn_with_xavier_rnn_cell_and_identity_gain(tmp_path):
 
 
 @pytest.mark.slow
-def test_scheme_model_with_spectral_radius(tmp_path):
-    scheme = schemes.Scheme(
-        "spectral_test",
-        "test scheme",
-        kernel=lambda u, s: XavierRNN(seed=s),
-        recurrent=lambda u, s: SpectralRadius(radius=0.8, seed=s),
-        output=lambda u, s: XavierRNN(seed=s),
-    )
-    model = scheme.build_model(input_dim=2, units=8, seed=0)
-    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "spectral"))
-    name, config = configs["rnn.recurrent_initializer"]
+def test_scheme_model_with_spectral_radius(loaded):
+    name, config = loaded["spectral"]["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>SpectralRadius" and config["radius"] == 0.8

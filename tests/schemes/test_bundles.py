@@ -9,8 +9,7 @@ from keras_rnninit.tasks import adding_problem
 from tests.helpers import (
     assert_mean,
     assert_variance,
-    load_in_fresh_process,
-    run_python,
+    load_in_one_fresh_process,
     save_with_reference,
 )
 
@@ -52,17 +51,6 @@ def gated_weights(model):
 
 def per_gate(w, cell):
     return np.split(w, GATES[cell], axis=-1)
-
-
-# Loads each .keras file (argv[2:], pairs of model and output path) in one
-# fresh process, where only `import keras_rnninit` registers our classes.
-LOAD = """
-import sys, numpy as np, keras
-import keras_rnninit
-x = np.load(sys.argv[1])
-for path, out in zip(sys.argv[2::2], sys.argv[3::2]):
-    np.save(out, np.asarray(keras.saving.load_model(path)(x)))
-"""
 
 
 def test_names_sorted_and_complete():
@@ -259,19 +247,55 @@ def test_scheme_seeds(name):
         assert not np.array_equal(weights(4)[i], weights(5)[i])
 
 
+def fresh_process_models():
+    """The scheme-built models whose `.keras` files a fresh process loads:
+    the relu schemes' initializers, and gated cells built by schemes and by
+    hand."""
+    from keras_rnninit import XavierGRUCell, XavierLSTMCell
+
+    return {
+        "np_rnn": schemes.get("np_rnn").build_model(2, 8, seed=0),
+        "diag": schemes.get("uniform_diag").build_model(2, 8, seed=0),
+        "chrono_lstm": schemes.get("chrono").build_model(
+            input_dim=2, units=4, cell="lstm"
+        ),
+        "orthogonal_gru": schemes.get("orthogonal").build_model(
+            input_dim=2, units=4, cell="gru"
+        ),
+        "cells": keras.Sequential(
+            [
+                keras.Input((None, 2)),
+                keras.layers.RNN([XavierLSTMCell(4, seed=0), XavierGRUCell(4, seed=1)]),
+                keras.layers.Dense(1),
+            ]
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """Each model trained a little and saved, then all loaded in one fresh
+    process, where only `import keras_rnninit` registers our classes; that
+    process checks each one's weights and predictions against this one's and
+    returns {name: initializer configs}."""
+    folder = tmp_path_factory.mktemp("bundles")
+    return load_in_one_fresh_process(
+        {
+            name: save_with_reference(model, folder, name)
+            for name, model in fresh_process_models().items()
+        }
+    )
+
+
 @pytest.mark.slow
-def test_np_rnn_model_keras_round_trip(tmp_path):
-    model = schemes.get("np_rnn").build_model(2, 8, seed=0)
-    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "np_rnn"))
-    name, config = configs["rnn.recurrent_initializer"]
+def test_np_rnn_model_keras_round_trip(loaded):
+    name, config = loaded["np_rnn"]["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>NpRNN" and set(config) == {"seed"}
 
 
 @pytest.mark.slow
-def test_uniform_diag_model_keras_round_trip(tmp_path):
-    model = schemes.get("uniform_diag").build_model(2, 8, seed=0)
-    configs = load_in_fresh_process(*save_with_reference(model, tmp_path, "diag"))
-    name, config = configs["rnn.recurrent_initializer"]
+def test_uniform_diag_model_keras_round_trip(loaded):
+    name, config = loaded["diag"]["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>UniformDiagonal"
     assert set(config) == {"low", "high", "seed"}
 
@@ -449,37 +473,24 @@ def test_simple_cell_is_unchanged_by_per_gate_factories():
 
 
 @pytest.mark.slow
-def test_fit_save_load_in_fresh_process(tmp_path):
-    from keras_rnninit import XavierGRUCell, XavierLSTMCell
-
-    x, y = adding_problem(32, length=6, seed=0)
-    np.save(tmp_path / "x.npy", x)
-    models = {
-        "chrono_lstm": schemes.get("chrono").build_model(
-            input_dim=2, units=4, cell="lstm"
-        ),
-        "orthogonal_gru": schemes.get("orthogonal").build_model(
-            input_dim=2, units=4, cell="gru"
-        ),
-        "cells": keras.Sequential(
-            [
-                keras.Input((None, 2)),
-                keras.layers.RNN([XavierLSTMCell(4, seed=0), XavierGRUCell(4, seed=1)]),
-                keras.layers.Dense(1),
-            ]
-        ),
+def test_fit_save_load_in_fresh_process(loaded):
+    """Gated cells, by scheme and by hand, reload with the same weights and
+    predictions (checked in the fresh process) and their initializers."""
+    chrono = loaded["chrono_lstm"]
+    assert chrono["rnn.bias_initializer"][0] == "keras_rnninit>ChronoBias"
+    assert {
+        k: v for k, v in chrono["rnn.bias_initializer"][1].items() if k != "seed"
+    } == {
+        "max_length": 100.0,
+        "cell": "lstm",
     }
-    files = []
-    for name, model in models.items():
-        model.compile(optimizer="adam", loss="mse")
-        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
-        model.save(tmp_path / f"{name}.keras")
-        files += [tmp_path / f"{name}.keras", tmp_path / f"{name}.npy"]
-    done = run_python("-c", LOAD, tmp_path / "x.npy", *files, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    for name, model in models.items():
-        out = np.load(tmp_path / f"{name}.npy")
-        np.testing.assert_allclose(out, np.asarray(model(x)), atol=1e-6, err_msg=name)
+    assert chrono["rnn.recurrent_initializer"][0] == "keras_rnninit>ScaledOrthogonal"
+    gru = loaded["orthogonal_gru"]["rnn.recurrent_initializer"]
+    assert gru[0] == "keras_rnninit>ScaledOrthogonal" and gru[1]["gates"] == 3
+    cells = loaded["cells"]
+    for i, gates in ((0, 4), (1, 3)):  # XavierLSTMCell, XavierGRUCell
+        name, config = cells[f"rnn.cells{i}.kernel_initializer"]
+        assert name == "keras_rnninit>XavierRNN" and config["gates"] == gates
 
 
 def test_a_model_spec_builds_what_its_fields_build():
