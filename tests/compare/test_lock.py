@@ -1,5 +1,6 @@
-"""A comparison's folder under kills, stray files and a second job (real CLI
-subprocesses, seconds-long runs)."""
+"""A comparison's folder under kills, stray files and a second job: the
+running job is a real CLI subprocess (seconds long); the second job, refused
+by its lock, is the command line in this process."""
 
 import json
 import signal
@@ -16,7 +17,7 @@ from tests.compare.helpers import (
     wait_for,
     without_time,
 )
-from tests.helpers import run_python, tiny_compare_argv
+from tests.helpers import run_main, tiny_compare_argv
 
 # One worker under pytest-xdist, so the module's uninterrupted reference run
 # (`reference`) is computed once, not once per worker.
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("compare_folder")
 
 
 @pytest.mark.slow
-def test_second_job_on_a_running_folder_is_refused(reference, tmp_path):
+def test_second_job_on_a_running_folder_is_refused(reference, tmp_path, capsys):
     out = tmp_path / "cmp"
     first = start(out)
     lock = tmp_path / "cmp.lock"
@@ -32,16 +33,14 @@ def test_second_job_on_a_running_folder_is_refused(reference, tmp_path):
     assert lock.read_text().strip() == str(first.pid)
     first.send_signal(signal.SIGSTOP)  # holds its lock, trains nothing
     try:
+        # The second job is the command line in this process: the refusal
+        # comes from the lock file, whoever asks.
         for extra in ([], ["--force"], ["--resume"]):
-            second = run_python(
-                *tiny_compare_argv(out, SCHEMES, SEEDS, STEPS, *extra), timeout=300
-            )
-            assert second.returncode == 2, (extra, second.stderr[-2000:])
-            assert (
-                f"`out` is in use by a running comparison (pid {first.pid})"
-                in second.stderr
-            ), second.stderr
-            assert second.stderr.count("keras-rnninit:") == 1, second.stderr
+            argv = tiny_compare_argv(out, SCHEMES, SEEDS, STEPS, *extra)[2:]
+            code, _, err = run_main(capsys, *argv)
+            assert code == 2, (extra, err[-2000:])
+            assert f"`out` is in use by a running comparison (pid {first.pid})" in err
+            assert err.count("keras-rnninit:") == 1, err
             assert (tmp_path / "cmp.partial" / "runs").is_dir()  # not deleted
     finally:
         first.send_signal(signal.SIGCONT)
