@@ -22,7 +22,7 @@ from tests.compare.helpers import (
     wait_for,
     without_time,
 )
-from tests.helpers import run_python, tiny_compare_argv
+from tests.helpers import run_main, tiny_compare_argv
 
 # One worker under pytest-xdist, so the module's uninterrupted reference run
 # (`reference`) is computed once, not once per worker.
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.xdist_group("compare_folder")
 
 @pytest.mark.slow
 def test_sigkill_at_several_points_then_resume_equals_uninterrupted(
-    reference, tmp_path
+    reference, tmp_path, capsys
 ):
     out = tmp_path / "cmp"
     partial = tmp_path / "cmp.partial"
@@ -67,13 +67,15 @@ def test_sigkill_at_several_points_then_resume_equals_uninterrupted(
     (runs / "uniform01-seed1.json.tmp").write_text(first.read_text()[:50])
     (models / "uniform01-seed1.tmp.keras").write_bytes(b"PK\x03\x04")
 
-    done = run_python(*tiny_compare_argv(out, SCHEMES, SEEDS, STEPS, "--resume"))
-    assert done.returncode == 0, done.stderr[-3000:]
+    # 4. The resume that finishes: the command line in this process.
+    argv = tiny_compare_argv(out, SCHEMES, SEEDS, STEPS, "--resume")
+    code, _, err = run_main(capsys, *argv[2:])
+    assert code == 0, err[-3000:]
     for name in (".DS_Store", "uniform01-seed1.json", "xavier_rnn-seed1.json"):
-        assert f"moved runs/{name} to corrupt/" in done.stderr
+        assert f"moved runs/{name} to corrupt/" in err
         assert (out / "corrupt" / name).exists()
-    assert "deleted runs/uniform01-seed1.json.tmp" in done.stderr
-    assert "deleted models/uniform01-seed1.tmp.keras" in done.stderr
+    assert "deleted runs/uniform01-seed1.json.tmp" in err
+    assert "deleted models/uniform01-seed1.tmp.keras" in err
     assert not partial.exists() and not (tmp_path / "cmp.lock").exists()
     assert names(out / "runs") == [f"{run}.json" for run in sorted(RUNS)]
     assert names(out / "models") == [f"{run}.keras" for run in sorted(RUNS)]
