@@ -1,8 +1,8 @@
 """The compare tests' shared artifacts, computed once per worker (not once
 per module): a fused in-process comparison and its records, which the runner,
 training and report tests read, and one uninterrupted command-line
-comparison, the reference that the kill, resume and lock tests compare their
-records with."""
+comparison (run in this process), the reference that the kill, resume and
+lock tests compare their records with."""
 
 import time
 
@@ -10,15 +10,18 @@ import pytest
 
 from keras_rnninit.compare import compare
 from tests.compare.helpers import SCHEMES, SEEDS, STEPS
-from tests.helpers import TINY, run_python, tiny_compare_argv
+from tests.helpers import TINY, tiny_compare_argv
 
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory):
-    """An uninterrupted comparison."""
+    """An uninterrupted comparison: the command line, run in this process
+    (the interrupted jobs it is compared with are real processes, so the
+    comparison also checks that records do not depend on the process)."""
+    from keras_rnninit.cli import main
+
     out = tmp_path_factory.mktemp("reference") / "cmp"
-    done = run_python(*tiny_compare_argv(out, SCHEMES, SEEDS, STEPS), timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert main(tiny_compare_argv(out, SCHEMES, SEEDS, STEPS)[2:]) == 0
     return out
 
 
