@@ -45,7 +45,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from scipy.stats import binomtest  # noqa: E402
 
-from keras_rnninit import schemes as scheme_registry  # noqa: E402
+import keras_rnninit.schemes as scheme_registry  # noqa: E402  (no Keras yet)
 from keras_rnninit.schemes.guidance import seed_ranges  # noqa: E402
 from keras_rnninit.utils import backends  # noqa: E402
 

@@ -411,6 +411,20 @@ def test_seed_lists_are_written_as_ranges():
     assert sweep._cell_seeds({"seeds": [0, 1], "rows": rows[:1]}) == "0–1"
 
 
+def test_length_sweep_imports_no_keras_before_choosing_its_backend():
+    """The sweep trains on the backend it picks (`--backend`, KERAS_BACKEND,
+    else the fastest installed: keras_rnninit/utils/backends.py) only if
+    importing the script leaves Keras unimported: a Keras imported first
+    keeps its own backend ("Keras is already imported")."""
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import length_sweep; "
+        "print(sorted({'keras', 'tensorflow', 'jax'} & set(sys.modules)))"
+    )
+    done = run_python("-c", probe, os.path.join(REPO, "benchmarks"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.slow
 def test_length_sweep_quick(tmp_path):
     out = tmp_path / "sweep"
