@@ -265,7 +265,10 @@ def fresh_process_models():
         "cells": keras.Sequential(
             [
                 keras.Input((None, 2)),
-                keras.layers.RNN([XavierLSTMCell(4, seed=0), XavierGRUCell(4, seed=1)]),
+                # Named: Keras numbers unnamed layers per process (rnn_3, ...).
+                keras.layers.RNN(
+                    [XavierLSTMCell(4, seed=0), XavierGRUCell(4, seed=1)], name="rnn"
+                ),
                 keras.layers.Dense(1),
             ]
         ),
