@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import run_main, run_python, tiny_compare_argv
+from tests.helpers import run_python, tiny_compare_argv
 
 SCRIPT = r"""
 import tensorflow as tf
@@ -78,28 +78,21 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.slow
-def test_cli_distribute_flag_uses_both_devices(tmp_path, capsys):
-    """`--distribute mirrored` on two logical CPUs (a fresh process: they
-    must be configured before TensorFlow starts): 2 replicas, and the curves
-    of the same command line on one device, run in this process, within the
-    tolerance stated above (rtol 1e-2)."""
-    argv = tiny_compare_argv(tmp_path / "mirrored", "xavier_rnn", "0", 100)[2:]
-    done = run_python("-c", CLI, *argv, "--distribute", "mirrored", timeout=300)
-    if done.returncode < 0:
-        # Killed by a signal inside TensorFlow: once in ~10 full-suite runs
-        # on 2 busy cores this process died of SIGSEGV (never alone, 0 of
-        # 6). One more try; a second crash, or any error, fails the test.
-        done = run_python(
-            "-c", CLI, *argv, "--distribute", "mirrored", "--force", timeout=300
-        )
-    assert done.returncode == 0, done.stderr[-3000:]
-    argv = tiny_compare_argv(tmp_path / "single", "xavier_rnn", "0", 100)[2:]
-    code, _, err = run_main(capsys, *argv)
-    assert code == 0, err[-3000:]
-    reports = {
-        name: json.loads((tmp_path / name / "report.json").read_text())["records"][0]
-        for name in ("mirrored", "single")
-    }
+def test_cli_distribute_flag_uses_both_devices(tmp_path):
+    """`--distribute mirrored` on two logical CPUs: 2 replicas, and the curves
+    of one device within the tolerance stated above (rtol 1e-2)."""
+    reports = {}
+    for name, extra in (("mirrored", ["--distribute", "mirrored"]), ("single", [])):
+        argv = tiny_compare_argv(tmp_path / name, "xavier_rnn", "0", 100, *extra)
+        done = run_python("-c", CLI, *argv[2:], timeout=300)
+        if done.returncode < 0:
+            # Killed by a signal inside TensorFlow: once in ~10 full-suite runs
+            # on 2 busy cores this process died of SIGSEGV (never alone, 0 of
+            # 6). One more try; a second crash, or any error, fails the test.
+            done = run_python("-c", CLI, *argv[2:], "--force", timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        path = tmp_path / name / "report.json"
+        reports[name] = json.loads(path.read_text())["records"][0]
     mirrored, single = reports["mirrored"], reports["single"]
     assert mirrored["replicas"] == 2 and single["replicas"] == 1
     np.testing.assert_allclose(
