@@ -1,5 +1,6 @@
-"""A comparison's folder under kills, stray files and a second job (real CLI
-subprocesses, seconds-long runs)."""
+"""A comparison's folder under kills and stray files: the killed jobs are
+real CLI subprocesses (seconds-long runs); the resume that finishes runs the
+command line in this process."""
 
 import json
 import os
