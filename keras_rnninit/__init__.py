@@ -72,7 +72,9 @@ def __getattr__(name):
     elif f"keras_rnninit.{name}" in _moved.MOVED:
         value = importlib.import_module(f"keras_rnninit.{name}")  # warns
     elif name in _SUBMODULES:
-        _registration.register()
+        # No register() here: a submodule that needs Keras imports it, and
+        # the import hook registers then; `keras_rnninit.schemes.recommend`
+        # needs no Keras at all.
         value = importlib.import_module(f"keras_rnninit.{name}")
     else:
         raise AttributeError(f"module 'keras_rnninit' has no attribute {name!r}")

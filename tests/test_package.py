@@ -17,6 +17,15 @@ def test_import_and_version_import_no_backend():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+    # The documented spelling of recommend() loads no backend either.
+    done = run_python(
+        "-c",
+        "import sys; from keras_rnninit import schemes; "
+        "schemes.recommend('adding', 150); "
+        f"print([m for m in {HEAVY!r} if m in sys.modules])",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
     done = run_python("-X", "importtime", "-m", "keras_rnninit", "--version")
     assert done.returncode == 0 and done.stdout.strip() == keras_rnninit.__version__
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
@@ -45,6 +54,7 @@ def saved(tmp_path_factory):
         "import keras_rnninit",  # Keras comes later, from the load below
         "import keras; import keras_rnninit",
         "from keras_rnninit.initializers import XavierRNN",  # a submodule first
+        "from keras_rnninit import schemes",  # a lazy submodule, no Keras yet
     ],
 )
 def test_fresh_process_loads_a_keras_file(saved, imports):
