@@ -15,6 +15,12 @@ steps; "solved" means the task's threshold (adding: test MSE < 0.01; copy:
 protocol is adding T in {50, 100, 150, 200} and copy T in {50, 100}, seeds
 0..9, every scheme in SCHEMES.
 
+With `--cell lstm` (or `gru`) every run trains an LSTM(64) (GRU(64)) in place
+of the SimpleRNN, on TensorFlow (their diagnostics need it); its rows sit in
+the same table as the SimpleRNN rows, named with their cell ("`chrono_length`
+(LSTM)"), and `recommend` ranks them together. A length-aware scheme
+(`chrono_length`) is set for each length it runs at.
+
 With `--executor ray` each seed's runs train as one Ray task (on a cluster
 with `--ray-address`, else on a local Ray instance), the records coming back
 to this process; the results are the local executor's.
@@ -46,7 +52,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from scipy.stats import binomtest  # noqa: E402
 
 import keras_rnninit.schemes as scheme_registry  # noqa: E402  (no Keras yet)
-from keras_rnninit.schemes.guidance import seed_ranges  # noqa: E402
+from keras_rnninit.schemes.guidance import CELL_TYPES, seed_ranges  # noqa: E402
 from keras_rnninit.utils import backends  # noqa: E402
 
 LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
@@ -81,7 +87,30 @@ def load(path, key=None):
 
 
 def _key(r):
-    return (r["task"], r["length"], r["scheme"], r["seed"], r["steps"], r["clipnorm"])
+    return (
+        r["task"],
+        r["length"],
+        r["scheme"],
+        cell_of(r),
+        r["seed"],
+        r["steps"],
+        r["clipnorm"],
+    )
+
+
+def cell_of(record):
+    """A record's recurrent cell; records from before `--cell` are SimpleRNN's."""
+    return record.get("cell", "simple")
+
+
+# Rows of one cell, as `recommend` breaks ties: SimpleRNN, then GRU, then LSTM.
+CELL_ORDER = {cell: i for i, cell in enumerate(CELL_TYPES)}
+
+
+def label(row):
+    """A row's name in the tables: the scheme, with its cell unless SimpleRNN."""
+    cell = row.get("cell_type", "simple")
+    return row["scheme"] + ("" if cell == "simple" else f" ({cell.upper()})")
 
 
 def slim(record):
@@ -91,6 +120,7 @@ def slim(record):
         "task": config["task"],
         "length": config["length"],
         "scheme": record.scheme,
+        "cell": config["cell"],
         "seed": record.seed,
         "steps": config["steps"],
         "clipnorm": config["clipnorm"],
@@ -108,11 +138,13 @@ def slim(record):
 
 
 def summarize(records):
-    """Per cell (task, length, steps, clipnorm): one row per scheme."""
+    """Per cell (task, length, steps, clipnorm): one row per scheme and
+    recurrent cell (`cell_type`), SimpleRNN rows first."""
     cells = {}
     for r in records.values():
         cell = (r["task"], r["length"], r["steps"], r["clipnorm"])
-        cells.setdefault(cell, {}).setdefault(r["scheme"], []).append(r)
+        row = (CELL_ORDER[cell_of(r)], r["scheme"])
+        cells.setdefault(cell, {}).setdefault(row, []).append(r)
     out = []
     for (task, length, steps, clipnorm), by_scheme in sorted(
         cells.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2])
@@ -120,7 +152,7 @@ def summarize(records):
         if any(c["task"] == task and c["length"] == length for c in out):
             continue  # one budget per cell: the largest measured
         rows = []
-        for scheme, runs in sorted(by_scheme.items()):
+        for (_, scheme), runs in sorted(by_scheme.items()):
             # Per-seed lists are in seed order, aligned with "seeds".
             runs = sorted(runs, key=lambda r: r["seed"])
             hits = [r["steps_to_threshold"] for r in runs]
@@ -128,6 +160,7 @@ def summarize(records):
             rows.append(
                 {
                     "scheme": scheme,
+                    "cell_type": cell_of(runs[0]),
                     "activation": scheme_registry.get(scheme).activation,
                     "runs": len(runs),
                     "solved": len(done),
@@ -209,21 +242,26 @@ def per_seed(cell):
             outcome(*runs[seed], cell["threshold"]) if seed in runs else ""
             for seed in seeds
         ]
-        lines.append(f"| `{row['scheme']}` | " + " | ".join(shown) + " |")
+        lines.append(f"| {_code(label(row))} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 
 
 def tables(cells, summary_path):
     """The sweep table and the 'which initialization for which length' table."""
-    schemes = sorted({row["scheme"] for c in cells for row in c["rows"]})
+    rows = {
+        (CELL_ORDER[r.get("cell_type", "simple")], r["scheme"]): label(r)
+        for c in cells
+        for r in c["rows"]
+    }
+    schemes = [rows[k] for k in sorted(rows)]
     lines = [
         "| task | T | steps | clipnorm | seeds | "
-        + " | ".join(f"`{s}`" for s in schemes)
+        + " | ".join(_code(s) for s in schemes)
         + " |",
         "|---|---|---|---|---|" + "---|" * len(schemes),
     ]
     for c in cells:
-        by = {row["scheme"]: row for row in c["rows"]}
+        by = {label(row): row for row in c["rows"]}
         lines.append(
             f"| {c['task']} | {c['length']} | {c['steps']} | {c['clipnorm']} | "
             f"{_cell_seeds(c)} | "
@@ -237,7 +275,11 @@ def tables(cells, summary_path):
     for c in cells:
         rec = scheme_registry.recommend(c["task"], c["length"], evidence=summary_path)
         low, high = rec.interval
-        name = f"`{rec.scheme}`" if rec.scheme else "none solved"
+        name = (
+            _code(label({"scheme": rec.scheme, "cell_type": rec.cell_type}))
+            if rec.scheme
+            else "none solved"
+        )
         guide.append(
             f"| {c['task']} | {c['length']} | {name} | {rec.solved}/{rec.runs} "
             f"[{low:.2f}, {high:.2f}] | {seed_ranges(rec.seeds)} | {rec.steps} |"
@@ -263,8 +305,8 @@ def survival_plot(cell, path):
             ys += [ys[-1], 1 - k / row["runs"]]
         xs.append(cell["steps"])
         ys.append(ys[-1])
-        label = f"{row['scheme']} ({row['solved']}/{row['runs']})"
-        (line,) = ax.plot(xs, ys, dashes[i % 4], lw=2, label=label)
+        name = f"{label(row)} ({row['solved']}/{row['runs']})"
+        (line,) = ax.plot(xs, ys, dashes[i % 4], lw=2, label=name)
         values = [v for v in row["best_test"] if v is not None]
         best.plot([i] * len(values), values, "o", color=line.get_color(), alpha=0.7)
     ax.set_ylim(-0.02, 1.02)
@@ -277,13 +319,19 @@ def survival_plot(cell, path):
     ax.legend(fontsize=7)
     best.axhline(cell["threshold"], color="black", lw=0.8, ls=":", label="threshold")
     best.set_yscale("log")
-    best.set_xticks(range(len(cell["rows"])), [r["scheme"] for r in cell["rows"]])
+    best.set_xticks(range(len(cell["rows"])), [label(r) for r in cell["rows"]])
     best.tick_params(axis="x", labelrotation=30, labelsize=7)
     best.set_ylabel("best test metric of each run")
     best.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _code(name):
+    """`scheme` (CELL) in Markdown: the scheme's name as code."""
+    scheme, _, cell = name.partition(" ")
+    return f"`{scheme}`" + (f" {cell}" if cell else "")
 
 
 def _cell_seeds(cell):
@@ -347,6 +395,13 @@ def run(argv=None):
     parser.add_argument("--lengths", type=_ints, help="default: the protocol's")
     parser.add_argument("--seeds", type=_ints, default=SEEDS)
     parser.add_argument("--schemes", default=",".join(SCHEMES))
+    parser.add_argument(
+        "--cell",
+        choices=sorted(CELL_ORDER),
+        default="simple",
+        help="the recurrent cell of every run (default: simple, SimpleRNN(64); "
+        "lstm and gru train on TensorFlow, which their diagnostics need)",
+    )
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--clipnorm", type=float, default=CLIPNORM)
     parser.add_argument("--out", default=OUT)
@@ -380,7 +435,9 @@ def run(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
     args = parser.parse_args(argv)
     # Chosen before Keras is imported (SimpleRNN cells: any backend trains).
-    choice = backends.choose(args.backend)
+    gated = "LSTM and GRU diagnostics need TensorFlow"
+    needs = None if args.cell == "simple" else gated
+    choice = backends.choose(args.backend, needs=needs)
     backends.use(choice)
     print(f"Keras on {choice.backend} ({choice.reason})", file=sys.stderr)
     from keras_rnninit.compare import compare
@@ -388,7 +445,9 @@ def run(argv=None):
     extra = {}
     if args.quick:
         plan = {"adding": [8]}
-        args.seeds, args.steps, args.schemes = [0, 1], 200, "np_rnn,xavier_rnn"
+        gated = "chrono_length,keras_default"
+        schemes = "np_rnn,xavier_rnn" if args.cell == "simple" else gated
+        args.seeds, args.steps, args.schemes = [0, 1], 200, schemes
         args.docs = args.out
         args.page = args.page or ""
         extra = {"units": 8, "test_size": 200}
@@ -407,14 +466,17 @@ def run(argv=None):
             completed = {}
             for r in done.values():
                 if (
-                    (r["task"], r["length"], r["steps"], r["clipnorm"])
-                    == (task, length, args.steps, args.clipnorm)
+                    (r["task"], r["length"], r["steps"], r["clipnorm"], cell_of(r))
+                    == (task, length, args.steps, args.clipnorm, args.cell)
                     and r["scheme"] in names
                     and r["seed"] in args.seeds
                 ):
                     completed[(r["scheme"], r["seed"])] = r
             pending = len(names) * len(args.seeds) - len(completed)
-            print(f"{task} T={length}: {pending} runs to train", file=sys.stderr)
+            where = f"{task} T={length}" + (
+                "" if args.cell == "simple" else f" ({args.cell})"
+            )
+            print(f"{where}: {pending} runs to train", file=sys.stderr)
             start = time.perf_counter()
 
             def save(record):
@@ -439,10 +501,11 @@ def run(argv=None):
                     completed={k: v for k, v in completed.items() if k[1] in todo},
                     executor=args.executor,
                     ray_address=args.ray_address,
+                    cell=args.cell,
                     **extra,
                 )
             print(
-                f"{task} T={length}: {time.perf_counter() - start:.0f} s",
+                f"{where}: {time.perf_counter() - start:.0f} s",
                 file=sys.stderr,
             )
     # The committed sweep's summary is the package's evidence (see the docstring).

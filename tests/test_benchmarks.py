@@ -426,6 +426,35 @@ def test_length_sweep_imports_no_keras_before_choosing_its_backend():
 
 
 @pytest.mark.slow
+def test_length_sweep_quick_lstm_rows(tmp_path):
+    out = tmp_path / "sweep"
+    script = os.path.join(REPO, "benchmarks", "length_sweep.py")
+    # No backend asked for: the LSTM job picks TensorFlow, and says why.
+    done = run_python(
+        script, "--quick", "--cell", "lstm", "--out", out, timeout=300, KERAS_BACKEND=""
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Keras on tensorflow (LSTM and GRU diagnostics need TensorFlow)" in (
+        done.stderr
+    )
+    assert "adding T=8 (lstm): 4 runs to train" in done.stderr
+    records = [
+        json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
+    ]
+    assert {(r["scheme"], r["cell"], r["backend"]) for r in records} == {
+        ("chrono_length", "lstm", "tensorflow"),
+        ("keras_default", "lstm", "tensorflow"),
+    }
+    (summary,) = json.loads((out / "summary.json").read_text())["cells"]
+    assert [(r["scheme"], r["cell_type"]) for r in summary["rows"]] == [
+        ("chrono_length", "lstm"),
+        ("keras_default", "lstm"),
+    ]
+    table = (out / "table.md").read_text()
+    assert "| `chrono_length` (LSTM) | `keras_default` (LSTM) |" in table
+
+
+@pytest.mark.slow
 def test_length_sweep_quick(tmp_path):
     out = tmp_path / "sweep"
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")

@@ -201,19 +201,8 @@ def compare(args):
     from keras_rnninit.compare import CompareConfig
     from keras_rnninit.compare.runner import check_executor, check_runs
 
-    # Every argument is checked before a folder is created or a step trained.
-    resolved, seeds = check_runs(args.schemes, args.seeds, args.cell)
-    names = [s.name for s in resolved]
-    check_executor(args.executor, args.ray_address, args.distribute)
-    if args.reference is not None and args.reference not in names:
-        raise ValueError(
-            "`--reference` must be one of the compared schemes "
-            f"({', '.join(sorted(names))}). Received: {args.reference!r}"
-        )
-    if args.tensorboard is not None:
-        from keras_rnninit.compare.tensorboard import check_tensorboard_dir
-
-        check_tensorboard_dir(args.tensorboard, "--tensorboard")
+    # Every argument is checked before a folder is created or a step trained;
+    # the task's length first (a length-aware scheme is set for it).
     config = CompareConfig(
         task=args.task,
         length=args.length,
@@ -226,6 +215,18 @@ def compare(args):
         threshold=args.threshold,
         cell=args.cell,
     )
+    resolved, seeds = check_runs(args.schemes, args.seeds, args.cell, config.length)
+    names = [s.name for s in resolved]
+    check_executor(args.executor, args.ray_address, args.distribute)
+    if args.reference is not None and args.reference not in names:
+        raise ValueError(
+            "`--reference` must be one of the compared schemes "
+            f"({', '.join(sorted(names))}). Received: {args.reference!r}"
+        )
+    if args.tensorboard is not None:
+        from keras_rnninit.compare.tensorboard import check_tensorboard_dir
+
+        check_tensorboard_dir(args.tensorboard, "--tensorboard")
     out = args.out
     if out is None:
         out = os.path.join("runs", f"compare-{args.task}-T{config.length}")
@@ -403,7 +404,8 @@ def recommend(args):
 
     rec = find(args.task, args.length, evidence=args.evidence)
     if args.json:
-        print(json.dumps(dataclasses.asdict(rec), indent=1, allow_nan=False))
+        answer = {**dataclasses.asdict(rec), "command": rec.command}
+        print(json.dumps(answer, indent=1, allow_nan=False))
         return 0
     print(rec)
     if rec.measured_length != rec.length:
@@ -417,15 +419,19 @@ def recommend(args):
     clipnorm = "off" if rec.clipnorm is None else f"{rec.clipnorm:g}"
     print(
         f"protocol: {rec.steps} steps, clipnorm {clipnorm}{solved} "
-        "(benchmarks/length_sweep.py)\n"
+        "(benchmarks/length_sweep.py)"
     )
-    print("| scheme | activation | solved | Wilson 95% | median steps | seeds |")
-    print("|---|---|---|---|---|---|")
+    if rec.command:
+        print(f"run it: {rec.command}")
+    print()
+    print("| scheme | cell | activation | solved | Wilson 95% | median steps | seeds |")
+    print("|---|---|---|---|---|---|---|")
     for row in rec.cell:
         low, high = row["interval"]
         median = row["median_steps"]
         print(
-            f"| `{row['scheme']}` | {row.get('activation', '')} | "
+            f"| `{row['scheme']}` | {row.get('cell_type', 'simple')} | "
+            f"{row.get('activation', '')} | "
             f"{row['solved']}/{row['runs']} | [{low:.2f}, {high:.2f}] | "
             f"{'–' if median is None else f'{median:g}'} | "
             f"{seed_ranges(row.get('seeds', ()))} |"

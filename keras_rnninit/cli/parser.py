@@ -52,6 +52,7 @@ TASKS = (
 CELLS = ("gru", "lstm", "simple")
 GATED_SCHEMES = (
     "chrono",
+    "chrono_length",
     "keras_default",
     "orthogonal",
     "pytorch_default",

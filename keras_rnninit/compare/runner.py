@@ -261,7 +261,7 @@ def compare(
             if config is None
             else dataclasses.replace(config, **overrides)
         )
-        resolved, seeds = check_runs(schemes, seeds, config.cell)
+        resolved, seeds = check_runs(schemes, seeds, config.cell, config.length)
         check_executor(executor, ray_address, distribute)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
@@ -358,14 +358,26 @@ def check_executor(executor, ray_address=None, distribute=None):
         )
 
 
-def check_runs(schemes, seeds, cell="simple"):
+def check_runs(schemes, seeds, cell="simple", length=None):
     """The `Scheme`s and the seeds of a comparison, checked; nothing is trained.
 
     Refuses an empty or repeating list of schemes or seeds, unknown scheme
     names, schemes that do not support `cell` (None: any cell), and seeds
-    that are not ints >= 0.
+    that are not ints >= 0. A length-aware scheme (`chrono_length`) is
+    returned for the task's `length` (`Scheme.for_length`); without a
+    length (a comparison on your own model) it is refused.
     """
     resolved = [scheme_registry.get(s) for s in schemes]
+    for scheme in resolved:
+        if scheme.length_aware and length is None:
+            raise ValueError(
+                f"`schemes` must not hold a length-aware scheme ({scheme.name!r} "
+                "takes T from a built-in task's `length`) for a comparison "
+                "without a task length; pass `schemes.chrono(T_max)` instead. "
+                f"Received: schemes={[s.name for s in resolved]}"
+            )
+    if length is not None:
+        resolved = [scheme.for_length(length) for scheme in resolved]
     for scheme in resolved:
         if cell is not None and cell not in scheme.cells:
             raise ValueError(

@@ -37,6 +37,7 @@ from keras_rnninit.initializers import (
     XavierRNN,
 )
 from keras_rnninit.utils.seeding import derive_seed
+from keras_rnninit.utils.validation import check_int
 
 __all__ = [
     "CELLS",
@@ -46,6 +47,7 @@ __all__ = [
     "Scheme",
     "SchemeInitializers",
     "chrono",
+    "chrono_length",
     "get",
     "names",
     "register",
@@ -102,6 +104,10 @@ class Scheme:
         unit_forget_bias: Passed to Keras' LSTM. False by default: the
             scheme's `bias` factory then sets the whole (4H,) bias; True
             adds Keras' forget-gate bias of 1 to it (`keras_default`).
+        at_length: None, or for a length-aware scheme a function
+            `length -> Scheme` that gives the scheme for dependencies of
+            `length` steps (`chrono_length`: T_max = 3T/2). Such a scheme
+            builds nothing until `for_length` has set it for a length.
     """
 
     name: str
@@ -114,6 +120,20 @@ class Scheme:
     output_bias: Factory = _zeros
     cells: tuple = ("simple",)
     unit_forget_bias: bool = False
+    at_length: Callable[[int], "Scheme"] | None = None
+
+    @property
+    def length_aware(self) -> bool:
+        """True if the scheme's weights depend on the task's length T."""
+        return self.at_length is not None
+
+    def for_length(self, length: int) -> "Scheme":
+        """The scheme for dependencies of `length` steps: itself unless it is
+        length-aware (then `at_length(length)`, with the same name)."""
+        if self.at_length is None:
+            return self
+        scheme = self.at_length(check_int("length", length, 1))
+        return dataclasses.replace(scheme, name=self.name)
 
     def check_cell(self, cell):
         """Return `cell` if this scheme supports it, else raise one clear line."""
@@ -131,7 +151,17 @@ class Scheme:
         return cell
 
     def initializers(self, units, seed=0, cell="simple"):
-        """Fresh initializers, each with its own seed derived from `seed`."""
+        """Fresh initializers, each with its own seed derived from `seed`.
+
+        A length-aware scheme has none until it knows T: use
+        `scheme.for_length(T).initializers(...)`.
+        """
+        if self.length_aware:
+            raise ValueError(
+                f"`scheme` must be set for a length first: {self.name!r} is "
+                f"length-aware; use `schemes.get({self.name!r}).for_length(T)`. "
+                f"Received: scheme={self.name!r}"
+            )
         cell = self.check_cell(cell)
         extra = {} if cell == "simple" else {"cell": cell}
         factories = (
@@ -335,6 +365,14 @@ def chrono(max_length=100, name="chrono"):
     )
 
 
+def chrono_length(length):
+    """`chrono` with T_max = 3T/2 for dependencies of `length` (T) steps, as
+    Tallec & Ollivier (2018) set it for the copy task; the registered
+    `"chrono_length"` scheme takes T from the task's `length`."""
+    max_length = 1.5 * check_int("length", length, 2)
+    return chrono(max_length, name="chrono_length")
+
+
 _REGISTRY = {}
 
 
@@ -473,6 +511,14 @@ SCHEMES = (
         cells=CELLS,
     ),
     chrono(),
+    # Length-aware: `for_length(T)` sets T_max = 3T/2; the registered row
+    # itself builds nothing (`Scheme.initializers` refuses).
+    dataclasses.replace(
+        chrono_length(100),
+        description="chrono gate biases, T_max = 3T/2 from the task's length "
+        "(Tallec & Ollivier); orthogonal Whh per gate; LSTM/GRU",
+        at_length=chrono_length,
+    ),
     Scheme(
         "np_rnn",
         "np-RNN: Whh = R / max eig(R), R = AᵀA/n + I, A ~ N(0, 1); "

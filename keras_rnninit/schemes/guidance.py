@@ -21,6 +21,9 @@ __all__ = [
     "seed_ranges",
 ]
 
+# The recurrent cells a row may be measured on, fewest parameters first.
+CELL_TYPES = ("simple", "gru", "lstm")
+
 # The committed evidence, package data: written by benchmarks/length_sweep.py.
 EVIDENCE = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "evidence", "length_sweep.json"
@@ -37,7 +40,11 @@ class Recommendation:
     95% interval of that fraction; `median_steps` the median step of the
     solved runs; `threshold` the test metric that counts as solved. `cell`
     has every scheme's row of the measured cell (rows may rest on different
-    numbers of seeds), best first (`ranked`).
+    numbers of seeds), best first (`ranked`). `cell_type` is the recurrent
+    cell the recommended scheme was measured on, `"simple"` (SimpleRNN),
+    `"lstm"` or `"gru"` (None when nothing solved): run it with
+    `keras-rnninit compare --task TASK --length T --clipnorm 1 --schemes
+    SCHEME --cell CELL_TYPE` (`command`), the sweep's protocol.
     """
 
     task: str
@@ -53,6 +60,7 @@ class Recommendation:
     seeds: tuple
     cell: tuple
     threshold: float | None = None
+    cell_type: str | None = None
 
     def __str__(self):
         low, high = self.interval
@@ -62,9 +70,23 @@ class Recommendation:
                 f"no scheme solved {where} in any of {self.runs} seeds "
                 f"within {self.steps} steps"
             )
+        on = "" if self.cell_type == "simple" else f" ({self.cell_type.upper()})"
         return (
-            f"{self.scheme}: solved {self.solved}/{self.runs} seeds of {where} "
+            f"{self.scheme}{on}: solved {self.solved}/{self.runs} seeds of {where} "
             f"within {self.steps} steps (Wilson 95% [{low:.2f}, {high:.2f}])"
+        )
+
+    @property
+    def command(self) -> str | None:
+        """The comparison that runs the recommendation under the sweep's
+        protocol (every other flag at its default), or None."""
+        if self.scheme is None:
+            return None
+        clip = "" if self.clipnorm is None else f" --clipnorm {self.clipnorm:g}"
+        cell = "" if self.cell_type == "simple" else f" --cell {self.cell_type}"
+        return (
+            f"keras-rnninit compare --task {self.task} --length {self.length}"
+            f"{clip} --steps {self.steps} --schemes {self.scheme}{cell}"
         )
 
 
@@ -73,8 +95,10 @@ def ranked(rows):
 
     The largest solved fraction first (rows of one cell may rest on
     different numbers of seeds), then the smaller median step to threshold
-    (a row that solved nothing has none and comes after those that did),
-    then the name.
+    (a row that solved nothing has none and comes after those that did).
+    A tie on both goes to the recurrent cell with fewer parameters,
+    SimpleRNN, then GRU (3 gates), then LSTM (4), whose steps also cost
+    less; then to the name.
     """
 
     def key(row):
@@ -82,6 +106,7 @@ def ranked(rows):
         return (
             -row["solved"] / row["runs"],
             math.inf if median is None else median,
+            CELL_TYPES.index(row.get("cell_type", "simple")),
             row["scheme"],
         )
 
@@ -150,6 +175,7 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
         seeds=tuple(shown.get("seeds", cell["seeds"])),
         cell=tuple(rows),
         threshold=cell.get("threshold"),
+        cell_type=best.get("cell_type", "simple") if best else None,
     )
 
 

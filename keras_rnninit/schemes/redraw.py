@@ -177,20 +177,28 @@ def _unbuilt(config):
 
 
 def _check_scheme(scheme):
-    """The `Scheme` named `scheme` (any registered cell), else raise."""
-    if isinstance(scheme, schemes.Scheme):
-        return scheme
-    known = schemes.names(None)
-    if not isinstance(scheme, str):
-        raise TypeError(
-            f"`scheme` must be a scheme name (str) or a `Scheme`. "
-            f"Received: scheme={scheme!r} of type {type(scheme).__name__}"
-        )
-    if scheme not in known:
+    """The `Scheme` named `scheme` (any registered cell), else raise. A
+    length-aware scheme is refused: a model has no task length to set it."""
+    if not isinstance(scheme, schemes.Scheme):
+        known = schemes.names(None)
+        if not isinstance(scheme, str):
+            raise TypeError(
+                f"`scheme` must be a scheme name (str) or a `Scheme`. "
+                f"Received: scheme={scheme!r} of type {type(scheme).__name__}"
+            )
+        if scheme not in known:
+            raise ValueError(
+                f"`scheme` must be one of {', '.join(known)}. "
+                f"Received: scheme={scheme!r}"
+            )
+        scheme = schemes.get(scheme)
+    if scheme.length_aware:
         raise ValueError(
-            f"`scheme` must be one of {', '.join(known)}. Received: scheme={scheme!r}"
+            f"`scheme` must not be length-aware ({scheme.name!r} takes T from a "
+            f"task's length); pass `schemes.get({scheme.name!r}).for_length(T)` "
+            f"or `schemes.chrono(T_max)`. Received: scheme={scheme.name!r}"
         )
-    return schemes.get(scheme)
+    return scheme
 
 
 def _check_args(model, seed):

@@ -97,13 +97,21 @@ def test_recommend_command_prints_the_cell_best_first(capsys):
         f"protocol: {cell['steps']} steps, clipnorm {cell['clipnorm']:g}, "
         f"solved = test metric < {cell['threshold']:.3g}"
     )
+    # The protocol's command for the user's T, every other flag at its default.
+    best = schemes.recommend("adding", 120)
+    assert out[3] == (
+        f"run it: keras-rnninit compare --task adding --length 120 --clipnorm "
+        f"{cell['clipnorm']:g} --steps {cell['steps']} --schemes {best.scheme}"
+    )
     # Every scheme of the cell, ordered by solved fraction, then median step
-    # (none: last), then name; each with the counts of its committed row.
+    # (none: last), then fewer parameters (simple, gru, lstm), then name; each
+    # with the counts of its committed row.
     rows = sorted(
         cell["rows"],
         key=lambda r: (
             -r["solved"] / r["runs"],
             r["median_steps"] if r["solved"] else math.inf,
+            ["simple", "gru", "lstm"].index(r["cell_type"]),
             r["scheme"],
         ),
     )
@@ -112,10 +120,10 @@ def test_recommend_command_prints_the_cell_best_first(capsys):
     for line, r in zip(table, rows, strict=True):
         low, high = wilson(r["solved"], r["runs"])
         assert line.startswith(
-            f"| `{r['scheme']}` | {r['activation']} | {r['solved']}/{r['runs']} | "
-            f"[{low:.2f}, {high:.2f}] | "
+            f"| `{r['scheme']}` | {r['cell_type']} | {r['activation']} | "
+            f"{r['solved']}/{r['runs']} | [{low:.2f}, {high:.2f}] | "
         ), line
-    assert table[0].startswith(f"| `{schemes.recommend('adding', 120).scheme}` |")
+    assert table[0].startswith(f"| `{best.scheme}` | {best.cell_type} |")
 
 
 def test_recommend_command_json_and_no_solved_scheme(capsys):
@@ -123,6 +131,7 @@ def test_recommend_command_json_and_no_solved_scheme(capsys):
     answer = json.loads(capsys.readouterr().out)
     cell = committed_cell("copy", 100)
     assert answer["scheme"] is None and answer["solved"] == 0
+    assert answer["cell_type"] is None and answer["command"] is None
     assert answer["threshold"] == cell["threshold"]
     assert sorted(r["scheme"] for r in answer["cell"]) == sorted(
         r["scheme"] for r in cell["rows"]
@@ -164,11 +173,14 @@ def test_recommend_into_a_closed_pipe_is_quiet(extra):
 def test_cli_compares_lstm_schemes_and_refuses_a_simple_only_scheme(tmp_path, capsys):
 
     out = tmp_path / "lstm"
-    argv = tiny_compare_argv(out, "keras_default,chrono", "0,1", 100, "--cell", "lstm")
+    argv = tiny_compare_argv(
+        out, "keras_default,chrono,chrono_length", "0,1", 100, "--cell", "lstm"
+    )
     code, _, err = run_main(capsys, *argv[2:])
     assert code == 0, err[-2000:]
     report = json.loads((out / "report.json").read_text())
     assert {r["config"]["cell"] for r in report["records"]} == {"lstm"}
+    assert {r["scheme"] for r in report["records"]} >= {"chrono_length"}
     # The refusal in a fresh process: one line on stderr, nothing from Keras.
     bad = run_python(
         *tiny_compare_argv(tmp_path / "bad", "irnn", "0", 100, "--cell", "gru")

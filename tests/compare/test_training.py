@@ -151,6 +151,21 @@ def test_fused_gated_runs_equal_one_model_per_run():
         np.testing.assert_allclose(a["curve"]["test"], b["curve"]["test"], rtol=1e-4)
 
 
+def test_a_length_aware_scheme_is_set_for_the_task_length():
+    resolved, _ = check_runs(["chrono_length", "chrono"], [0], cell="lstm", length=40)
+    assert [s.name for s in resolved] == ["chrono_length", "chrono"]
+    biases = [s.initializers(4, 0, cell="lstm").bias for s in resolved]
+    assert [b.max_length for b in biases] == [60.0, 100.0]  # 3T/2; chrono's own
+    # Without a task length (a comparison on your own model): refused.
+    with pytest.raises(
+        ValueError,
+        match=r"^`schemes` must not hold a length-aware scheme \('chrono_length' "
+        r"takes T from a built-in task's `length`\).*"
+        r"Received: schemes=\['chrono', 'chrono_length'\]$",
+    ):
+        check_runs(["chrono", "chrono_length"], [0], cell=None)
+
+
 @gated_tf_only
 def test_a_scheme_without_the_cell_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="'irnn' supports simple"):

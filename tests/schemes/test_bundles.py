@@ -40,7 +40,14 @@ def rnn(model):
 GATES = {"lstm": 4, "gru": 3}
 
 
-GATED = ["chrono", "keras_default", "orthogonal", "pytorch_default", "xavier_rnn"]
+GATED = [
+    "chrono",
+    "chrono_length",
+    "keras_default",
+    "orthogonal",
+    "pytorch_default",
+    "xavier_rnn",
+]
 
 
 def gated_weights(model):
@@ -307,7 +314,10 @@ def test_names_per_cell():
     assert schemes.names("lstm") == GATED
     assert schemes.names("gru") == GATED
     assert "chrono" not in schemes.names()  # the CLI's SimpleRNN list
-    assert set(schemes.names(None)) == set(schemes.names()) | {"chrono"}
+    assert set(schemes.names(None)) == set(schemes.names()) | {
+        "chrono",
+        "chrono_length",
+    }
     for name in schemes.names(None):
         assert schemes.get(name).cells == tuple(sorted(schemes.get(name).cells))
 
@@ -317,7 +327,8 @@ def test_names_per_cell():
 @pytest.mark.parametrize("name", GATED)
 def test_every_gated_scheme_fits(name, cell):
     x, y = adding_problem(64, length=8, seed=0)
-    model = schemes.get(name).build_model(input_dim=2, units=8, seed=0, cell=cell)
+    scheme = schemes.get(name).for_length(8)
+    model = scheme.build_model(input_dim=2, units=8, seed=0, cell=cell)
     assert isinstance(
         model.get_layer("rnn"),
         {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell],
@@ -417,6 +428,44 @@ def test_custom_chrono_max_length():
         ValueError, match=r"^`max_length` must be a finite number > 2\."
     ):
         schemes.chrono(1)
+
+
+@pytest.mark.parametrize("length", [40, 400])
+def test_chrono_length_sets_max_length_from_the_task_length(length):
+    # Tallec & Ollivier's T_max = 3T/2: forget-gate time scales 1 + u,
+    # u = exp(b_f) ~ U[1, 3T/2 - 1], checked against that formula.
+    units, max_length = 512, 1.5 * length
+    scheme = schemes.get("chrono_length").for_length(length)
+    assert scheme.name == "chrono_length" and not scheme.length_aware
+    model = scheme.build_model(input_dim=2, units=units, seed=3, cell="lstm")
+    b_i, b_f, b_c, b_o = per_gate(gated_weights(model)[2], "lstm")
+    u = np.exp(b_f)
+    assert u.min() >= 1 - 1e-4 and u.max() <= max_length - 1 + 1e-3
+    width = max_length - 2
+    assert_mean(u, max_length / 2, width / math.sqrt(12))
+    # The top of the range is reached: 512 draws leave a gap < 2% of it.
+    assert u.max() > max_length - 1 - 0.02 * width
+    np.testing.assert_array_equal(b_i, -b_f)
+    # The same seed, the same weights as chrono(3T/2) itself.
+    peer = schemes.chrono(max_length).build_model(
+        input_dim=2, units=units, seed=3, cell="lstm"
+    )
+    for a, b in zip(model.get_weights(), peer.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_length_aware_scheme_builds_nothing_without_a_length():
+    scheme = schemes.get("chrono_length")
+    assert scheme.length_aware and "3T/2" in scheme.description
+    with pytest.raises(
+        ValueError,
+        match=r"^`scheme` must be set for a length first: 'chrono_length' is "
+        r"length-aware; .*Received: scheme='chrono_length'$",
+    ):
+        scheme.build_model(input_dim=2, units=4, cell="lstm")
+    assert schemes.get("chrono").for_length(400) is schemes.get("chrono")
+    with pytest.raises(ValueError, match=r"^`length` must be an int >= 2\."):
+        scheme.for_length(1)
 
 
 def test_gated_seeds_reproducible_and_distinct():

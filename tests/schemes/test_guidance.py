@@ -42,8 +42,9 @@ def committed_cell(task, length):
 
 
 def raw_counts(task, length, steps, clipnorm):
-    """{scheme: (solved, runs)} read straight from the sweep's records (the
-    latest record of each run), not from the summary `recommend` reads."""
+    """{(scheme, cell): (solved, runs)} read straight from the sweep's records
+    (the latest record of each run; records without a cell are SimpleRNN's),
+    not from the summary `recommend` reads."""
     latest = {}
     with open(RECORDS, encoding="utf-8") as f:
         for line in f:
@@ -54,11 +55,14 @@ def raw_counts(task, length, steps, clipnorm):
                 steps,
                 clipnorm,
             ):
-                latest[r["scheme"], r["seed"]] = r
+                latest[r["scheme"], r.get("cell", "simple"), r["seed"]] = r
     counts = {}
-    for (scheme, _), r in latest.items():
-        solved, runs = counts.get(scheme, (0, 0))
-        counts[scheme] = (solved + (r["steps_to_threshold"] is not None), runs + 1)
+    for (scheme, cell, _), r in latest.items():
+        solved, runs = counts.get((scheme, cell), (0, 0))
+        counts[scheme, cell] = (
+            solved + (r["steps_to_threshold"] is not None),
+            runs + 1,
+        )
     return counts
 
 
@@ -95,15 +99,21 @@ def test_recommend_rests_on_the_committed_sweep(task, length):
     cell = committed_cell(task, length)
     counts = raw_counts(task, length, cell["steps"], cell["clipnorm"])
     # The committed summary is the committed records' (regenerated with them).
-    assert {r["scheme"]: (r["solved"], r["runs"]) for r in cell["rows"]} == counts
+    assert {
+        (r["scheme"], r["cell_type"]): (r["solved"], r["runs"]) for r in cell["rows"]
+    } == counts
     rec = schemes.recommend(task, length)
     # Rows may have run different numbers of seeds: the rule compares fractions.
     best = max(solved / runs for solved, runs in counts.values())
     assert rec.solved / rec.runs == best
     assert rec.runs <= len(cell["seeds"])
     if best:
-        assert counts[rec.scheme] == (rec.solved, rec.runs)
-        row = next(r for r in cell["rows"] if r["scheme"] == rec.scheme)
+        assert counts[rec.scheme, rec.cell_type] == (rec.solved, rec.runs)
+        row = next(
+            r
+            for r in cell["rows"]
+            if (r["scheme"], r["cell_type"]) == (rec.scheme, rec.cell_type)
+        )
         assert rec.seeds == tuple(row["seeds"])
         assert f"{rec.solved}/{rec.runs} seeds" in str(rec)
     else:
@@ -161,6 +171,38 @@ def test_recommend_rule_on_synthetic_evidence(tmp_path):
         str(between)
         == "no scheme solved adding T=150 in any of 4 seeds within 1000 steps"
     )
+
+
+def test_recommend_chooses_across_cells_and_breaks_ties_by_parameters(tmp_path):
+    def gated(scheme, cell_type, solved, median):
+        return {**row(scheme, solved, 4, median), "cell_type": cell_type}
+
+    path = write_evidence(
+        tmp_path / "s.json",
+        [
+            # A gated row that solves more wins over every SimpleRNN row.
+            cell(50, [row("a", 2, 4, 300), gated("c", "lstm", 4, 900)]),
+            # Same fraction and median: the cell with fewer parameters wins,
+            # SimpleRNN over GRU over LSTM, whatever the names.
+            cell(
+                100,
+                [gated("a", "lstm", 4, 500), gated("b", "gru", 4, 500)],
+            ),
+            cell(150, [gated("a", "lstm", 3, 500), row("z", 3, 4, 500)]),
+        ],
+    )
+    lstm = schemes.recommend("adding", 40, evidence=path)
+    assert (lstm.scheme, lstm.cell_type) == ("c", "lstm")
+    assert str(lstm).startswith("c (LSTM): solved 4/4 seeds of adding T=50 ")
+    assert lstm.command == (
+        "keras-rnninit compare --task adding --length 40 --clipnorm 1 "
+        "--steps 1000 --schemes c --cell lstm"
+    )
+    tie = schemes.recommend("adding", 100, evidence=path)
+    assert (tie.scheme, tie.cell_type) == ("b", "gru")
+    simple = schemes.recommend("adding", 150, evidence=path)
+    assert (simple.scheme, simple.cell_type) == ("z", "simple")
+    assert "--cell" not in simple.command and str(simple).startswith("z: solved")
 
 
 def test_recommend_compares_fractions_and_names_the_rows_seeds(tmp_path):

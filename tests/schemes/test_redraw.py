@@ -516,6 +516,24 @@ def test_no_recurrent_layer_is_refused():
         schemes.reinitialize(model, "irnn")
 
 
+def test_length_aware_scheme_is_refused_until_set_for_a_length():
+    units = 64
+    model = one_layer_model(keras.layers.LSTM(units))
+    with pytest.raises(
+        ValueError,
+        match=r"^`scheme` must not be length-aware \('chrono_length' takes T from "
+        r"a task's length\); .*Received: scheme='chrono_length'$",
+    ):
+        schemes.reinitialize(model, "chrono_length")
+    # Set for T = 40, it draws chrono's forget biases over [1, 3T/2 - 1] = [1, 59]
+    # (chrono(100) would exceed 59 on some of 64 units) and fills that range.
+    scheme = schemes.get("chrono_length").for_length(40)
+    redrawn = schemes.reinitialize(model, scheme, seed=0).model
+    b_f = np.exp(redrawn.layers[0].get_weights()[2][units : 2 * units])
+    assert b_f.min() >= 1 - 1e-4 and b_f.max() <= 59 + 1e-3
+    assert b_f.max() > 50
+
+
 def test_unknown_scheme_lists_all_sorted():
     model = one_layer_model(keras.layers.LSTM(4))
     with pytest.raises(ValueError) as info:
