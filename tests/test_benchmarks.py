@@ -426,6 +426,35 @@ def test_length_sweep_imports_no_keras_before_choosing_its_backend():
 
 
 @pytest.mark.slow
+def test_drift_probe_runs_and_measures_the_radius(tmp_path):
+    import keras
+
+    from keras_rnninit import UniformDiagonal
+    from keras_rnninit.utils.seeding import derive_seed
+
+    out = tmp_path / "drift.json"
+    script = os.path.join(REPO, "benchmarks", "drift_probe.py")
+    argv = ["--length", "8", "--steps", "20", "--every", "10", "--seeds", "0,1"]
+    done = run_python(
+        *[script, *argv, "--schemes", "uniform_diag_half", "--out", out],
+        timeout=300,
+        KERAS_BACKEND=keras.backend.backend(),  # the draws below: same backend
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["summary"]["uniform_diag_half"]["runs"] == 2
+    for run in result["runs"]:
+        assert len(run["radius"]) == 3  # the start, then every 10 of 20 steps
+        # At the start Whh is diagonal: its radius is its largest self-loop,
+        # drawn in U[0, 0.5] (the probe's variant), for the scheme's own seed.
+        w = UniformDiagonal(0.0, 0.5, seed=derive_seed(run["seed"], 1))((64, 64))
+        loops = np.diag(keras.ops.convert_to_numpy(w))
+        assert run["radius"][0] == pytest.approx(float(loops.max()), rel=1e-5)
+        assert run["radius"][0] < 0.5 and run["diverged_at"] is None
+    assert "uniform_diag_half: 0/2 diverged within 20 steps at T=8" in done.stdout
+
+
+@pytest.mark.slow
 def test_length_sweep_quick_lstm_rows(tmp_path):
     out = tmp_path / "sweep"
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
