@@ -394,7 +394,11 @@ def run(argv=None):
     parser.add_argument("--task", choices=sorted(PROTOCOL), help="default: all")
     parser.add_argument("--lengths", type=_ints, help="default: the protocol's")
     parser.add_argument("--seeds", type=_ints, default=SEEDS)
-    parser.add_argument("--schemes", default=",".join(SCHEMES))
+    parser.add_argument(
+        "--schemes",
+        help="comma-separated scheme names (default: the protocol's nine "
+        "SimpleRNN schemes; with --cell lstm|gru, every scheme of that cell)",
+    )
     parser.add_argument(
         "--cell",
         choices=sorted(CELL_ORDER),
@@ -457,6 +461,9 @@ def run(argv=None):
         plan = {t: args.lengths or ls for t, ls in PROTOCOL.items()}
     if args.page is None:
         args.page = os.path.join(os.path.dirname(HERE), "docs", "long_range.md")
+    if args.schemes is None:
+        simple = args.cell == "simple"
+        args.schemes = ",".join(SCHEMES if simple else scheme_registry.names(args.cell))
     names = args.schemes.split(",")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "records.jsonl")

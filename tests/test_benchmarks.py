@@ -460,7 +460,9 @@ def test_length_sweep_quick_lstm_rows(tmp_path):
     script = os.path.join(REPO, "benchmarks", "length_sweep.py")
     # No backend asked for: the LSTM job picks TensorFlow, and says why.
     done = run_python(
-        script, "--quick", "--cell", "lstm", "--out", out, timeout=300, KERAS_BACKEND=""
+        *[script, "--quick", "--cell", "lstm", "--out", out],
+        timeout=300,
+        KERAS_BACKEND="",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Keras on tensorflow (LSTM and GRU diagnostics need TensorFlow)" in (

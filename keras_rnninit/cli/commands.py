@@ -331,7 +331,7 @@ def diagnose(args):
     from keras_rnninit.diagnostics.signal import check_cell, signal_propagation
 
     # Every scheme x cell is checked before anything is printed or written.
-    names = [check_cell(name, args.cell).name for name in args.schemes]
+    names = [check_cell(name, args.cell, args.length).name for name in args.schemes]
     out = _check_out(args.out, args.force) if args.out else None
     reports = []
     # Var(h_t) at t = 1, 10 and T, each step once (T <= 10 repeats one).
@@ -424,7 +424,10 @@ def recommend(args):
     if rec.command:
         print(f"run it: {rec.command}")
     print()
-    print("| scheme | cell | activation | solved | Wilson 95% | median steps | seeds |")
+    print(
+        "| scheme | cell type | activation | solved | Wilson 95% | median steps "
+        "| seeds |"
+    )
     print("|---|---|---|---|---|---|---|")
     for row in rec.cell:
         low, high = row["interval"]

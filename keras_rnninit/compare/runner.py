@@ -369,11 +369,13 @@ def check_runs(schemes, seeds, cell="simple", length=None):
     """
     resolved = [scheme_registry.get(s) for s in schemes]
     for scheme in resolved:
-        if scheme.length_aware and length is None:
+        if scheme.needs_length and length is None:
             raise ValueError(
                 f"`schemes` must not hold a length-aware scheme ({scheme.name!r} "
                 "takes T from a built-in task's `length`) for a comparison "
-                "without a task length; pass `schemes.chrono(T_max)` instead. "
+                "without a task length; in Python pass "
+                f"`schemes.get({scheme.name!r}).for_length(T)`, on the command "
+                "line `chrono` (T_max 100). "
                 f"Received: schemes={[s.name for s in resolved]}"
             )
     if length is not None:

@@ -21,13 +21,17 @@ _AVERAGED = (
 )
 
 
-def check_cell(scheme, cell):
+def check_cell(scheme, cell, length=None):
     """The `Scheme` called `scheme`, if it defines `cell` and this backend can
     diagnose it; else one ValueError line (TypeError for a `cell` that is not
     a str). LSTM and GRU need the tensorflow backend: their diagnostics step
-    the cell under tf.GradientTape (`keras_rnninit/diagnostics/gated.py`)."""
+    the cell under tf.GradientTape (`keras_rnninit/diagnostics/gated.py`).
+    A length-aware scheme (`chrono_length`) is set for `length`, the
+    diagnosed sequences' T."""
     scheme = schemes.get(scheme)
     scheme.check_cell(cell)
+    if length is not None:
+        scheme = scheme.for_length(length)
     backend = keras.backend.backend()
     if cell != "simple" and backend != "tensorflow":
         raise ValueError(
@@ -62,7 +66,8 @@ def signal_propagation(
     spectral radius and largest singular value of Whh, plus the arguments.
 
     `cell` is "simple" (SimpleRNN), "lstm" or "gru", one of the scheme's
-    `cells`; LSTM and GRU need the tensorflow backend (`check_cell`), and
+    `cells`; a length-aware scheme is set for `length`. LSTM and GRU need
+    the tensorflow backend (`check_cell`), and
     their `spectral_radius` / `max_singular_value` are those of the candidate
     block of Whh (c for LSTM, h for GRU), as in `diagnose`.
 
@@ -78,7 +83,7 @@ def signal_propagation(
     ~ -19; identity Whh with tanh ~ 0 (ratio 1); irnn (identity, ReLU) ~ -0.5,
     since ReLU units that go negative pass no gradient.
     """
-    scheme = check_cell(scheme, cell)
+    scheme = check_cell(scheme, cell, length)
     rng = np.random.default_rng(seed)
     runs = []
     for draw in range(draws):

@@ -108,6 +108,8 @@ class Scheme:
             `length -> Scheme` that gives the scheme for dependencies of
             `length` steps (`chrono_length`: T_max = 3T/2). Such a scheme
             builds nothing until `for_length` has set it for a length.
+        length: The length a length-aware scheme is set for (by
+            `for_length`), else None.
     """
 
     name: str
@@ -121,19 +123,29 @@ class Scheme:
     cells: tuple = ("simple",)
     unit_forget_bias: bool = False
     at_length: Callable[[int], "Scheme"] | None = None
+    length: int | None = None
 
     @property
     def length_aware(self) -> bool:
         """True if the scheme's weights depend on the task's length T."""
         return self.at_length is not None
 
+    @property
+    def needs_length(self) -> bool:
+        """True for a length-aware scheme not yet set for a length."""
+        return self.at_length is not None and self.length is None
+
     def for_length(self, length: int) -> "Scheme":
         """The scheme for dependencies of `length` steps: itself unless it is
-        length-aware (then `at_length(length)`, with the same name)."""
+        length-aware, else `at_length(length)` with the same name (a scheme
+        set for another length is set again)."""
+        length = check_int("length", length, 1)
         if self.at_length is None:
             return self
-        scheme = self.at_length(check_int("length", length, 1))
-        return dataclasses.replace(scheme, name=self.name)
+        scheme = self.at_length(length)
+        return dataclasses.replace(
+            scheme, name=self.name, at_length=self.at_length, length=length
+        )
 
     def check_cell(self, cell):
         """Return `cell` if this scheme supports it, else raise one clear line."""
@@ -156,7 +168,7 @@ class Scheme:
         A length-aware scheme has none until it knows T: use
         `scheme.for_length(T).initializers(...)`.
         """
-        if self.length_aware:
+        if self.needs_length:
             raise ValueError(
                 f"`scheme` must be set for a length first: {self.name!r} is "
                 f"length-aware; use `schemes.get({self.name!r}).for_length(T)`. "
@@ -369,8 +381,13 @@ def chrono_length(length):
     """`chrono` with T_max = 3T/2 for dependencies of `length` (T) steps, as
     Tallec & Ollivier (2018) set it for the copy task; the registered
     `"chrono_length"` scheme takes T from the task's `length`."""
-    max_length = 1.5 * check_int("length", length, 2)
-    return chrono(max_length, name="chrono_length")
+    length = check_int("length", length, 2)
+    scheme = chrono(1.5 * length, name="chrono_length")
+    return dataclasses.replace(
+        scheme,
+        description=f"chrono gate biases (T_max = 3T/2 = {1.5 * length:g} for "
+        f"T={length}), orthogonal Whh per gate; LSTM/GRU",
+    )
 
 
 _REGISTRY = {}

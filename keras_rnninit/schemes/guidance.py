@@ -42,9 +42,9 @@ class Recommendation:
     has every scheme's row of the measured cell (rows may rest on different
     numbers of seeds), best first (`ranked`). `cell_type` is the recurrent
     cell the recommended scheme was measured on, `"simple"` (SimpleRNN),
-    `"lstm"` or `"gru"` (None when nothing solved): run it with
-    `keras-rnninit compare --task TASK --length T --clipnorm 1 --schemes
-    SCHEME --cell CELL_TYPE` (`command`), the sweep's protocol.
+    `"lstm"` or `"gru"` (None when nothing solved): `command` runs it
+    under the sweep's protocol, `keras-rnninit compare --task TASK --length
+    T --clipnorm 1 --steps STEPS --schemes SCHEME [--cell CELL_TYPE]`.
     """
 
     task: str
@@ -70,7 +70,8 @@ class Recommendation:
                 f"no scheme solved {where} in any of {self.runs} seeds "
                 f"within {self.steps} steps"
             )
-        on = "" if self.cell_type == "simple" else f" ({self.cell_type.upper()})"
+        cell_type = self.cell_type or "simple"
+        on = "" if cell_type == "simple" else f" ({cell_type.upper()})"
         return (
             f"{self.scheme}{on}: solved {self.solved}/{self.runs} seeds of {where} "
             f"within {self.steps} steps (Wilson 95% [{low:.2f}, {high:.2f}])"
@@ -83,7 +84,8 @@ class Recommendation:
         if self.scheme is None:
             return None
         clip = "" if self.clipnorm is None else f" --clipnorm {self.clipnorm:g}"
-        cell = "" if self.cell_type == "simple" else f" --cell {self.cell_type}"
+        cell_type = self.cell_type or "simple"
+        cell = "" if cell_type == "simple" else f" --cell {cell_type}"
         return (
             f"keras-rnninit compare --task {self.task} --length {self.length}"
             f"{clip} --steps {self.steps} --schemes {self.scheme}{cell}"
@@ -220,6 +222,8 @@ def _shape_error(summary):
                 return f"a row without one of {', '.join(_ROW_FIELDS)}"
             if not isinstance(row["runs"], int) or row["runs"] < 1:
                 return f"{row['scheme']} has runs={row['runs']!r}"
+            if row.get("cell_type", "simple") not in CELL_TYPES:
+                return f"{row['scheme']} has cell_type={row['cell_type']!r}"
     return None
 
 

@@ -192,7 +192,7 @@ def _check_scheme(scheme):
                 f"Received: scheme={scheme!r}"
             )
         scheme = schemes.get(scheme)
-    if scheme.length_aware:
+    if scheme.needs_length:
         raise ValueError(
             f"`scheme` must not be length-aware ({scheme.name!r} takes T from a "
             f"task's length); pass `schemes.get({scheme.name!r}).for_length(T)` "

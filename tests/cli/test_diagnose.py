@@ -32,11 +32,12 @@ def python_api(scheme, cell, units, length, input_dim, batch, draws, seed):
     """The documented protocol by hand: draw k is the model of seed + k, then
     x ~ N(0, 1) (batch, length, input_dim) and y ~ N(0, 1) (batch, 1) from one
     `default_rng(seed)`; `diagnose(..., loss="mse")`; per-draw reports and the
-    candidate block of each model's recurrent kernel."""
+    candidate block of each model's recurrent kernel. A length-aware scheme
+    is set for `length` (chrono_length: T_max = 3T/2)."""
     rng = np.random.default_rng(seed)
     reports, blocks = [], []
     for draw in range(draws):
-        model = schemes.get(scheme).build_model(
+        model = schemes.get(scheme).for_length(length).build_model(
             input_dim=input_dim, units=units, seed=seed + draw, cell=cell
         )
         x = rng.normal(size=(batch, length, input_dim)).astype("float32")
@@ -65,7 +66,10 @@ def table_rows(stdout):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cell, scheme", [("lstm", "keras_default"), ("gru", "chrono")])
+@pytest.mark.parametrize(
+    "cell, scheme",
+    [("lstm", "keras_default"), ("gru", "chrono"), ("lstm", "chrono_length")],
+)
 def test_gated_cell_matches_the_python_api(capsys, tmp_path, cell, scheme):
     code, stdout, err = run_main(
         capsys, *map(str, cli_argv(cell, scheme, tmp_path / "d"))

@@ -436,7 +436,9 @@ def test_chrono_length_sets_max_length_from_the_task_length(length):
     # u = exp(b_f) ~ U[1, 3T/2 - 1], checked against that formula.
     units, max_length = 512, 1.5 * length
     scheme = schemes.get("chrono_length").for_length(length)
-    assert scheme.name == "chrono_length" and not scheme.length_aware
+    assert scheme.name == "chrono_length" and scheme.length == length
+    assert scheme.length_aware and not scheme.needs_length
+    assert f"T_max = 3T/2 = {max_length:g} for T={length}" in scheme.description
     model = scheme.build_model(input_dim=2, units=units, seed=3, cell="lstm")
     b_i, b_f, b_c, b_o = per_gate(gated_weights(model)[2], "lstm")
     u = np.exp(b_f)
@@ -466,6 +468,13 @@ def test_length_aware_scheme_builds_nothing_without_a_length():
     assert schemes.get("chrono").for_length(400) is schemes.get("chrono")
     with pytest.raises(ValueError, match=r"^`length` must be an int >= 2\."):
         scheme.for_length(1)
+    with pytest.raises(TypeError, match=r"^`length` must be an int >= 1\."):
+        schemes.get("chrono").for_length("400")
+    # A scheme set for one length is set again for another, not kept.
+    again = scheme.for_length(40).for_length(500)
+    assert (
+        again.length == 500 and again.initializers(4, 0, "lstm").bias.max_length == 750
+    )
 
 
 def test_gated_seeds_reproducible_and_distinct():

@@ -249,6 +249,14 @@ def test_recommend_bad_input(tmp_path, task, length, error, message):
 def test_recommend_without_evidence(tmp_path):
     with pytest.raises(ValueError, match="`evidence` must be a summary written by"):
         schemes.recommend("adding", 50, evidence=str(tmp_path / "none.json"))
+    # A row on a cell recommend does not know: the same one line, saying why.
+    odd = {**row("a", 1, 2, 100), "cell_type": "rnn"}
+    with pytest.raises(ValueError, match=r"\(a has cell_type='rnn'\)$"):
+        schemes.recommend(
+            "adding",
+            50,
+            evidence=write_evidence(tmp_path / "s.json", [cell(50, [odd])]),
+        )
 
 
 def test_initializers_guide_shows_what_recommend_prints(capsys):
