@@ -19,6 +19,9 @@ cells train on JAX, LSTM cells on TensorFlow (gated cells need it), each job
 Each run's record is appended to `<out>/records.jsonl` when it finishes and
 each job's wall time to `<out>/jobs.jsonl`, so an interrupted sweep resumes
 where it stopped. From all records the script writes `<out>/summary.json`,
+the evidence `schemes.recommend` reads for the real datasets (for the
+committed results the package's `keras_rnninit/schemes/evidence/real_data.json`,
+else `<out>/evidence.json`),
 the tables between the real_data markers of `--page` (docs/real_data.md) and
 one survival plot per (dataset, cell) at the shared learning rate,
 `<docs>/real_data_<dataset>_<cell>.png`: they regenerate byte for byte.
@@ -66,6 +69,8 @@ SEEDS, CLIPNORM, REFERENCE, CLAIMED = (
     "xavier_rnn",
 )
 COMMAND = "python benchmarks/real_data.py"
+# What `keras_rnninit.schemes.recommend` reads for the real datasets.
+EVIDENCE = os.path.join(ROOT, "keras_rnninit", "schemes", "evidence", "real_data.json")
 OUT = os.path.join(HERE, "results", "real_data")
 PAGE = os.path.join(ROOT, "docs", "real_data.md")
 MARKERS = ("<!-- real_data:begin -->", "<!-- real_data:end -->")
@@ -470,7 +475,58 @@ def page_text(cells, jobs, docs_prefix, context):
     return "".join(parts)
 
 
-def write_outputs(out, docs, page):
+def evidence(cells):
+    """What `schemes.recommend` reads: per dataset one cell of the length
+    sweep's shape, one row per (cell, scheme, learning rate) with its solved
+    fraction, median steps to the target and mean final test accuracy."""
+    from keras_rnninit.schemes import get
+
+    by_task = {}
+    for cell in cells:
+        task = by_task.setdefault(
+            cell["task"],
+            {
+                "task": cell["task"],
+                "length": cell["length"],
+                "steps": cell["steps"],
+                "clipnorm": CLIPNORM,
+                "threshold": cell["threshold"],
+                "metric": "accuracy",
+                "seeds": set(),
+                "rows": [],
+            },
+        )
+        for rate in cell["rates"]:
+            for r in rate["rows"]:
+                task["seeds"].update(r["seeds"])
+                task["rows"].append(
+                    {
+                        "scheme": r["scheme"],
+                        "cell_type": cell["cell"],
+                        "activation": get(r["scheme"]).activation,
+                        "learning_rate": rate["learning_rate"],
+                        "solved": r["solved"],
+                        "runs": r["runs"],
+                        "interval": r["solved_ci95"],
+                        "median_steps": r["median_steps"],
+                        "final_test_mean": r["final_test_mean"],
+                        "final_test_ci95": r["final_test_ci95"],
+                        "seeds": r["seeds"],
+                    }
+                )
+    out = []
+    for t in by_task.values():
+        seeds = sorted(t["seeds"])
+        # A row's seeds are written only where they are not the cell's.
+        rows = [
+            {k: v for k, v in row.items() if k != "seeds" or v != seeds}
+            for row in t["rows"]
+        ]
+        out.append({**t, "seeds": seeds, "rows": rows})
+    return out
+
+
+def write_outputs(out, docs, page, evidence_path=None):
     from keras_rnninit.compare.plots import survival_plot
     from keras_rnninit.tasks.datasets import majority_accuracy
 
@@ -483,6 +539,17 @@ def write_outputs(out, docs, page):
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
         json.dump({"command": COMMAND, "cells": cells}, f, indent=1)
         f.write("\n")
+    evidence_path = evidence_path or os.path.join(out, "evidence.json")
+    with open(evidence_path, "w", encoding="utf-8") as f:
+        # Compact (package data, read by programs): one line per row.
+        found = evidence(cells)
+        f.write('{"command": ' + json.dumps(COMMAND) + ', "cells": [\n')
+        for i, cell in enumerate(found):
+            head = {k: v for k, v in cell.items() if k != "rows"}
+            f.write(json.dumps(head)[:-1] + ', "rows": [\n')
+            f.write(",\n".join(json.dumps(row) for row in cell["rows"]))
+            f.write("\n]}" + (",\n" if i < len(found) - 1 else "\n"))
+        f.write("]}\n")
     context = {}
     for dataset in sorted({c["task"] for c in cells}):
         context[dataset] = (
@@ -569,7 +636,9 @@ def main(argv=None):
                 print(f"{dataset} {cell} lr {lr:g}", file=sys.stderr, flush=True)
                 env = {**os.environ, "KERAS_BACKEND": BACKEND[cell]}
                 subprocess.run(command, env=env, check=True)
-    print(write_outputs(args.out, args.docs, args.page))
+    # The committed sweep's evidence ships in the package (schemes.recommend).
+    same = os.path.abspath(args.out) == os.path.abspath(OUT) and not args.quick
+    print(write_outputs(args.out, args.docs, args.page, EVIDENCE if same else None))
     return 0
 
 

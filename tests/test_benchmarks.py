@@ -303,6 +303,13 @@ def test_real_data_quick(tmp_path):
             )
     # Each scheme's best rate is the one of its highest mean final accuracy.
     assert cell["best_rate"] == {s: max(m, key=m.get) for s, m in means.items()}
+    # `recommend` reads the run's evidence: the most accurate (scheme, rate).
+    from keras_rnninit import schemes
+
+    rec = schemes.recommend("japanese_vowels", evidence=str(out / "evidence.json"))
+    flat = {(s, lr): m for s, by in means.items() for lr, m in by.items()}
+    assert (rec.scheme, rec.learning_rate) == max(flat, key=flat.get)
+    assert rec.cell_type == "simple" and len(rec.cell) == len(flat)
 
     page = (out / "real_data.md").read_text()
     assert page.count("<!-- real_data:begin -->") == 1

@@ -469,7 +469,7 @@ def _add_recommend(commands):
     recommend = commands.add_parser(
         "recommend",
         parents=[_run_options()],
-        help="the scheme our length sweep supports for a task and length (no training)",
+        help="the scheme our sweeps support for a task and length (no training)",
     )
     recommend.add_argument(
         "--task",
@@ -479,14 +479,14 @@ def _add_recommend(commands):
     recommend.add_argument(
         "--length",
         type=positive_int,
-        required=True,
-        help="the dependency length T",
+        help="the dependency length T (required for adding and copy; a real "
+        "dataset's own T by default)",
     )
     recommend.add_argument(
         "--evidence",
         metavar="JSON",
-        help="a summary written by benchmarks/length_sweep.py (default: the "
-        "one shipped in the package)",
+        help="a summary written by benchmarks/length_sweep.py or "
+        "benchmarks/real_data.py (default: the two shipped in the package)",
     )
     recommend.add_argument(
         "--json",

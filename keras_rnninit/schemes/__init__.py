@@ -36,7 +36,12 @@ if TYPE_CHECKING:  # for readers and the API reference; imported lazily below
         names,
         register,
     )
-    from keras_rnninit.schemes.guidance import EVIDENCE, Recommendation, recommend
+    from keras_rnninit.schemes.guidance import (
+        EVIDENCE,
+        REAL_DATA_EVIDENCE,
+        Recommendation,
+        recommend,
+    )
     from keras_rnninit.schemes.redraw import Reinitialized, reinitialize
 
 # Public name -> the module that defines it.
@@ -58,7 +63,8 @@ _WHERE = {
         "keras_rnninit.schemes.bundles",
     ),
     **dict.fromkeys(
-        ("EVIDENCE", "Recommendation", "recommend"), "keras_rnninit.schemes.guidance"
+        ("EVIDENCE", "REAL_DATA_EVIDENCE", "Recommendation", "recommend"),
+        "keras_rnninit.schemes.guidance",
     ),
     **dict.fromkeys(("Reinitialized", "reinitialize"), "keras_rnninit.schemes.redraw"),
 }
@@ -69,6 +75,7 @@ __all__ = [
     "GATES",
     "LAYERS",
     "ModelSpec",
+    "REAL_DATA_EVIDENCE",
     "Recommendation",
     "Reinitialized",
     "Scheme",

@@ -15,6 +15,7 @@ import os
 
 __all__ = [
     "EVIDENCE",
+    "REAL_DATA_EVIDENCE",
     "Recommendation",
     "ranked",
     "recommend",
@@ -24,10 +25,12 @@ __all__ = [
 # The recurrent cells a row may be measured on, fewest parameters first.
 CELL_TYPES = ("simple", "gru", "lstm")
 
-# The committed evidence, package data: written by benchmarks/length_sweep.py.
+# The committed evidence, package data: written by benchmarks/length_sweep.py
+# (synthetic tasks) and benchmarks/real_data.py (the real datasets).
 EVIDENCE = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "evidence", "length_sweep.json"
 )
+REAL_DATA_EVIDENCE = os.path.join(os.path.dirname(EVIDENCE), "real_data.json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +43,10 @@ class Recommendation:
     95% interval of that fraction; `median_steps` the median step of the
     solved runs; `threshold` the test metric that counts as solved. `cell`
     has every scheme's row of the measured cell (rows may rest on different
-    numbers of seeds), best first (`ranked`). `cell_type` is the recurrent
+    numbers of seeds), best first (`ranked`). For a real dataset
+    (`metric` "accuracy": solved means a test accuracy above `threshold`)
+    `learning_rate` is the rate of the grid the answer was measured at and
+    `final_test_mean` its mean final test accuracy. `cell_type` is the recurrent
     cell the recommended scheme was measured on, `"simple"` (SimpleRNN),
     `"lstm"` or `"gru"` (None when nothing solved): `command` runs it
     under the sweep's protocol, `keras-rnninit compare --task TASK --length
@@ -61,6 +67,9 @@ class Recommendation:
     cell: tuple
     threshold: float | None = None
     cell_type: str | None = None
+    learning_rate: float | None = None
+    final_test_mean: float | None = None
+    metric: str | None = None
 
     def __str__(self):
         low, high = self.interval
@@ -72,9 +81,16 @@ class Recommendation:
             )
         cell_type = self.cell_type or "simple"
         on = "" if cell_type == "simple" else f" ({cell_type.upper()})"
+        if self.learning_rate is not None:
+            on += f", Adam {self.learning_rate:g}"
+        final = (
+            ""
+            if self.final_test_mean is None
+            else f"; mean final test accuracy {self.final_test_mean:.3f}"
+        )
         return (
             f"{self.scheme}{on}: solved {self.solved}/{self.runs} seeds of {where} "
-            f"within {self.steps} steps (Wilson 95% [{low:.2f}, {high:.2f}])"
+            f"within {self.steps} steps (Wilson 95% [{low:.2f}, {high:.2f}]){final}"
         )
 
     @property
@@ -86,9 +102,10 @@ class Recommendation:
         clip = "" if self.clipnorm is None else f" --clipnorm {self.clipnorm:g}"
         cell_type = self.cell_type or "simple"
         cell = "" if cell_type == "simple" else f" --cell {cell_type}"
+        lr = "" if self.learning_rate is None else f" --lr {self.learning_rate:g}"
         return (
             f"keras-rnninit compare --task {self.task} --length {self.length}"
-            f"{clip} --steps {self.steps} --schemes {self.scheme}{cell}"
+            f"{clip} --steps {self.steps}{lr} --schemes {self.scheme}{cell}"
         )
 
 
@@ -100,30 +117,44 @@ def ranked(rows):
     (a row that solved nothing has none and comes after those that did).
     A tie on both goes to the recurrent cell with fewer parameters,
     SimpleRNN, then GRU (3 gates), then LSTM (4), whose steps also cost
-    less; then to the name.
+    less; then to the name. Rows of a real dataset (they carry a learning
+    rate and a mean final test accuracy, `benchmarks/real_data.py`) rank by
+    that mean accuracy first, the measure their page uses for the best rate;
+    the rule above breaks its ties, then the smaller learning rate.
     """
 
     def key(row):
         median = row["median_steps"]
+        final = row.get("final_test_mean")
         return (
+            -math.inf if final is None else -final,
             -row["solved"] / row["runs"],
             math.inf if median is None else median,
             CELL_TYPES.index(row.get("cell_type", "simple")),
             row["scheme"],
+            row.get("learning_rate") or 0.0,
         )
 
     return sorted(rows, key=key)
 
 
-def recommend(task: str, length: int, evidence: str | None = None) -> Recommendation:
-    """The scheme our length sweep supports for `task` at `length`.
+def recommend(
+    task: str, length: int | None = None, evidence: str | None = None
+) -> Recommendation:
+    """The scheme our measurements support for `task` at `length`.
 
-    Reads the summary written by `benchmarks/length_sweep.py` (by default the
-    one shipped in the package, `EVIDENCE`). A length that
+    Reads the summaries shipped in the package: the length sweep's
+    (`EVIDENCE`, written by `benchmarks/length_sweep.py`: adding, copy) and
+    the real-data sweep's (`REAL_DATA_EVIDENCE`, `benchmarks/real_data.py`:
+    digits, digits_permuted, japanese_vowels, osuleaf); `evidence` replaces
+    both by one summary of either kind. For a synthetic task a length that
     was not measured uses the nearest measured length not shorter than it
     (a scheme that works for longer dependencies is the safe pick); a length
     beyond the longest measured one is refused, as is a task never measured.
-    From the command line: `keras-rnninit recommend --task adding --length 150`.
+    A real dataset has one length, its sequences' T (`length` may be left
+    out), and its answer names the learning rate of the grid it was measured
+    at (`ranked` says how rows compare). From the command line:
+    `keras-rnninit recommend --task adding --length 150`.
 
     Example:
 
@@ -132,26 +163,43 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
         uniform_diag: solved 20/20 seeds of adding T=150 within 10000 steps (Wilson ...
 
     Args:
-        task: A task name that the sweep measured (e.g. `"adding"`).
-        length: Positive int, the dependency length T.
-        evidence: Path of a summary JSON (default: `EVIDENCE`).
+        task: A task name that the sweeps measured (e.g. `"adding"`).
+        length: Positive int, the dependency length T; None for a real
+            dataset's own T.
+        evidence: Path of a summary JSON (default: the two shipped).
 
     Returns:
         A `Recommendation`.
     """
-    cells = _load_cells(EVIDENCE if evidence is None else evidence)
+    if evidence is None:
+        cells = _load_cells(EVIDENCE) + _load_cells(REAL_DATA_EVIDENCE)
+    else:
+        cells = _load_cells(evidence)
     tasks = sorted({c["task"] for c in cells})
     if not isinstance(task, str) or task not in tasks:
         raise ValueError(
             f"`task` must be one of {', '.join(tasks)} (the measured tasks). "
             f"Received: task={task!r}"
         )
+    dataset = any(c["task"] == task and c.get("metric") for c in cells)
+    if length is None:
+        if not dataset:
+            raise ValueError(
+                f"`length` must be given for the {task} task (a positive int). "
+                "Received: length=None"
+            )
+        length = next(c["length"] for c in cells if c["task"] == task)
     if isinstance(length, bool) or not isinstance(length, numbers.Integral):
         raise TypeError(
             f"`length` must be a positive int. Received: length={length!r} "
             f"of type {type(length).__name__}"
         )
     lengths = sorted(c["length"] for c in cells if c["task"] == task)
+    if dataset and length != lengths[0]:
+        raise ValueError(
+            f"`length` must be {lengths[0]} for the {task} task (its "
+            f"sequences' T). Received: length={length}"
+        )
     if length < 1 or length > lengths[-1]:
         raise ValueError(
             f"`length` must be between 1 and {lengths[-1]}, the longest measured "
@@ -160,7 +208,9 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
     measured = min(m for m in lengths if m >= length)
     cell = next(c for c in cells if c["task"] == task and c["length"] == measured)
     rows = ranked(cell["rows"])  # never empty (_load_cells checks)
-    best = rows[0] if rows[0]["solved"] > 0 else None
+    # A real dataset's best row is its most accurate, solved or not.
+    top = rows[0]
+    best = top if top["solved"] > 0 or top.get("final_test_mean") else None
     shown = best or max(rows, key=lambda r: r["runs"])
     return Recommendation(
         task=task,
@@ -175,9 +225,13 @@ def recommend(task: str, length: int, evidence: str | None = None) -> Recommenda
         clipnorm=cell["clipnorm"],
         # The seeds of the row shown (rows of one cell may differ in seeds).
         seeds=tuple(shown.get("seeds", cell["seeds"])),
-        cell=tuple(rows),
+        # Each row with its seeds (a summary may leave out the cell's own).
+        cell=tuple({"seeds": cell["seeds"], **row} for row in rows),
         threshold=cell.get("threshold"),
         cell_type=best.get("cell_type", "simple") if best else None,
+        learning_rate=shown.get("learning_rate"),
+        final_test_mean=shown.get("final_test_mean"),
+        metric=cell.get("metric"),
     )
 
 
@@ -200,7 +254,8 @@ def _load_cells(path):
         )
     if reason:
         raise ValueError(
-            "`evidence` must be a summary written by benchmarks/length_sweep.py. "
+            "`evidence` must be a summary written by benchmarks/length_sweep.py "
+            "or benchmarks/real_data.py. "
             f"Received: evidence={path!r} ({reason})"
         )
     return summary["cells"]

@@ -167,27 +167,29 @@ ROWS = [
         "recommend for a task the sweep never measured",
         ["recommend", "--task", "parity", "--length", "50"],
         2,
-        "`task` must be one of adding, copy (the measured tasks). "
-        "Received: task='parity'",
+        "`task` must be one of adding, copy, digits, digits_permuted, "
+        "japanese_vowels, osuleaf (the measured tasks). Received: task='parity'",
     ),
     (
         "recommend beyond the longest measured length",
         ["recommend", "--length", "1000"],
         2,
-        "`length` must be between 1 and 200, the longest measured adding length. "
+        "`length` must be between 1 and 400, the longest measured adding length. "
         "Received: length=1000",
     ),
     (
         "recommend without a length",
         ["recommend"],
         2,
-        "the following arguments are required: --length",
+        "`length` must be given for the adding task (a positive int). "
+        "Received: length=None",
     ),
     (
         "recommend from a file that is not a sweep summary",
         ["recommend", "--length", "50", "--evidence", "{root}/notes.keras"],
         2,
-        "`evidence` must be a summary written by benchmarks/length_sweep.py. "
+        "`evidence` must be a summary written by benchmarks/length_sweep.py or "
+        "benchmarks/real_data.py. "
         "Received: evidence='{root}/notes.keras' (JSONDecodeError: ",
     ),
     (

@@ -37,8 +37,10 @@ def python_api(scheme, cell, units, length, input_dim, batch, draws, seed):
     rng = np.random.default_rng(seed)
     reports, blocks = [], []
     for draw in range(draws):
-        model = schemes.get(scheme).for_length(length).build_model(
-            input_dim=input_dim, units=units, seed=seed + draw, cell=cell
+        model = (
+            schemes.get(scheme)
+            .for_length(length)
+            .build_model(input_dim=input_dim, units=units, seed=seed + draw, cell=cell)
         )
         x = rng.normal(size=(batch, length, input_dim)).astype("float32")
         y = rng.normal(size=(batch, 1)).astype("float32")

@@ -173,6 +173,68 @@ def test_recommend_rule_on_synthetic_evidence(tmp_path):
     )
 
 
+REAL_RECORDS = os.path.join(REPO, "benchmarks", "results", "real_data", "records.jsonl")
+
+
+def real_data_rows():
+    """{task: {(scheme, cell, lr): [final test accuracy per seed]}} straight
+    from the real-data sweep's records (the latest record of each run), not
+    from the evidence `recommend` reads."""
+    latest = {}
+    with open(REAL_RECORDS, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            c = r["config"]
+            key = (c["task"], r["scheme"], c["cell"], c["learning_rate"])
+            latest[key + (r["seed"], c["steps"])] = r
+    rows = {}
+    for (task, scheme, cell, lr, _, _), r in sorted(latest.items()):
+        rows.setdefault(task, {}).setdefault((scheme, cell, lr), []).append(r)
+    return rows
+
+
+@pytest.mark.parametrize("task", sorted(real_data_rows()))
+def test_recommend_on_a_real_dataset_is_its_most_accurate_measured_run(task):
+    # The rule for a real dataset: the highest mean final test accuracy over
+    # every (scheme, cell, learning rate) of its grid, recomputed here.
+    rows = real_data_rows()[task]
+    means = {
+        key: sum(r["final_test"] for r in runs) / len(runs)
+        for key, runs in rows.items()
+    }
+    best = max(means, key=means.get)
+    rec = schemes.recommend(task)
+    assert (rec.scheme, rec.cell_type, rec.learning_rate) == best
+    assert rec.final_test_mean == pytest.approx(means[best], rel=1e-9)
+    runs = rows[best]
+    solved = sum(r["steps_to_threshold"] is not None for r in runs)
+    assert (rec.solved, rec.runs) == (solved, len(runs))
+    assert rec.interval == pytest.approx(wilson(solved, len(runs)), abs=1e-9)
+    assert rec.length == rec.measured_length == runs[0]["config"]["length"]
+    assert rec.steps == runs[0]["config"]["steps"] and rec.metric == "accuracy"
+    assert rec.command == (
+        f"keras-rnninit compare --task {task} --length {rec.length} --clipnorm 1 "
+        f"--steps {rec.steps} --lr {rec.learning_rate:g} --schemes {rec.scheme}"
+        + ("" if rec.cell_type == "simple" else f" --cell {rec.cell_type}")
+    )
+    assert len(rec.cell) == len(rows)  # every (scheme, cell, rate) measured
+    with pytest.raises(
+        ValueError,
+        match=rf"^`length` must be {rec.length} for the {task} task \(its "
+        rf"sequences' T\)\. Received: length={rec.length + 1}$",
+    ):
+        schemes.recommend(task, rec.length + 1)
+
+
+def test_recommend_needs_a_length_for_a_synthetic_task():
+    with pytest.raises(
+        ValueError,
+        match=r"^`length` must be given for the adding task \(a positive int\)\. "
+        r"Received: length=None$",
+    ):
+        schemes.recommend("adding")
+
+
 def test_recommend_chooses_across_cells_and_breaks_ties_by_parameters(tmp_path):
     def gated(scheme, cell_type, solved, median):
         return {**row(scheme, solved, 4, median), "cell_type": cell_type}
