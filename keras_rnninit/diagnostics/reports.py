@@ -61,11 +61,12 @@ class DiagnoseReport(KeyedFields):
             block).
         weight_grad_norms: {short name or path: ||dL/dW||}.
         nonfinite: None, or where NaN/Inf first appears.
-        forget_gate, forget_open, forget_closed, forget_open_last,
-            forget_closed_last, gate_spectral_radius, gate_max_singular_value,
-            gate_saturated, gate_grad_norms: LSTM/GRU only (None otherwise).
-        cell_variance, cell_mean, cell_saturated, cell_grad_norms,
-            log10_cell_grad_norms: LSTM only (None otherwise).
+        forget_gate, forget_open, forget_closed: LSTM/GRU only (None
+            otherwise), as are forget_open_last, forget_closed_last,
+            gate_spectral_radius, gate_max_singular_value, gate_saturated
+            and gate_grad_norms.
+        cell_variance, cell_mean, cell_saturated: LSTM only (None
+            otherwise), as are cell_grad_norms and log10_cell_grad_norms.
     """
 
     _OPTIONAL = _GATED
