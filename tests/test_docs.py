@@ -93,7 +93,7 @@ def test_site_builds_strictly_with_every_command_and_flag(tmp_path):
     of their module, and the CLI page every command and flag of the parser."""
     site = tmp_path / "site"
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
         cwd=REPO,
         capture_output=True,
         text=True,
