@@ -107,10 +107,17 @@ def cell_of(record):
 CELL_ORDER = {cell: i for i, cell in enumerate(CELL_TYPES)}
 
 
-def label(row):
-    """A row's name in the tables: the scheme, with its cell unless SimpleRNN."""
+def label(row, code=False):
+    """A row's name in the tables: the scheme (as Markdown code with `code`),
+    with its cell unless SimpleRNN."""
     cell = row.get("cell_type", "simple")
-    return row["scheme"] + ("" if cell == "simple" else f" ({cell.upper()})")
+    name = f"`{row['scheme']}`" if code else row["scheme"]
+    return name + ("" if cell == "simple" else f" ({cell.upper()})")
+
+
+def _column(row):
+    """A row's place among a table's columns: SimpleRNN rows first, by name."""
+    return (CELL_ORDER[row.get("cell_type", "simple")], row["scheme"])
 
 
 def slim(record):
@@ -242,30 +249,26 @@ def per_seed(cell):
             outcome(*runs[seed], cell["threshold"]) if seed in runs else ""
             for seed in seeds
         ]
-        lines.append(f"| {_code(label(row))} | " + " | ".join(shown) + " |")
+        lines.append(f"| {label(row, code=True)} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 
 
 def tables(cells, summary_path):
     """The sweep table and the 'which initialization for which length' table."""
-    rows = {
-        (CELL_ORDER[r.get("cell_type", "simple")], r["scheme"]): label(r)
-        for c in cells
-        for r in c["rows"]
-    }
-    schemes = [rows[k] for k in sorted(rows)]
+    columns = {_column(r): r for c in cells for r in c["rows"]}
+    order = sorted(columns)
     lines = [
         "| task | T | steps | clipnorm | seeds | "
-        + " | ".join(_code(s) for s in schemes)
+        + " | ".join(label(columns[k], code=True) for k in order)
         + " |",
-        "|---|---|---|---|---|" + "---|" * len(schemes),
+        "|---|---|---|---|---|" + "---|" * len(order),
     ]
     for c in cells:
-        by = {label(row): row for row in c["rows"]}
+        by = {_column(row): row for row in c["rows"]}
         lines.append(
             f"| {c['task']} | {c['length']} | {c['steps']} | {c['clipnorm']} | "
             f"{_cell_seeds(c)} | "
-            + " | ".join(_fraction(by[s]) if s in by else "–" for s in schemes)
+            + " | ".join(_fraction(by[k]) if k in by else "–" for k in order)
             + " |"
         )
     guide = [
@@ -276,7 +279,7 @@ def tables(cells, summary_path):
         rec = scheme_registry.recommend(c["task"], c["length"], evidence=summary_path)
         low, high = rec.interval
         name = (
-            _code(label({"scheme": rec.scheme, "cell_type": rec.cell_type}))
+            label({"scheme": rec.scheme, "cell_type": rec.cell_type}, code=True)
             if rec.scheme
             else "none solved"
         )
@@ -326,12 +329,6 @@ def survival_plot(cell, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def _code(name):
-    """`scheme` (CELL) in Markdown: the scheme's name as code."""
-    scheme, _, cell = name.partition(" ")
-    return f"`{scheme}`" + (f" {cell}" if cell else "")
 
 
 def _cell_seeds(cell):
@@ -439,8 +436,8 @@ def run(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny, for the tests")
     args = parser.parse_args(argv)
     # Chosen before Keras is imported (SimpleRNN cells: any backend trains).
-    gated = "LSTM and GRU diagnostics need TensorFlow"
-    needs = None if args.cell == "simple" else gated
+    why = "LSTM and GRU diagnostics need TensorFlow"
+    needs = None if args.cell == "simple" else why
     choice = backends.choose(args.backend, needs=needs)
     backends.use(choice)
     print(f"Keras on {choice.backend} ({choice.reason})", file=sys.stderr)
