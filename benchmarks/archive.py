@@ -8,6 +8,12 @@ are drawn again from it on demand (`make docs`, or
 `.venv/bin/python benchmarks/archive.py --plots`), not committed: until
 then a report.md in a fresh clone shows those images as missing. A
 survival.png is committed only where a page shows it (`git add -f`).
+
+A finished sweep's records (`records.jsonl`, one JSON line per run, with
+curves) can be archived the same way: `--records FOLDER` appends its
+records.jsonl to records.jsonl.xz (the same lines, xz -9) and removes it.
+The sweep scripts read the archive first and then any lines appended since
+(length_sweep.load), so a sweep resumes over an archived folder.
 """
 
 import argparse
@@ -28,6 +34,26 @@ def compress(folder):
     with open(source, "rb") as file:
         data = file.read()
     target = os.path.join(folder, NAME)
+    with lzma.open(target + ".tmp", "wb", preset=9 | lzma.PRESET_EXTREME) as file:
+        file.write(data)
+    os.replace(target + ".tmp", target)
+    os.remove(source)
+    return target
+
+
+RECORDS = "records.jsonl"
+
+
+def archive_records(folder):
+    """Append `folder`/records.jsonl to records.jsonl.xz and remove it."""
+    source = os.path.join(folder, RECORDS)
+    target = source + ".xz"
+    data = b""
+    if os.path.exists(target):
+        with lzma.open(target, "rb") as file:
+            data = file.read()
+    with open(source, "rb") as file:
+        data += file.read()
     with lzma.open(target + ".tmp", "wb", preset=9 | lzma.PRESET_EXTREME) as file:
         file.write(data)
     os.replace(target + ".tmp", target)
@@ -65,9 +91,18 @@ def main(argv=None):
         "--plots", action="store_true", help="draw every report's plots again"
     )
     parser.add_argument("--compress", metavar="FOLDER", nargs="+", default=[])
+    parser.add_argument(
+        "--records",
+        metavar="FOLDER",
+        nargs="+",
+        default=[],
+        help="archive each FOLDER's records.jsonl into records.jsonl.xz",
+    )
     args = parser.parse_args(argv)
     for folder in args.compress:
         print(compress(folder))
+    for folder in args.records:
+        print(archive_records(folder))
     for folder in folders() if args.plots else []:
         draw_plots(folder)
         print(f"plots of {os.path.relpath(folder, HERE)}")

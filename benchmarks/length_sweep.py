@@ -27,7 +27,8 @@ to this process; the results are the local executor's.
 
 Each run's record is appended to `<out>/records.jsonl` as soon as it
 finishes, so an interrupted sweep resumes where it stopped and subsets
-accumulate. From all records the script writes the summary (per task,
+accumulate (records archived as `records.jsonl.xz` by benchmarks/archive.py
+are read first). From all records the script writes the summary (per task,
 length, scheme: runs, solved, Wilson 95% interval, median steps to
 threshold; read by `keras_rnninit.schemes.recommend`, so it ships in the
 package as `keras_rnninit/schemes/evidence/length_sweep.json`; with another `--out`,
@@ -39,6 +40,7 @@ page, docs/long_range.md), linked relative to that page.
 
 import argparse
 import json
+import lzma
 import os
 import statistics
 import sys
@@ -75,15 +77,26 @@ def wilson(solved, runs):
 
 def load(path, key=None):
     """All records of `records.jsonl`, the latest per `key(record)` (default:
-    task, length, scheme, seed, steps, clipnorm)."""
+    task, length, scheme, seed, steps, clipnorm).
+
+    Records archived beside it as `records.jsonl.xz` (benchmarks/archive.py
+    --records) come first, then the lines appended since, so a later record
+    of a run replaces an archived one."""
     key = key or _key
     records = {}
+    for r in read_lines(path):
+        records[key(r)] = r
+    return records
+
+
+def read_lines(path):
+    """Every record of `path` in order: the archived `path`.xz, then `path`."""
+    if os.path.exists(path + ".xz"):
+        with lzma.open(path + ".xz", "rt", encoding="utf-8") as f:
+            yield from (json.loads(line) for line in f)
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                records[key(r)] = r
-    return records
+            yield from (json.loads(line) for line in f)
 
 
 def _key(r):

@@ -373,6 +373,40 @@ def test_a_compressed_report_reads_back_whole():
         assert [r["steps_to_threshold"] for r in mine] == row["steps_to_threshold"]
 
 
+def test_a_sweep_reads_its_archived_records_then_the_lines_since(tmp_path):
+    # archive.py --records folds records.jsonl into records.jsonl.xz (the
+    # same bytes); the sweeps read the archive, then lines appended later,
+    # the latest record of a run winning. Checked against the bytes written.
+    sweep = load_benchmark("length_sweep")
+    archive = load_benchmark("archive")
+
+    def record(seed, final):
+        return {
+            "task": "adding", "length": 8, "scheme": "irnn", "seed": seed,
+            "steps": 100, "clipnorm": 1.0, "final_test": final,
+        }  # fmt: skip
+
+    path = tmp_path / "records.jsonl"
+    first = [record(0, 0.5), record(1, 0.4)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in first))
+    archive.archive_records(str(tmp_path))
+    assert not path.exists()
+    with lzma.open(str(path) + ".xz", "rt") as f:
+        assert [json.loads(line) for line in f] == first
+    later = [record(1, 0.1), record(2, 0.3)]  # seed 1 again, then a new run
+    path.write_text("".join(json.dumps(r) + "\n" for r in later))
+    loaded = sweep.load(str(path))
+    assert sorted((k[4], r["final_test"]) for k, r in loaded.items()) == [
+        (0, 0.5),
+        (1, 0.1),
+        (2, 0.3),
+    ]
+    archive.archive_records(str(tmp_path))  # a second fold appends
+    with lzma.open(str(path) + ".xz", "rt") as f:
+        assert [json.loads(line) for line in f] == first + later
+    assert sweep.load(str(path)) == loaded
+
+
 def test_per_seed_table_marks_diverged_and_blown_up_runs():
     # A run that diverged before its first evaluation has no best test value
     # (the sweep's summary once crashed on it); one that solved and then

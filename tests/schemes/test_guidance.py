@@ -2,6 +2,7 @@
 uniform_diag), NpRNN, UniformDiagonal, recommend."""
 
 import json
+import lzma
 import math
 import os
 
@@ -29,6 +30,20 @@ def wilson(k, n, z=1.959963984540054):
 RECORDS = os.path.join(REPO, "benchmarks", "results", "length_sweep", "records.jsonl")
 
 
+def record_lines(path):
+    """The JSON lines of a sweep's records as committed: the archive
+    `path`.xz (benchmarks/archive.py --records) if there is one, then `path`."""
+    lines = []
+    if os.path.exists(path + ".xz"):
+        with lzma.open(path + ".xz", "rt", encoding="utf-8") as f:
+            lines += f.read().splitlines()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            lines += f.read().splitlines()
+    assert lines, f"no records at {path}"
+    return [json.loads(line) for line in lines]
+
+
 def committed_cells():
     """The cells of the committed summary (what `recommend` reads)."""
     with open(SUMMARY, encoding="utf-8") as f:
@@ -46,16 +61,14 @@ def raw_counts(task, length, steps, clipnorm):
     (the latest record of each run; records without a cell are SimpleRNN's),
     not from the summary `recommend` reads."""
     latest = {}
-    with open(RECORDS, encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            if (r["task"], r["length"], r["steps"], r["clipnorm"]) == (
-                task,
-                length,
-                steps,
-                clipnorm,
-            ):
-                latest[r["scheme"], r.get("cell", "simple"), r["seed"]] = r
+    for r in record_lines(RECORDS):
+        if (r["task"], r["length"], r["steps"], r["clipnorm"]) == (
+            task,
+            length,
+            steps,
+            clipnorm,
+        ):
+            latest[r["scheme"], r.get("cell", "simple"), r["seed"]] = r
     counts = {}
     for (scheme, cell, _), r in latest.items():
         solved, runs = counts.get((scheme, cell), (0, 0))
@@ -181,12 +194,10 @@ def real_data_rows():
     from the real-data sweep's records (the latest record of each run), not
     from the evidence `recommend` reads."""
     latest = {}
-    with open(REAL_RECORDS, encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            c = r["config"]
-            key = (c["task"], r["scheme"], c["cell"], c["learning_rate"])
-            latest[key + (r["seed"], c["steps"])] = r
+    for r in record_lines(REAL_RECORDS):
+        c = r["config"]
+        key = (c["task"], r["scheme"], c["cell"], c["learning_rate"])
+        latest[key + (r["seed"], c["steps"])] = r
     rows = {}
     for (task, scheme, cell, lr, _, _), r in sorted(latest.items()):
         rows.setdefault(task, {}).setdefault((scheme, cell, lr), []).append(r)
