@@ -19,7 +19,8 @@ cells train on JAX, LSTM cells on TensorFlow (gated cells need it), each job
 Each run's record is appended to `<out>/records.jsonl` when it finishes and
 each job's wall time to `<out>/jobs.jsonl`, so an interrupted sweep resumes
 where it stopped (the committed records are archived as records.jsonl.xz by
-benchmarks/archive.py --records, read first, then any lines appended since). From all records the script writes `<out>/summary.json`,
+benchmarks/archive.py --records, read first, then any lines appended since).
+From all records the script writes `<out>/summary.json`,
 the evidence `schemes.recommend` reads for the real datasets (for the
 committed results the package's `keras_rnninit/schemes/evidence/real_data.json`,
 else `<out>/evidence.json`),
