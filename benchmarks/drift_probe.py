@@ -14,7 +14,7 @@ about the learning rate) add about lr * s 1ᵀ to Whh: a rank-one push whose
 eigenvalue can reach 64 lr = 0.064 per step. Over T steps a radius ρ > 1
 multiplies the state by up to ρ^T: 1.1^400 ≈ 4e16.
 
-Besides the registered schemes, `uniform_diag_half` is `uniform_diag` with
+`uniform_diag_half` (registered after this probe) is `uniform_diag` with
 the self-loops drawn in U[0, 0.5] (`UniformDiagonal(0, 0.5)`): headroom for
 the push, at the cost of starting with short memories. Training data are the
 adding problem's own seeded batches (`adding_problem(64, T, seed=...)`), not
@@ -46,17 +46,9 @@ def _ints(text):
 
 
 def scheme_of(name):
-    """A registered SimpleRNN scheme, or the probe's `uniform_diag_half`."""
-    import dataclasses
+    """A registered SimpleRNN scheme."""
+    from keras_rnninit import schemes
 
-    from keras_rnninit import UniformDiagonal, schemes
-
-    if name == "uniform_diag_half":
-        return dataclasses.replace(
-            schemes.get("uniform_diag"),
-            name=name,
-            recurrent=lambda units, seed: UniformDiagonal(0.0, 0.5, seed=seed),
-        )
     return schemes.get(name)
 
 

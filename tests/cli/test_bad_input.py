@@ -46,7 +46,7 @@ ROWS = [
         2,
         "`name` must be one of critical_tanh, he, irnn, irnn_xavier, keras_default, "
         "np_rnn, orthogonal, pytorch_default, spectral_095, uniform01, uniform_diag, "
-        "xavier_rnn. "
+        "uniform_diag_half, xavier_rnn. "
         "Received: name='xavier'",
     ),
     (

@@ -219,7 +219,7 @@ def test_critical_tanh_scheme():
     assert_variance(wxh, 0.01**2, 3 * 0.01**4)
 
 
-@pytest.mark.parametrize("name", ["irnn_xavier", "uniform_diag"])
+@pytest.mark.parametrize("name", ["irnn_xavier", "uniform_diag", "uniform_diag_half"])
 def test_relu_schemes_with_full_size_input_weights(name):
     layer, wxh, whh = rnn(schemes.get(name).build_model(2, N, seed=0))
     assert schemes.get(name).activation == "relu"
@@ -228,8 +228,10 @@ def test_relu_schemes_with_full_size_input_weights(name):
     if name == "irnn_xavier":
         np.testing.assert_array_equal(whh, np.eye(N))
     else:
-        assert 0 <= np.diag(whh).min() and np.diag(whh).max() < 1
-        assert_variance(np.diag(whh), 1 / 12, 1 / 80)
+        # U[0, h]: variance h²/12, fourth central moment h⁴/80.
+        h = 0.5 if name == "uniform_diag_half" else 1.0
+        assert 0 <= np.diag(whh).min() and np.diag(whh).max() < h
+        assert_variance(np.diag(whh), h**2 / 12, h**4 / 80)
     # XavierRNN over fan_in 2: N(0, 1/2), not irnn's N(0, 0.001²).
     assert_variance(wxh, 0.5, 3 * 0.5**2)
 
