@@ -29,7 +29,8 @@ JAX_TESTS := tests/initializers tests/layers tests/schemes \
              tests/tasks/test_registry.py tests/diagnostics/test_profiles.py \
              tests/diagnostics/test_signal.py tests/diagnostics/test_callbacks.py \
              tests/diagnostics/test_fit_loss.py::test_fit_loss_matrix_under_other_backends \
-             tests/compare/test_interrupts.py keras_rnninit/initializers
+             tests/compare/test_interrupts.py tests/compare/test_stacked.py \
+             keras_rnninit/initializers
 
 # pytest-xdist: one worker per core, tests handed out one by one; the Ray
 # cluster tests share a group (one worker), so two clusters never overlap.

@@ -200,6 +200,87 @@ def test_peer_step_time_quick(tmp_path):
     assert f"| {row['length']} |" in stdout
 
 
+def test_batched_probe_quick(tmp_path):
+    out, stdout, wall = run_quick("batched_probe.py", tmp_path)
+    result = json.loads(out.read_text())
+    length = result["length"]
+    for row in result["rows"]:
+        assert_timed(row["seconds"], wall)
+        assert row["faults"] >= 0
+        m = row["models"]
+        if row["what"] in ("peer", "shared", "step"):
+            # peer and shared samples are per model-step already; a vmapped
+            # step's are per call of m models.
+            per = m if row["what"] == "step" else 1
+            expected = [min(row["seconds"]), statistics.median(row["seconds"])]
+            expected = np.multiply(expected, 1e3 / per)
+            assert np.allclose(row["ms_per_model_step"], expected)
+            assert f"| {row['what']} | {m} |" in stdout
+        else:
+            low = min(row["seconds"]) / (m * length)
+            assert math.isclose(row["us_per_product"][0], low * 1e6)
+            assert math.isclose(row["gflops"], 2 * 64**3 / low / 1e9)
+
+
+@pytest.mark.slow
+def test_sweep_throughput_quick(tmp_path):
+    # Three timed processes (peer, keras, stacked); every figure follows from
+    # the seconds this script measured, and they fit in the wall time.
+    out, stdout, wall = run_quick("sweep_throughput.py", tmp_path)
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    assert sorted(rows) == ["keras", "peer", "peer_steady", "stacked"]
+    assert_timed([s for row in rows.values() for s in row["seconds"]], wall)
+    # The steady fit ran inside the peer's timed process and is left out of it.
+    for inner, outer in zip(
+        rows["peer_steady"]["seconds"], rows["peer"]["seconds"], strict=True
+    ):
+        assert inner > 0 and outer > 0
+    assert_timed(rows["peer_steady"]["seconds"] + rows["peer"]["seconds"], wall)
+    assert rows["peer"]["model_steps"] == result["steps"]
+    for name, row in rows.items():
+        if not name.startswith("peer"):
+            assert row["model_steps"] == result["runs"] * result["steps"]
+        assert math.isclose(row["rate_max"], row["model_steps"] / min(row["seconds"]))
+        best = row["rate_max"] / rows["peer"]["rate_max"]
+        assert math.isclose(row["vs_peer_best"], best)
+        best = row["rate_max"] / rows["peer_steady"]["rate_max"]
+        assert math.isclose(row["vs_steady_best"], best)
+        assert f"| {name} |" in stdout
+
+
+def test_batched_probe_step_is_keras_fit_step():
+    # The probe's vmapped stateless step must be the runner's training step:
+    # after one step on a batch, each stacked model's weights equal those of
+    # the same model after Keras' own train_on_batch (JAX backend, in a child).
+    code = """
+import numpy as np, keras, jax.numpy as jnp
+import batched_probe as probe
+from keras_rnninit.compare import training
+config, task, built = probe.runner_models(12, 3)
+run, state = probe.stacked_step(config, task, built)
+xs, ys = zip(*(task.train_data(64, 12, 100 + k) for k in range(3)))
+x, y = jnp.asarray(np.stack(xs)), jnp.asarray(np.stack(ys))
+trainable, _, _, loss = run(*state, x, y)
+for k, model in enumerate(built):
+    model.compile(optimizer=training._optimizer(config), loss=task.loss())
+    reference = model.train_on_batch(xs[k], ys[k])
+    assert abs(float(loss[k]) - reference) < 1e-6 * max(1, abs(reference)), k
+    for mine, theirs in zip(trainable, model.trainable_variables, strict=True):
+        np.testing.assert_allclose(np.asarray(mine[k]), np.asarray(theirs.value),
+                                   rtol=1e-5, atol=1e-6)
+print("same")
+"""
+    done = run_python(
+        "-c",
+        f"import sys; sys.path.insert(0, {os.path.join(REPO, 'benchmarks')!r})\n"
+        + code,
+        KERAS_BACKEND="jax",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("same")
+
+
 @pytest.mark.slow
 def test_xla_cache_memory_quick(tmp_path):
     out, stdout, _ = run_quick("xla_cache_memory.py", tmp_path)

@@ -199,7 +199,7 @@ def compare(args):
         return compare_own(args)
 
     from keras_rnninit.compare import CompareConfig
-    from keras_rnninit.compare.runner import check_executor, check_runs
+    from keras_rnninit.compare.runner import check_engine, check_executor, check_runs
 
     # Every argument is checked before a folder is created or a step trained;
     # the task's length first (a length-aware scheme is set for it).
@@ -218,6 +218,7 @@ def compare(args):
     resolved, seeds = check_runs(args.schemes, args.seeds, args.cell, config.length)
     names = [s.name for s in resolved]
     check_executor(args.executor, args.ray_address, args.distribute)
+    check_engine(args.engine, args.executor, args.distribute, config)
     if args.reference is not None and args.reference not in names:
         raise ValueError(
             "`--reference` must be one of the compared schemes "
@@ -240,6 +241,7 @@ def compare(args):
         args.steps,
         distribute=args.distribute,
         fused=not args.sequential,
+        engine=args.engine,
     )
 
 

@@ -19,6 +19,7 @@ TASK_ONLY = (
     "--cell",
     "--clipnorm",
     "--distribute",
+    "--engine",
     "--length",
     "--lr",
     "--sequential",

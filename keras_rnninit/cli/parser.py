@@ -410,6 +410,14 @@ def _add_compare(commands):
         help="train each run with tf.distribute.MirroredStrategy over local devices",
     )
     compare.add_argument(
+        "--engine",
+        choices=["keras", "stacked"],
+        default="keras",
+        help="keras: each run (or each fused seed) through its own fit; "
+        "stacked: the runs of one architecture share one compiled training "
+        "step (JAX, local executor, built-in tasks; the same records)",
+    )
+    compare.add_argument(
         "--executor",
         choices=["local", "ray"],
         default="local",

@@ -126,6 +126,30 @@ def run_local(
             tally.show(0, end="\n")
 
 
+def run_stacked(units, config, keep, tally, progress=None, save_dir=None):
+    """Train the runs of `units` through the stacked engine (one compiled
+    step per architecture); `keep(records)` after each block, Ctrl-C as in
+    `run_local`."""
+    from keras_rnninit.compare.stacked import train_stacked
+
+    runs = [(scheme, seed) for schemes, seed in units for scheme in schemes]
+    with _deferred_interrupt(raise_now=True) as interrupted:
+
+        def finished(records):
+            interrupted()
+            tally.finished(keep(records))
+            tally.show(0, end="\n")
+
+        train_stacked(
+            runs,
+            config,
+            progress=progress,
+            save_dir=save_dir,
+            interrupted=interrupted,
+            on_block=finished,
+        )
+
+
 REFUSAL = "`KERAS_BACKEND` of the Ray workers must be"  # a worker's one line
 
 

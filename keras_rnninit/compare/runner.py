@@ -173,6 +173,7 @@ def compare(
     validation_data=None,
     trust_model: bool = False,
     tensorboard_dir=None,
+    engine: str = "keras",
     **overrides,
 ) -> list[dict]:
     """Train the same model under every scheme x seed with equal budgets.
@@ -223,6 +224,11 @@ def compare(
         validation_data: The same kinds, evaluated every `eval_every` steps
             and after the last step.
         trust_model: Load a `.keras` `model` outside Keras' safe mode.
+        engine: "keras" (each run, or each fused seed, through its own
+            `fit`) or "stacked" (JAX only, local executor, built-in tasks:
+            the runs of one architecture share one compiled training step,
+            `compare/stacked.py`; the same records to float32 rounding, no
+            model compiled twice).
         tensorboard_dir: A folder (str or os.PathLike) to write every run
             into as the TensorBoard run `<scheme>/seed<k>` once it finishes
             (`completed` runs too): its curves and diagnostics as scalars,
@@ -263,11 +269,14 @@ def compare(
         )
         resolved, seeds = check_runs(schemes, seeds, config.cell, config.length)
         check_executor(executor, ray_address, distribute)
+    check_engine(engine, executor, distribute, config)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
     strategy = _get_strategy(distribute)
     done = {key: as_record(value) for key, value in (completed or {}).items()}
-    units = plan(resolved, seeds, done, fused)
+    # A stacked run's numbers do not depend on the runs beside it: resume
+    # trains only the pending ones.
+    units = plan(resolved, seeds, done, fused and engine == "keras")
     board = None
     if tensorboard_dir is not None:
         board = RunWriter(tensorboard_dir, names, seeds, getattr(config, "cell", None))
@@ -292,7 +301,9 @@ def compare(
 
     total = len(names) * len(seeds)
     tally = executors.Tally(total, len(done), stream)
-    if executor == "ray":
+    if engine == "stacked":
+        executors.run_stacked(units, config, keep, tally, stream, save_dir)
+    elif executor == "ray":
         executors.run_ray(
             units, config, keep, tally, save_dir, address=ray_address, fused=fused
         )
@@ -331,6 +342,32 @@ def plan(resolved, seeds, done, fused=True):
         else:
             units += [([s], seed) for s in pending]
     return units
+
+
+ENGINES = ("keras", "stacked")
+
+
+def check_engine(engine, executor="local", distribute=None, config=None):
+    """Refuses an unknown engine, and a stacked one where it cannot run."""
+    if engine not in ENGINES:
+        raise ValueError(
+            f"`engine` must be one of {', '.join(ENGINES)}. Received: engine={engine!r}"
+        )
+    if engine == "keras":
+        return
+    backend = keras.backend.backend()
+    for ok, what, value in (
+        (backend == "jax", "the jax backend", f"backend={backend!r}"),
+        (executor == "local", "the local executor", f"executor={executor!r}"),
+        (distribute is None, "no `distribute`", f"distribute={distribute!r}"),
+        (
+            not isinstance(config, own.OwnRuns),
+            "a built-in task (not your own model)",
+            "model=<your model>",
+        ),
+    ):
+        if not ok:
+            raise ValueError(f"`engine='stacked'` needs {what}. Received: {value}")
 
 
 def check_executor(executor, ray_address=None, distribute=None):

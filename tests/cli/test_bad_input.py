@@ -80,6 +80,13 @@ ROWS = [
         "argument --lr: must be a positive number. Received: '-0.1'",
     ),
     (
+        "stacked engine on TensorFlow",
+        ["compare", "--engine", "stacked", "--backend", "tensorflow"]
+        + ["--out", "{tmp}/o"],
+        2,
+        "`engine='stacked'` needs the jax backend. Received: backend='tensorflow'",
+    ),
+    (
         "sequence too short",
         ["compare", "--length", "1", "--out", "{tmp}/o"],
         2,

@@ -1,0 +1,331 @@
+"""Many runs, one compiled program: the stacked engine (JAX).
+
+`train_one` gives each (scheme, seed) run its own Keras model and its own
+`fit`, so every run traces and compiles its training step again. Here the
+runs of one architecture (same layers and activation; the schemes differ only
+in their initial weights) share one program: Keras' own training step,
+written through its stateless API (`model.stateless_call`,
+`optimizer.stateless_apply`), compiled once and `jax.vmap`-ed over a block of
+runs whose variables are stacked. Each run keeps its own weights, optimizer
+slots and data stream (batch k of seed s drawn from (s, k), as `train_one`
+draws it), so a run's numbers are those of `train_one` to float32 rounding;
+the runs of a block never mix.
+
+Everything else is the runner's own code: the models are built and seeded by
+`training._build_model`, the callbacks that track convergence and take the
+diagnostics (`training._Branch`) are driven at each evaluation with the
+logs `fit` would give them (the epoch's mean training loss and metric, the
+test loss and metric), on the run's own model with its current weights.
+A run whose loss turns non-finite stops at that step, as `NaNGuard` stops
+`fit`: the block's evaluation period is replayed from its start up to that
+step to recover the run's weights there (its other runs train on), and the
+record's `diverged` says where NaN/Inf first appeared.
+
+Only the JAX backend runs it (`jax.vmap`); `compare(..., engine="stacked")`
+selects it.
+"""
+
+import dataclasses
+import math
+import time
+
+import keras
+import numpy as np
+
+from keras_rnninit.compare import training
+from keras_rnninit.diagnostics import first_nonfinite
+
+__all__ = ["train_stacked"]
+
+# Runs per compiled block. One: on XLA:CPU a vmapped block costs more per
+# run than the plain program (benchmarks/NOTES.md, section 11).
+BLOCK = 1
+
+
+@dataclasses.dataclass
+class _Run:
+    """One (scheme, seed) run: its model, callbacks and data stream."""
+
+    scheme: object
+    seed: int
+    model: object
+    branch: object
+    probe_x: object
+    test: tuple
+    batches: object
+    diverged: dict | None = None
+
+
+def _signature(model):
+    """What must match for runs to share one compiled step: the model's
+    config without its name and its initializers."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {
+                k: strip(v)
+                for k, v in value.items()
+                if not k.endswith("_initializer") and k != "name"
+            }
+        if isinstance(value, list | tuple):
+            return [strip(v) for v in value]
+        return value
+
+    return repr(strip(model.get_config()))
+
+
+def _prepare(scheme, seed, config):
+    """The run as `train_one` starts it: seeded, built and compiled."""
+    task, test, probe = training._setup(config, seed)
+    model = training._build_model(scheme, task, config, seed)
+    model.compile(
+        optimizer=training._optimizer(config),
+        loss=task.loss(),
+        metrics=task.metrics(),
+    )
+    model.optimizer.build(model.trainable_variables)
+    branch = training._Branch(scheme, model, probe, config)
+    branch.set_params(
+        {"steps": config.eval_every, "epochs": config.steps // config.eval_every}
+    )
+    branch.set_model(model)
+    batches = training._batches(task, config, seed)
+    return _Run(scheme, seed, model, branch, probe[0], test, batches)
+
+
+class _Program:
+    """The compiled training step and evaluation of one architecture."""
+
+    def __init__(self, template, task, block):
+        import jax
+        import jax.numpy as jnp
+
+        self.template = template
+        loss = task.loss()
+        metrics = task.metrics()
+        optimizer = template.optimizer
+
+        def forward(trainable, frozen, x, training_mode):
+            return template.stateless_call(trainable, frozen, x, training=training_mode)
+
+        def scores(y, predicted):
+            """Loss and each metric's (total, count) on one batch."""
+            values = [loss(y, predicted)]
+            for metric in metrics:
+                slots = [jnp.zeros(v.shape, v.dtype) for v in metric.variables]
+                slots = metric.stateless_update_state(slots, y, predicted)
+                values.append(metric.stateless_result(slots))
+            return jnp.stack(values)
+
+        def objective(trainable, frozen, x, y):
+            predicted, frozen = forward(trainable, frozen, x, True)
+            values = scores(y, predicted)
+            return values[0], (frozen, values)
+
+        gradient = jax.value_and_grad(objective, has_aux=True)
+
+        def step(trainable, frozen, slots, x, y):
+            (_, (frozen, values)), grads = gradient(trainable, frozen, x, y)
+            trainable, slots = optimizer.stateless_apply(slots, grads, trainable)
+            return trainable, frozen, slots, values
+
+        def evaluate(trainable, frozen, x, y):
+            predicted, _ = forward(trainable, frozen, x, False)
+            return scores(y, predicted)
+
+        if block == 1:  # no vmap: XLA:CPU runs the plain program faster
+            self.step = jax.jit(_one(step, 5))
+            self.evaluate = jax.jit(_one(evaluate, 2))
+        else:
+            self.step = jax.jit(jax.vmap(step))
+            self.evaluate = jax.jit(jax.vmap(evaluate, in_axes=(0, 0, None, None)))
+        self.names = ["loss"] + [m.name for m in metrics]
+
+
+def _one(function, stacked):
+    """`function` on row 0 of its first `stacked` (stacked) arguments, its
+    results stacked again: a block of one without `jax.vmap`."""
+    import jax
+
+    def run(*args):
+        rows = jax.tree.map(lambda a: a[0], args[:stacked])
+        out = function(*rows, *args[stacked:])
+        return jax.tree.map(lambda a: a[None], out)
+
+    return run
+
+
+def _stack(runs):
+    """[trainable, non-trainable, optimizer] variables of `runs`, stacked."""
+    import jax.numpy as jnp
+
+    def stack(groups):
+        return [jnp.stack([v.value for v in g]) for g in zip(*groups, strict=True)]
+
+    return [
+        stack([r.model.trainable_variables for r in runs]),
+        stack([r.model.non_trainable_variables for r in runs]),
+        stack([r.model.optimizer.variables for r in runs]),
+    ]
+
+
+def _assign(run, state, k):
+    """Run `run`'s model (and optimizer) to row `k` of the stacked `state`."""
+    model = run.model
+    for variables, values in zip(
+        (
+            model.trainable_variables,
+            model.non_trainable_variables,
+            model.optimizer.variables,
+        ),
+        state,
+        strict=True,
+    ):
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value[k])
+
+
+def _epoch_logs(names, values):
+    """The logs `fit` gives at an epoch's end: each name's mean over the
+    epoch's steps (Keras' running Mean; equal batches weigh the same)."""
+    return {name: float(np.mean(values[:, i])) for i, name in enumerate(names)}
+
+
+def train_stacked(
+    runs,
+    config,
+    progress=None,
+    save_dir=None,
+    interrupted=None,
+    block=BLOCK,
+    on_block=None,
+):
+    """Train `runs` [(scheme, seed)] under `config`; return their `RunRecord`s
+    in the same order, each as `training.train_one` would return it.
+
+    Runs of one architecture share one compiled program and train `block`
+    at a time, vmapped when `block` > 1 (a last, smaller block is padded
+    with copies whose results are dropped, so that every block shares one
+    compilation). `wall_seconds` is the block's training time split evenly.
+    `interrupted()` is called after every evaluation, `on_block(records)`
+    with each block's records as it finishes.
+    """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "`train_stacked` must run on the jax backend. "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
+    prepared = [_prepare(scheme, seed, config) for scheme, seed in runs]
+    groups = {}
+    for run in prepared:
+        groups.setdefault(_signature(run.model), []).append(run)
+    records = {}
+    task = training.task_registry.get(config.task)
+    for group in groups.values():
+        program = _Program(group[0].model, task, block)
+        for start in range(0, len(group), block):
+            members = group[start : start + block]
+            seconds = _train_block(
+                program, members, block, config, task, progress, interrupted
+            )
+            share = seconds / len(members)
+            finished = [_finish(run, config, share, save_dir) for run in members]
+            records.update(zip(map(id, members), finished, strict=True))
+            if on_block is not None:
+                on_block(finished)
+    return [records[id(run)] for run in prepared]
+
+
+def _train_block(program, members, block, config, task, progress, interrupted):
+    """Train `members` (padded to `block` runs) together; return seconds."""
+    import jax.numpy as jnp
+
+    padded = members + [members[0]] * (block - len(members))
+    x_test, y_test = members[0].test
+    state = _stack(padded)
+    alive = [True] * len(members)
+    epochs = config.steps // config.eval_every
+    bar = None
+    if progress is not None:
+        keys = [f"val_{k}_{task.monitor}" for k in range(len(members))]
+        bar = training._Progress(
+            f"{len(members)} runs stacked",
+            config.steps,
+            progress,
+            keys=keys,
+            best=training._best(task),
+        )
+        bar.set_params({"steps": config.eval_every})
+    for run in members:
+        run.branch.on_train_begin()
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        for run in members:
+            run.branch.on_epoch_begin(epoch)
+        snapshot, batches, values = list(state), [], []
+        for _ in range(config.eval_every):
+            pairs = [next(run.batches) for run in members]
+            pairs += [pairs[0]] * (block - len(members))
+            x = jnp.asarray(np.stack([p[0] for p in pairs]))
+            y = jnp.asarray(np.stack([p[1] for p in pairs]))
+            batches.append((x, y))
+            *state, scored = program.step(*state, x, y)
+            values.append(scored)
+        values = np.asarray(jnp.stack(values))  # (steps, runs, scores)
+        tested = np.asarray(program.evaluate(state[0], state[1], x_test, y_test))
+        shown = {}
+        for k, run in enumerate(members):
+            if not alive[k]:
+                continue
+            bad = np.flatnonzero(~np.isfinite(values[:, k, 0]))
+            if bad.size:
+                alive[k] = False
+                _diverge(program, run, k, snapshot, batches, int(bad[0]), epoch, config)
+                continue
+            _assign(run, state, k)
+            logs = _epoch_logs(program.names, values[:, k])
+            logs.update(
+                {f"val_{n}": float(tested[k, i]) for i, n in enumerate(program.names)}
+            )
+            run.branch.on_epoch_end(epoch, logs)
+            shown[f"val_{k}_{task.monitor}"] = logs[f"val_{task.monitor}"]
+        if bar is not None:
+            bar.on_epoch_end(epoch, shown)
+        if interrupted is not None:
+            interrupted()
+        if not any(alive):
+            break
+    if bar is not None:
+        bar.on_train_end()
+    return time.perf_counter() - start
+
+
+def _diverge(program, run, k, snapshot, batches, bad, epoch, config):
+    """Run `k` turned non-finite at step `bad` of this epoch: replay the epoch
+    up to it for its weights there, diagnose as NaNGuard does, and give its
+    callbacks the epoch's end as `fit` would (a non-finite loss)."""
+    import jax.numpy as jnp
+
+    state, values = list(snapshot), []
+    for x, y in batches[: bad + 1]:
+        *state, scored = program.step(*state, x, y)
+        values.append(scored)
+    values = np.asarray(jnp.stack(values))
+    _assign(run, state, k)
+    found = first_nonfinite(run.model, run.probe_x) or {}
+    run.diverged = {
+        "step": epoch * config.eval_every + bad + 1,
+        "epoch": epoch,
+        "loss": float(values[bad, k, 0]),
+        "where": found.get("where", "loss"),
+        "name": found.get("name"),
+        "time_step": found.get("step"),
+    }
+    logs = _epoch_logs(program.names, values[: bad + 1, k])
+    run.branch.on_epoch_end(epoch, logs | {f"val_{n}": math.nan for n in program.names})
+
+
+def _finish(run, config, seconds, save_dir):
+    path = training._save(run.model, save_dir, run.scheme.name, run.seed)
+    diverged = run.diverged or run.branch.diverged
+    return training._record(run.branch, run.seed, config, seconds, None, path, diverged)
