@@ -42,6 +42,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from peer_step_time import matmul_seconds  # noqa: E402  (the same floor)
+
 VARIANTS = ("peer", "keras", "stacked")
 SCHEMES = (
     "critical_tanh,irnn,irnn_xavier,keras_default,np_rnn,orthogonal,"
@@ -125,20 +129,6 @@ def timed(argv):
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
     return seconds, done.stdout
-
-
-def matmul_seconds():
-    """One 64x64 @ 64x64 float32 product: best of 20 x 2000 (numpy)."""
-    import numpy as np
-
-    a = np.random.default_rng(0).random((64, 64), dtype=np.float32)
-    best = float("inf")
-    for _ in range(20):
-        start = time.perf_counter()
-        for _ in range(2000):
-            a @ a
-        best = min(best, (time.perf_counter() - start) / 2000)
-    return best
 
 
 def main(argv=None):

@@ -15,6 +15,7 @@ import pytest
 from keras_rnninit import schemes
 from keras_rnninit.compare import CompareConfig, compare, training
 from keras_rnninit.compare.runner import check_engine
+from tests.helpers import TINY
 
 jax_only = pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="the stacked engine runs on JAX"
@@ -24,16 +25,7 @@ jax_only = pytest.mark.skipif(
 # group (4 runs) fills one block and the tanh group (2 runs) is padded.
 SCHEMES = ["uniform_diag", "irnn", "xavier_rnn"]
 SEEDS = [0, 1]
-CONFIG = dict(
-    task="adding",
-    length=8,
-    units=8,
-    steps=300,
-    eval_every=100,
-    diagnostics_every=1,
-    test_size=64,
-    clipnorm=1.0,
-)
+CONFIG = dict(TINY, steps=300, clipnorm=1.0)
 
 
 def runs(names, seeds):
