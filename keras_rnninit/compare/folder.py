@@ -9,7 +9,7 @@ with every finished run saved as it ends, and writes the report; on failure
 import contextlib
 import os
 
-from keras_rnninit.compare.runner import compare
+from keras_rnninit.compare.runner import check_engine, compare
 from keras_rnninit.compare.store import RunStore, is_temporary
 
 __all__ = ["FolderComparison", "compare_to_folder"]
@@ -66,6 +66,13 @@ def compare_to_folder(
     Returns:
         A `FolderComparison`.
     """
+    # Refused before the folder exists (nothing half-written).
+    check_engine(
+        options.get("engine", "keras"),
+        options.get("executor", "local"),
+        options.get("distribute"),
+        config,
+    )
     with RunStore(out, config, resume=resume, force=force) as store:
         if on_open is not None:
             on_open(store)

@@ -34,6 +34,7 @@ import numpy as np
 
 from keras_rnninit.compare import training
 from keras_rnninit.diagnostics import first_nonfinite
+from keras_rnninit.utils.validation import check_positive_int
 
 __all__ = ["train_stacked"]
 
@@ -141,6 +142,19 @@ class _Program:
             self.evaluate = jax.jit(jax.vmap(evaluate, in_axes=(0, 0, None, None)))
         self.names = ["loss"] + [m.name for m in metrics]
 
+    def compile(self, run, block, config, task):
+        """Compile the step and the evaluation on throwaway data (not the
+        run's stream); return the seconds, which the group's runs share."""
+        import jax
+
+        start = time.perf_counter()
+        state = _stack([run] * block)
+        x, y = task.train_data(config.batch_size, config.length, 0)
+        x, y = (np.stack([a] * block) for a in (x, y))
+        jax.block_until_ready(self.step(*state, x, y))
+        jax.block_until_ready(self.evaluate(state[0], state[1], *run.test))
+        return time.perf_counter() - start
+
 
 def _one(function, stacked):
     """`function` on row 0 of its first `stacked` (stacked) arguments, its
@@ -185,10 +199,22 @@ def _assign(run, state, k):
             variable.assign(value[k])
 
 
-def _epoch_logs(names, values):
-    """The logs `fit` gives at an epoch's end: each name's mean over the
-    epoch's steps (Keras' running Mean; equal batches weigh the same)."""
-    return {name: float(np.mean(values[:, i])) for i, name in enumerate(names)}
+def _running(values, batch):
+    """What `fit` logs after each step of an epoch: the running mean of each
+    score, as Keras' `Mean` keeps it (a float32 total of value x `batch`
+    over a float32 count of samples, so the total overflows where Keras'
+    does). `values`: (steps, scores)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        weighted = np.asarray(values, dtype=np.float32) * np.float32(batch)
+        totals = np.cumsum(weighted, axis=0, dtype=np.float32)
+        counts = np.float32(batch) * np.arange(1, len(values) + 1, dtype=np.float32)
+        return totals / counts[:, None]
+
+
+def _epoch_logs(names, values, batch):
+    """The logs `fit` gives at an epoch's end: each score's running mean."""
+    last = _running(values, batch)[-1]
+    return {name: float(last[i]) for i, name in enumerate(names)}
 
 
 def train_stacked(
@@ -215,7 +241,10 @@ def train_stacked(
             "`train_stacked` must run on the jax backend. "
             f"Received: backend={keras.backend.backend()!r}"
         )
+    block = check_positive_int("block", block)
     prepared = [_prepare(scheme, seed, config) for scheme, seed in runs]
+    for run in prepared[1:]:  # the same test set (seed 0) for every run: keep one
+        run.test = prepared[0].test
     groups = {}
     for run in prepared:
         groups.setdefault(_signature(run.model), []).append(run)
@@ -223,12 +252,13 @@ def train_stacked(
     task = training.task_registry.get(config.task)
     for group in groups.values():
         program = _Program(group[0].model, task, block)
+        compiled = program.compile(group[0], block, config, task) / len(group)
         for start in range(0, len(group), block):
             members = group[start : start + block]
             seconds = _train_block(
                 program, members, block, config, task, progress, interrupted
             )
-            share = seconds / len(members)
+            share = seconds / len(members) + compiled
             finished = [_finish(run, config, share, save_dir) for run in members]
             records.update(zip(map(id, members), finished, strict=True))
             if on_block is not None:
@@ -248,17 +278,23 @@ def _train_block(program, members, block, config, task, progress, interrupted):
     bar = None
     if progress is not None:
         keys = [f"val_{k}_{task.monitor}" for k in range(len(members))]
+        first = members[0]
+        label = (
+            f"{first.scheme.name} seed {first.seed}"
+            if len(members) == 1
+            else f"{len(members)} runs stacked"
+        )
         bar = training._Progress(
-            f"{len(members)} runs stacked",
+            label,
             config.steps,
             progress,
             keys=keys,
             best=training._best(task),
         )
         bar.set_params({"steps": config.eval_every})
+    start = time.perf_counter()  # fit's clock covers on_train_begin too
     for run in members:
         run.branch.on_train_begin()
-    start = time.perf_counter()
     for epoch in range(epochs):
         for run in members:
             run.branch.on_epoch_begin(epoch)
@@ -277,13 +313,15 @@ def _train_block(program, members, block, config, task, progress, interrupted):
         for k, run in enumerate(members):
             if not alive[k]:
                 continue
-            bad = np.flatnonzero(~np.isfinite(values[:, k, 0]))
+            # NaNGuard reads the logged loss: the epoch's running mean.
+            logged = _running(values[:, k], config.batch_size)[:, 0]
+            bad = np.flatnonzero(~np.isfinite(logged))
             if bad.size:
                 alive[k] = False
                 _diverge(program, run, k, snapshot, batches, int(bad[0]), epoch, config)
                 continue
             _assign(run, state, k)
-            logs = _epoch_logs(program.names, values[:, k])
+            logs = _epoch_logs(program.names, values[:, k], config.batch_size)
             logs.update(
                 {f"val_{n}": float(tested[k, i]) for i, n in enumerate(program.names)}
             )
@@ -316,12 +354,12 @@ def _diverge(program, run, k, snapshot, batches, bad, epoch, config):
     run.diverged = {
         "step": epoch * config.eval_every + bad + 1,
         "epoch": epoch,
-        "loss": float(values[bad, k, 0]),
+        "loss": float(_running(values[:, k], config.batch_size)[bad, 0]),
         "where": found.get("where", "loss"),
         "name": found.get("name"),
         "time_step": found.get("step"),
     }
-    logs = _epoch_logs(program.names, values[: bad + 1, k])
+    logs = _epoch_logs(program.names, values[: bad + 1, k], config.batch_size)
     run.branch.on_epoch_end(epoch, logs | {f"val_{n}": math.nan for n in program.names})
 
 

@@ -190,3 +190,43 @@ def test_an_engine_that_cannot_run_is_one_line(arguments, message):
     with pytest.raises(ValueError) as raised:
         check_engine(**arguments)
     assert str(raised.value) == message
+
+
+def test_a_refused_engine_leaves_no_folder(tmp_path):
+    from keras_rnninit.compare import compare_to_folder
+
+    out = tmp_path / "cmp"
+    with pytest.raises(ValueError, match="`engine` must be one of keras, stacked"):
+        compare_to_folder(
+            str(out), ["irnn"], [0], CompareConfig(**CONFIG), engine="vmap"
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+@jax_only
+@pytest.mark.parametrize("block", [0, -1])
+def test_a_block_that_is_not_a_positive_int_is_one_line(block):
+    from keras_rnninit.compare.stacked import train_stacked
+
+    with pytest.raises(ValueError) as raised:
+        train_stacked(runs(["irnn"], [0]), CompareConfig(**CONFIG), block=block)
+    assert str(raised.value) == (
+        f"`block` must be a positive int. Received: block={block}"
+    )
+
+
+def test_the_logged_loss_overflows_as_keras_mean_does():
+    # NaNGuard reads fit's running mean, a float32 total of loss x batch size
+    # (keras/src/backend/jax/trainer.py): finite losses of 3e36 overflow it at
+    # the second step of a batch of 64, as Keras' own Mean does.
+    from keras_rnninit.compare.stacked import _running
+
+    values = np.array([[3e36], [3e36], [1.0]], dtype=np.float32)
+    mean = keras.metrics.Mean()
+    logged = []
+    for value in values[:, 0]:
+        mean.update_state(value, sample_weight=64)
+        logged.append(float(mean.result()))
+    running = _running(values, 64)[:, 0]
+    assert np.isfinite(running[0]) and not np.isfinite(running[1])
+    np.testing.assert_array_equal(running, np.asarray(logged, dtype=np.float32))
