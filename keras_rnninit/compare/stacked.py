@@ -211,10 +211,10 @@ def _running(values, batch):
         return totals / counts[:, None]
 
 
-def _epoch_logs(names, values, batch):
-    """The logs `fit` gives at an epoch's end: each score's running mean."""
-    last = _running(values, batch)[-1]
-    return {name: float(last[i]) for i, name in enumerate(names)}
+def _epoch_logs(names, running):
+    """The logs `fit` gives when an epoch ends after the step whose running
+    means (a row of `_running`) are `running`."""
+    return {name: float(running[i]) for i, name in enumerate(names)}
 
 
 def train_stacked(
@@ -314,14 +314,20 @@ def _train_block(program, members, block, config, task, progress, interrupted):
             if not alive[k]:
                 continue
             # NaNGuard reads the logged loss: the epoch's running mean.
-            logged = _running(values[:, k], config.batch_size)[:, 0]
-            bad = np.flatnonzero(~np.isfinite(logged))
+            running = _running(values[:, k], config.batch_size)
+            bad = np.flatnonzero(~np.isfinite(running[:, 0]))
             if bad.size:
                 alive[k] = False
-                _diverge(program, run, k, snapshot, batches, int(bad[0]), epoch, config)
+                step = int(bad[0])
+                loss = float(running[step, 0])
+                replayed = batches[: step + 1]
+                _diverge(program, run, k, snapshot, replayed, epoch, config, loss)
+                logs = _epoch_logs(program.names, running[step])
+                nan = {f"val_{n}": math.nan for n in program.names}
+                run.branch.on_epoch_end(epoch, logs | nan)
                 continue
             _assign(run, state, k)
-            logs = _epoch_logs(program.names, values[:, k], config.batch_size)
+            logs = _epoch_logs(program.names, running[-1])
             logs.update(
                 {f"val_{n}": float(tested[k, i]) for i, n in enumerate(program.names)}
             )
@@ -338,29 +344,23 @@ def _train_block(program, members, block, config, task, progress, interrupted):
     return time.perf_counter() - start
 
 
-def _diverge(program, run, k, snapshot, batches, bad, epoch, config):
-    """Run `k` turned non-finite at step `bad` of this epoch: replay the epoch
-    up to it for its weights there, diagnose as NaNGuard does, and give its
-    callbacks the epoch's end as `fit` would (a non-finite loss)."""
-    import jax.numpy as jnp
-
-    state, values = list(snapshot), []
-    for x, y in batches[: bad + 1]:
-        *state, scored = program.step(*state, x, y)
-        values.append(scored)
-    values = np.asarray(jnp.stack(values))
+def _diverge(program, run, k, snapshot, batches, epoch, config, loss):
+    """Run `k` logged the non-finite `loss` at the last of `batches` (this
+    epoch's, up to that step): replay them from the epoch's start for its
+    weights there and diagnose as NaNGuard does."""
+    state = list(snapshot)
+    for x, y in batches:
+        *state, _ = program.step(*state, x, y)
     _assign(run, state, k)
     found = first_nonfinite(run.model, run.probe_x) or {}
     run.diverged = {
-        "step": epoch * config.eval_every + bad + 1,
+        "step": epoch * config.eval_every + len(batches),
         "epoch": epoch,
-        "loss": float(_running(values[:, k], config.batch_size)[bad, 0]),
+        "loss": loss,
         "where": found.get("where", "loss"),
         "name": found.get("name"),
         "time_step": found.get("step"),
     }
-    logs = _epoch_logs(program.names, values[: bad + 1, k], config.batch_size)
-    run.branch.on_epoch_end(epoch, logs | {f"val_{n}": math.nan for n in program.names})
 
 
 def _finish(run, config, seconds, save_dir):
