@@ -95,7 +95,8 @@ class Scheme:
         kernel: Factory `(units, seed) -> initializer` for Wxh.
         recurrent: The same for Whh.
         output: The same for Why.
-        activation: Activation of the recurrence (`"tanh"`, `"relu"`).
+        activation: Activation of the recurrence (`"tanh"`, `"relu"`,
+            `"linear"`).
         bias: Factory for the recurrent layer's bias (zeros by default).
         output_bias: Factory for the output layer's bias (zeros by default).
         cells: The cells the scheme supports, among `"gru"`, `"lstm"`,
@@ -558,6 +559,19 @@ SCHEMES = (
         kernel=_small_normal(0.01),
         recurrent=_seeded(SpectralRadius, 0.95),
         output=_seeded(XavierRNN),
+    ),
+    # Henaff, Szlam & LeCun's LT-ORNN: a linear recurrence that a random
+    # rotation starts at exact norm preservation, the start their explicit
+    # copy solution calls for (a clock over the delay); the softmax head is
+    # the only nonlinearity.
+    Scheme(
+        "orthogonal_linear",
+        "orthogonal Whh (gain 1), N(0, 1/fan_in) Wxh and Why; linear (no "
+        "activation): Henaff et al.'s LT-ORNN",
+        kernel=_seeded(XavierRNN),
+        recurrent=_seeded(ScaledOrthogonal),
+        output=_seeded(XavierRNN),
+        activation="linear",
     ),
     # The two relu schemes with full-size (XavierRNN) input weights; irnn and
     # np_rnn keep their papers' N(0, 0.001²) (docs/long_range.md).

@@ -45,7 +45,8 @@ ROWS = [
         ["compare", "--schemes", "xavier", "--out", "{tmp}/o"],
         2,
         "`name` must be one of critical_tanh, he, irnn, irnn_xavier, keras_default, "
-        "np_rnn, orthogonal, pytorch_default, spectral_095, uniform01, uniform_diag, "
+        "np_rnn, orthogonal, orthogonal_linear, pytorch_default, spectral_095, "
+        "uniform01, uniform_diag, "
         "uniform_diag_half, xavier_rnn. "
         "Received: name='xavier'",
     ),

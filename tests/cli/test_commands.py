@@ -126,17 +126,24 @@ def test_recommend_command_prints_the_cell_best_first(capsys):
     assert table[0].startswith(f"| `{best.scheme}` | {best.cell_type} |")
 
 
-def test_recommend_command_json_and_no_solved_scheme(capsys):
-    assert main(["recommend", "--task", "copy", "--length", "100", "--json"]) == 0
-    answer = json.loads(capsys.readouterr().out)
+def test_recommend_command_json_and_no_solved_scheme(capsys, tmp_path):
+    # The committed copy T=100 cell without the rows that solved a seed.
     cell = committed_cell("copy", 100)
+    cell["rows"] = [r for r in cell["rows"] if r["solved"] == 0]
+    assert cell["rows"], "every scheme solved copy T=100"
+    evidence = tmp_path / "unsolved.json"
+    evidence.write_text(json.dumps({"cells": [cell]}))
+    argv = ["recommend", "--task", "copy", "--length", "100"]
+    argv += ["--evidence", str(evidence)]
+    assert main([*argv, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
     assert answer["scheme"] is None and answer["solved"] == 0
     assert answer["cell_type"] is None and answer["command"] is None
     assert answer["threshold"] == cell["threshold"]
     assert sorted(r["scheme"] for r in answer["cell"]) == sorted(
         r["scheme"] for r in cell["rows"]
     )
-    assert main(["recommend", "--task", "copy", "--length", "100"]) == 0
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("no scheme solved copy T=100 in any of 10 seeds")
     assert "| – | 0–9 |" in out  # no median step where nothing solved

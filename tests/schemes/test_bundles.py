@@ -28,7 +28,14 @@ def rnn_weights(model):
 N = 256
 
 
-LONG_RANGE = ["critical_tanh", "irnn_xavier", "np_rnn", "spectral_095", "uniform_diag"]
+LONG_RANGE = [
+    "critical_tanh",
+    "irnn_xavier",
+    "np_rnn",
+    "orthogonal_linear",
+    "spectral_095",
+    "uniform_diag",
+]
 
 
 def rnn(model):
@@ -217,6 +224,22 @@ def test_critical_tanh_scheme():
     assert layer.activation is keras.activations.tanh
     np.testing.assert_allclose(whh @ whh.T, np.eye(N), atol=1e-5)
     assert_variance(wxh, 0.01**2, 3 * 0.01**4)
+
+
+def test_orthogonal_linear_scheme():
+    """Henaff et al.'s LT-ORNN: the state is exactly x Wxh + h Whh."""
+    model = schemes.get("orthogonal_linear").build_model(2, N, seed=0)
+    layer, wxh, whh = rnn(model)
+    assert layer.activation is keras.activations.linear
+    np.testing.assert_allclose(whh @ whh.T, np.eye(N), atol=1e-5)
+    assert_variance(wxh, 0.5, 3 * 0.5**2)  # XavierRNN over fan_in 2
+    # No squashing anywhere: the recurrence is the linear map, checked by hand.
+    x = np.random.default_rng(0).normal(size=(3, 5, 2)).astype("float32")
+    h = np.zeros((3, N))
+    for t in range(5):
+        h = x[:, t] @ wxh + h @ whh
+    last = keras.ops.convert_to_numpy(keras.Model(model.inputs, layer.output)([x]))
+    np.testing.assert_allclose(last, h, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["irnn_xavier", "uniform_diag", "uniform_diag_half"])
