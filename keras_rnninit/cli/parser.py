@@ -415,7 +415,8 @@ def _add_compare(commands):
         default="keras",
         help="keras: each run (or each fused seed) through its own fit; "
         "stacked: the runs of one architecture share one compiled training "
-        "step (JAX, local executor, built-in tasks; the same records)",
+        "step (JAX, built-in tasks; the same records; with --executor ray "
+        "each seed's runs are one block, one task)",
     )
     compare.add_argument(
         "--executor",

@@ -1,8 +1,10 @@
 """Where the units of work of a comparison run: in this process ("local") or
 as Ray tasks ("ray"), on a local Ray instance or a cluster.
 
-A unit is one seed's runs: all its schemes fused into one model, or one
-scheme (`--sequential`). Units are independent, so each is one Ray task. A
+A unit is one seed's runs: all its schemes fused into one model, one scheme
+(`--sequential`), or with the stacked engine the seed's pending runs as one
+block through one compiled step (`stacked.py`). Units are independent, so
+each is one Ray task. A
 task trains in a temporary folder on its node and returns its records with
 the bytes of its trained models; the driver writes them into the run store as
 each task finishes, so a worker needs no access to the store's disk, a task
@@ -42,12 +44,22 @@ def train_unit(
     save_dir=None,
     strategy=None,
     interrupted=None,
+    engine="keras",
 ):
     """The records of one unit: `schemes` (Scheme objects) with `seed`;
-    `interrupted()` is called after every evaluation (see `run_local`)."""
+    `interrupted()` is called after every evaluation (see `run_local`).
+    With `engine="stacked"` the runs share one compiled step per
+    architecture (`stacked.train_stacked`) instead of a `fit` each."""
     from keras_rnninit.compare.own import OwnRuns, train_own
     from keras_rnninit.compare.training import train_fused, train_one
 
+    if engine == "stacked":
+        from keras_rnninit.compare.stacked import train_stacked
+
+        runs = [(scheme, seed) for scheme in schemes]
+        return train_stacked(
+            runs, config, progress, save_dir=save_dir, interrupted=interrupted
+        )
     if isinstance(config, OwnRuns):  # the user's model: one run at a time
         own = dict(progress=progress, save_dir=save_dir, interrupted=interrupted)
         return [train_own(s, seed, config, **own) for s in schemes]
@@ -153,7 +165,7 @@ def run_stacked(units, config, keep, tally, progress=None, save_dir=None):
 REFUSAL = "`KERAS_BACKEND` of the Ray workers must be"  # a worker's one line
 
 
-def _remote_unit(schemes, seed, config, fused, backend):
+def _remote_unit(schemes, seed, config, fused, backend, engine="keras"):
     """A Ray task: train in a temporary folder; return (record, model bytes).
 
     A worker trains on the backend its own environment gives Keras (a local
@@ -172,7 +184,10 @@ def _remote_unit(schemes, seed, config, fused, backend):
         )
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        for record in train_unit(schemes, seed, config, fused, save_dir=folder):
+        trained = train_unit(
+            schemes, seed, config, fused, save_dir=folder, engine=engine
+        )
+        for record in trained:
             with open(record.model_path, "rb") as file:
                 results.append((record, file.read()))
     return results
@@ -311,8 +326,14 @@ def _deferred_interrupt(raise_now=False):
     interrupted()  # a Ctrl-C after the last check still interrupts
 
 
-def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True):
+def run_ray(
+    units, config, keep, tally, save_dir=None, address=None, fused=True, engine="keras"
+):
     """Train every unit as a Ray task; `keep(records)` as each one finishes.
+
+    With `engine="stacked"` each task trains its unit (one seed's pending
+    runs) as one block through the stacked engine, so a cluster's nodes each
+    compile once per block and train the block's runs in turn.
 
     In-flight tasks are cancelled if this is interrupted (Ctrl-C, checked
     between Ray calls: see `_deferred_interrupt`), and a Ray instance started
@@ -326,7 +347,7 @@ def run_ray(units, config, keep, tally, save_dir=None, address=None, fused=True)
             num_cpus=1, max_retries=MAX_RETRIES, scheduling_strategy="SPREAD"
         )(_remote_unit)
         pending = {
-            task.remote(schemes, seed, config, fused, backend): (schemes, seed)
+            task.remote(schemes, seed, config, fused, backend, engine): (schemes, seed)
             for schemes, seed in units
         }
         try:

@@ -225,10 +225,11 @@ def compare(
             and after the last step.
         trust_model: Load a `.keras` `model` outside Keras' safe mode.
         engine: "keras" (each run, or each fused seed, through its own
-            `fit`) or "stacked" (JAX only, local executor, built-in tasks:
-            the runs of one architecture share one compiled training step,
+            `fit`) or "stacked" (JAX only, built-in tasks: the runs of one
+            architecture share one compiled training step,
             `compare/stacked.py`; the same records to float32 rounding, no
-            model compiled twice).
+            model compiled twice). With `executor="ray"` each seed's runs
+            are one block, one Ray task.
         tensorboard_dir: A folder (str or os.PathLike) to write every run
             into as the TensorBoard run `<scheme>/seed<k>` once it finishes
             (`completed` runs too): its curves and diagnostics as scalars,
@@ -275,8 +276,11 @@ def compare(
     strategy = _get_strategy(distribute)
     done = {key: as_record(value) for key, value in (completed or {}).items()}
     # A stacked run's numbers do not depend on the runs beside it: resume
-    # trains only the pending ones.
-    units = plan(resolved, seeds, done, fused and engine == "keras")
+    # trains only the pending ones, a seed's pending runs as one block.
+    if engine == "stacked":
+        units = blocks(resolved, seeds, done)
+    else:
+        units = plan(resolved, seeds, done, fused)
     board = None
     if tensorboard_dir is not None:
         board = RunWriter(tensorboard_dir, names, seeds, getattr(config, "cell", None))
@@ -301,12 +305,19 @@ def compare(
 
     total = len(names) * len(seeds)
     tally = executors.Tally(total, len(done), stream)
-    if engine == "stacked":
-        executors.run_stacked(units, config, keep, tally, stream, save_dir)
-    elif executor == "ray":
+    if executor == "ray":
         executors.run_ray(
-            units, config, keep, tally, save_dir, address=ray_address, fused=fused
+            units,
+            config,
+            keep,
+            tally,
+            save_dir,
+            address=ray_address,
+            fused=fused,
+            engine=engine,
         )
+    elif engine == "stacked":
+        executors.run_stacked(units, config, keep, tally, stream, save_dir)
     else:
         executors.run_local(
             units, config, keep, tally, fused, stream, save_dir, strategy
@@ -344,6 +355,18 @@ def plan(resolved, seeds, done, fused=True):
     return units
 
 
+def blocks(resolved, seeds, done):
+    """The stacked engine's units [(schemes, seed)]: each seed's runs not in
+    `done`, as one block (one Ray task; locally every block of one
+    architecture shares one compiled step)."""
+    units = []
+    for seed in seeds:
+        pending = [s for s in resolved if (s.name, seed) not in done]
+        if pending:
+            units.append((pending, seed))
+    return units
+
+
 ENGINES = ("keras", "stacked")
 
 
@@ -358,7 +381,6 @@ def check_engine(engine, executor="local", distribute=None, config=None):
     backend = keras.backend.backend()
     for ok, what, value in (
         (backend == "jax", "the jax backend", f"backend={backend!r}"),
-        (executor == "local", "the local executor", f"executor={executor!r}"),
         (distribute is None, "no `distribute`", f"distribute={distribute!r}"),
         (
             not isinstance(config, own.OwnRuns),

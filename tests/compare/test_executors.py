@@ -8,6 +8,7 @@ interrupted job, with another Ray instance running on the machine) once left
 a resumed job waiting past its timeout. The one-model-per-run local reference
 is computed once for the module."""
 
+import contextlib
 import json
 import os
 import re
@@ -37,9 +38,10 @@ LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 pytestmark = pytest.mark.xdist_group("ray")
 
 
-@pytest.fixture
-def cluster():
-    """Two nodes, one CPU each; shut down at the end, whatever happens."""
+@contextlib.contextmanager
+def two_nodes():
+    """Two nodes, one CPU each; shut down at the end, whatever happens. The
+    nodes' workers get this process's environment (`KERAS_BACKEND`)."""
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
         cluster.worker = cluster.add_node(num_cpus=1)
@@ -48,6 +50,20 @@ def cluster():
         yield cluster
     finally:
         cluster.shutdown()
+
+
+@pytest.fixture
+def cluster():
+    with two_nodes() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def jax_cluster(monkeypatch):
+    """`cluster` with Keras on JAX in its workers and in the CLI runs."""
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    with two_nodes() as cluster:
+        yield cluster
 
 
 def driver_logs(cluster):
@@ -166,6 +182,46 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     )
     assert "Attempting to resubmit task" in driver
     assert_same_runs(out, local)
+
+
+@pytest.mark.slow
+def test_stacked_blocks_on_the_cluster_lose_nothing_with_a_node(jax_cluster, tmp_path):
+    """`--engine stacked --executor ray`: each seed's runs are one block,
+    one task through one compiled step; a node removed while both blocks
+    train, and every record and model is the local stacked engine's."""
+    cluster, stacked = jax_cluster, ("--engine", "stacked", "--backend", "jax")
+    local = reference(tmp_path / "local", 3000, *stacked)
+    out = tmp_path / "ray"
+    runs = tmp_path / "ray.partial" / "runs"
+    process = start(
+        out, 3000, *stacked, "--executor", "ray", "--ray-address", cluster.address
+    )
+    try:
+        wait_for(
+            lambda: "4 in flight" in "".join(process.err),
+            process,
+            "the two blocks to be submitted",
+        )
+        time.sleep(2.0)  # each block on its node (SPREAD, one CPU each)
+        assert not any(runs.iterdir()), "a block finished before the node was removed"
+        cluster.remove_node(cluster.worker)
+        err = finish(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err[-3000:]
+    assert "runs 4/4 done, 0 in flight" in err
+    driver = "".join(
+        open(path, errors="replace").read() for path in driver_logs(cluster).values()
+    )
+    # The removed node held a block, and it trained again on the head node.
+    assert "Attempting to resubmit task" in driver
+    assert_same_runs(out, local)
+    backends = {
+        json.loads(p.read_text())["versions"]["backend"]
+        for p in (out / "runs").iterdir()
+    }
+    assert backends == {"jax"}
 
 
 @pytest.mark.slow

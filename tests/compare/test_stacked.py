@@ -172,10 +172,6 @@ def test_compare_with_the_stacked_engine_gives_the_sequential_records(tmp_path):
             "`engine` must be one of keras, stacked. Received: engine='vmap'",
         ),
         (
-            dict(engine="stacked", executor="ray"),
-            "`engine='stacked'` needs the local executor. Received: executor='ray'",
-        ),
-        (
             dict(engine="stacked", distribute="mirrored"),
             "`engine='stacked'` needs no `distribute`. Received: distribute='mirrored'",
         ),
