@@ -218,7 +218,7 @@ def compare(args):
     resolved, seeds = check_runs(args.schemes, args.seeds, args.cell, config.length)
     names = [s.name for s in resolved]
     check_executor(args.executor, args.ray_address, args.distribute)
-    check_engine(args.engine, args.executor, args.distribute, config)
+    check_engine(args.engine, args.distribute, config)
     if args.reference is not None and args.reference not in names:
         raise ValueError(
             "`--reference` must be one of the compared schemes "

@@ -56,6 +56,12 @@ def train_unit(
     if engine == "stacked":
         from keras_rnninit.compare.stacked import train_stacked
 
+        if isinstance(config, OwnRuns):
+            raise ValueError(
+                "`engine='stacked'` needs a built-in task (not your own model). "
+                "Received: model=<your model>"
+            )
+
         runs = [(scheme, seed) for scheme in schemes]
         return train_stacked(
             runs, config, progress, save_dir=save_dir, interrupted=interrupted
@@ -177,10 +183,15 @@ def _remote_unit(schemes, seed, config, fused, backend, engine="keras"):
 
     here = keras.backend.backend()
     if here != backend:
+        # The stacked engine runs on JAX only: no other backend to suggest.
+        other = (
+            ""
+            if engine == "stacked"
+            else f", or train on {here}: --backend {here} on the command line"
+        )
         raise ValueError(
             f"{REFUSAL} {backend}, the backend of this comparison (start the "
-            f"cluster's nodes with KERAS_BACKEND={backend}, or train on {here}: "
-            f"--backend {here} on the command line). Received: {here}"
+            f"cluster's nodes with KERAS_BACKEND={backend}{other}). Received: {here}"
         )
     results = []
     with tempfile.TemporaryDirectory() as folder:
@@ -332,8 +343,11 @@ def run_ray(
     """Train every unit as a Ray task; `keep(records)` as each one finishes.
 
     With `engine="stacked"` each task trains its unit (one seed's pending
-    runs) as one block through the stacked engine, so a cluster's nodes each
-    compile once per block and train the block's runs in turn.
+    runs) as one block through the stacked engine: one compiled step per
+    architecture in the block, the block's runs in turn. A task's records
+    come back when the whole block is done, so Ctrl-C or a lost node drops
+    (and a retry trains again) the runs of unfinished blocks, as it does a
+    fused seed's.
 
     In-flight tasks are cancelled if this is interrupted (Ctrl-C, checked
     between Ray calls: see `_deferred_interrupt`), and a Ray instance started

@@ -67,12 +67,7 @@ def compare_to_folder(
         A `FolderComparison`.
     """
     # Refused before the folder exists (nothing half-written).
-    check_engine(
-        options.get("engine", "keras"),
-        options.get("executor", "local"),
-        options.get("distribute"),
-        config,
-    )
+    check_engine(options.get("engine", "keras"), options.get("distribute"), config)
     with RunStore(out, config, resume=resume, force=force) as store:
         if on_open is not None:
             on_open(store)

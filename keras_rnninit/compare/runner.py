@@ -202,7 +202,9 @@ def compare(
             the local devices) or a `tf.distribute.Strategy`.
         fused: Train the schemes of a seed as branches of one model.
         executor: "local" (this process) or "ray" (each seed's runs, or
-            each run with `fused=False`, as a Ray task; see `executors.py`).
+            each run with `fused=False`, as a Ray task; with
+            `engine="stacked"` each seed's pending runs as one block; see
+            `executors.py`).
         ray_address: "HOST:PORT" of a running Ray cluster; None starts a
             local Ray instance (executor "ray" only).
         model: Your own model instead of a built-in task's: a compiled
@@ -270,7 +272,7 @@ def compare(
         )
         resolved, seeds = check_runs(schemes, seeds, config.cell, config.length)
         check_executor(executor, ray_address, distribute)
-    check_engine(engine, executor, distribute, config)
+    check_engine(engine, distribute, config)
     names = [s.name for s in resolved]
     stream = sys.stderr if progress is True else (progress or None)
     strategy = _get_strategy(distribute)
@@ -370,8 +372,9 @@ def blocks(resolved, seeds, done):
 ENGINES = ("keras", "stacked")
 
 
-def check_engine(engine, executor="local", distribute=None, config=None):
-    """Refuses an unknown engine, and a stacked one where it cannot run."""
+def check_engine(engine, distribute=None, config=None):
+    """Refuses an unknown engine, and a stacked one where it cannot run
+    (either executor runs it; a Ray worker checks its own backend)."""
     if engine not in ENGINES:
         raise ValueError(
             f"`engine` must be one of {', '.join(ENGINES)}. Received: engine={engine!r}"

@@ -264,6 +264,8 @@ def test_verbose_brings_the_backend_logs_back():
         (["--distribute", "mirrored"], "--distribute needs TensorFlow"),
         (["--model", "m.keras", "--data", "d.npz"], "your own model"),
         (["--executor", "ray", "--ray-address", "h:1"], "a Ray cluster's workers"),
+        # The stacked engine is JAX's, on a cluster too: nothing needs TF.
+        (["--executor", "ray", "--ray-address", "h:1", "--engine", "stacked"], None),
     ],
 )
 def test_what_makes_a_comparison_need_tensorflow(extra, need):

@@ -14,6 +14,7 @@ import pytest
 
 from keras_rnninit import schemes
 from keras_rnninit.compare import CompareConfig, compare, training
+from keras_rnninit.compare.own import OwnRuns
 from keras_rnninit.compare.runner import check_engine
 from tests.helpers import TINY
 
@@ -26,6 +27,10 @@ jax_only = pytest.mark.skipif(
 SCHEMES = ["uniform_diag", "irnn", "xavier_rnn"]
 SEEDS = [0, 1]
 CONFIG = dict(TINY, steps=300, clipnorm=1.0)
+# A comparison on the user's model, as far as the refusals look at it.
+OWN = OwnRuns(
+    model=None, data=(np.zeros((64, 3, 1)),), validation_data=None, monitor="loss"
+)
 
 
 def runs(names, seeds):
@@ -175,6 +180,11 @@ def test_compare_with_the_stacked_engine_gives_the_sequential_records(tmp_path):
             dict(engine="stacked", distribute="mirrored"),
             "`engine='stacked'` needs no `distribute`. Received: distribute='mirrored'",
         ),
+        (
+            dict(engine="stacked", config=OWN),
+            "`engine='stacked'` needs a built-in task (not your own model). "
+            "Received: model=<your model>",
+        ),
     ],
 )
 def test_an_engine_that_cannot_run_is_one_line(arguments, message):
@@ -186,6 +196,29 @@ def test_an_engine_that_cannot_run_is_one_line(arguments, message):
     with pytest.raises(ValueError) as raised:
         check_engine(**arguments)
     assert str(raised.value) == message
+
+
+def test_a_ray_task_refuses_the_stacked_engine_on_your_own_model():
+    # What a Ray task runs (executors.train_unit), refusing before it trains.
+    from keras_rnninit.compare.executors import train_unit
+
+    with pytest.raises(ValueError) as raised:
+        train_unit([schemes.get("irnn")], 0, OWN, fused=False, engine="stacked")
+    assert str(raised.value) == (
+        "`engine='stacked'` needs a built-in task (not your own model). "
+        "Received: model=<your model>"
+    )
+
+
+def test_a_stacked_block_is_a_seeds_pending_runs():
+    from keras_rnninit.compare.runner import blocks
+
+    irnn, xavier = schemes.get("irnn"), schemes.get("xavier_rnn")
+    done = {("irnn", 0): object(), ("irnn", 1): object(), ("xavier_rnn", 1): object()}
+    assert blocks([irnn, xavier], [0, 1, 2], done) == [
+        ([xavier], 0),
+        ([irnn, xavier], 2),
+    ]
 
 
 def test_a_refused_engine_leaves_no_folder(tmp_path):
