@@ -152,21 +152,23 @@ def assert_same_runs(ours, theirs):
     )
 
 
-@pytest.mark.slow
-def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
-    # Fused runs (one task per seed), long enough to outlive the node.
-    local = reference(tmp_path / "local", 600)
+def remove_a_node_mid_run(cluster, tmp_path, steps, *extra):
+    """Two units (seeds) on the cluster, spread over its two nodes as soon as
+    submitted; the worker node removed before either finishes. Checks that
+    every run finished, once, with the records and models of the same
+    command on the local executor; returns the folder of the Ray run."""
+    local = reference(tmp_path / "local", steps, *extra)
     out = tmp_path / "ray"
     runs = tmp_path / "ray.partial" / "runs"
-    process = start(out, 600, "--executor", "ray", "--ray-address", cluster.address)
+    ray_args = ("--executor", "ray", "--ray-address", cluster.address)
+    process = start(out, steps, *extra, *ray_args)
     try:
-        # Two units (seeds), spread over the two nodes as soon as submitted.
         wait_for(
             lambda: "4 in flight" in "".join(process.err),
             process,
             "the tasks to be submitted",
         )
-        time.sleep(2.0)  # both tasks are on their nodes, importing TF at least
+        time.sleep(2.0)  # both tasks are on their nodes, importing Keras at least
         assert not any(runs.iterdir()), "a run finished before the node was removed"
         cluster.remove_node(cluster.worker)
         err = finish(process)
@@ -176,51 +178,30 @@ def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
     assert process.returncode == 0, err[-3000:]
     assert "runs 4/4 done, 0 in flight" in err
     assert not re.search(r"\b(INFO|WARNING)\b", err), err[-3000:]
-    # The driver's own Ray log: the lost task was run again.
+    # The driver's own Ray log: the task lost with its node was run again.
     driver = "".join(
         open(path, errors="replace").read() for path in driver_logs(cluster).values()
     )
     assert "Attempting to resubmit task" in driver
     assert_same_runs(out, local)
+    return out
+
+
+@pytest.mark.slow
+def test_node_removed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path):
+    # Fused runs (one task per seed), long enough to outlive the node.
+    remove_a_node_mid_run(cluster, tmp_path, 600)
 
 
 @pytest.mark.slow
 def test_stacked_blocks_on_the_cluster_lose_nothing_with_a_node(jax_cluster, tmp_path):
-    """`--engine stacked --executor ray`: each seed's runs are one block,
-    one task through one compiled step; a node removed while both blocks
-    train, and every record and model is the local stacked engine's."""
-    cluster, stacked = jax_cluster, ("--engine", "stacked", "--backend", "jax")
-    local = reference(tmp_path / "local", 3000, *stacked)
-    out = tmp_path / "ray"
-    runs = tmp_path / "ray.partial" / "runs"
-    process = start(
-        out, 3000, *stacked, "--executor", "ray", "--ray-address", cluster.address
-    )
-    try:
-        wait_for(
-            lambda: "4 in flight" in "".join(process.err),
-            process,
-            "the two blocks to be submitted",
-        )
-        time.sleep(2.0)  # each block on its node (SPREAD, one CPU each)
-        assert not any(runs.iterdir()), "a block finished before the node was removed"
-        cluster.remove_node(cluster.worker)
-        err = finish(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, err[-3000:]
-    assert "runs 4/4 done, 0 in flight" in err
-    driver = "".join(
-        open(path, errors="replace").read() for path in driver_logs(cluster).values()
-    )
-    # The removed node held a block, and it trained again on the head node.
-    assert "Attempting to resubmit task" in driver
-    assert_same_runs(out, local)
-    backends = {
-        json.loads(p.read_text())["versions"]["backend"]
-        for p in (out / "runs").iterdir()
-    }
+    """`--engine stacked --executor ray`: each seed's runs are one block, one
+    task through one compiled step; the records and models of the local
+    stacked engine, on JAX, with a node removed while both blocks train."""
+    stacked = ("--engine", "stacked", "--backend", "jax")
+    out = remove_a_node_mid_run(jax_cluster, tmp_path, 3000, *stacked)
+    runs = (out / "runs").glob("*.json")
+    backends = {json.loads(p.read_text())["versions"]["backend"] for p in runs}
     assert backends == {"jax"}
 
 
