@@ -21,7 +21,10 @@ round by round:
 - `keras`: `keras-rnninit compare` on JAX with the default engine (each
   seed's schemes fused into one model, one `fit` per seed);
 - `stacked`: the same command with `--engine stacked` (one compiled training
-  step per architecture shared by all runs, compare/stacked.py).
+  step per architecture shared by all runs, compare/stacked.py);
+- `stacked_ray`: the same with `--executor ray` too: a local Ray instance
+  (one CPU per core, on 127.0.0.1, its start inside the clock) trains each
+  seed's runs as one stacked block, one task per core at a time.
 
 Each variant's rate is model-steps per second: runs x steps / seconds (the
 peer: steps / seconds). Ratios are to the peer (> 1: faster than the peer),
@@ -46,7 +49,13 @@ sys.path.insert(0, HERE)
 
 from peer_step_time import matmul_seconds  # noqa: E402  (the same floor)
 
-VARIANTS = ("peer", "keras", "stacked")
+VARIANTS = ("peer", "keras", "stacked", "stacked_ray")
+# What each `compare` variant adds to the shared command line.
+FLAGS = {
+    "keras": [],
+    "stacked": ["--engine", "stacked"],
+    "stacked_ray": ["--engine", "stacked", "--executor", "ray"],
+}
 SCHEMES = (
     "critical_tanh,irnn,irnn_xavier,keras_default,np_rnn,orthogonal,"
     "spectral_095,uniform_diag,xavier_rnn"
@@ -117,7 +126,7 @@ def command(variant, args, out):
         "--out",
         out,
     ]
-    return argv + (["--engine", "stacked"] if variant == "stacked" else [])
+    return argv + FLAGS[variant]
 
 
 def timed(argv):
@@ -138,7 +147,12 @@ def main(argv=None):
     parser.add_argument("--schemes", default=SCHEMES)
     parser.add_argument("--seeds", type=_ints, default=list(range(10)))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--variants",
+        help=f"comma-separated, among {', '.join(VARIANTS)} (default: all; "
+        "with --quick all but stacked_ray, whose Ray start the cluster tests "
+        "cover)",
+    )
     parser.add_argument(
         "--out", default=os.path.join(HERE, "results", "sweep_throughput.json")
     )
@@ -151,7 +165,15 @@ def main(argv=None):
     if args.quick:
         args.length, args.steps, args.rounds = 8, 200, 1
         args.schemes, args.seeds = "irnn,xavier_rnn", [0]
+        args.variants = args.variants or "peer,keras,stacked"
+    args.variants = args.variants or ",".join(VARIANTS)
     variants = [v for v in args.variants.split(",") if v]
+    for variant in variants:
+        if variant not in VARIANTS:
+            parser.error(
+                f"`--variants` must name some of {', '.join(VARIANTS)}. "
+                f"Received: {variant!r}"
+            )
     runs = len(args.schemes.split(",")) * len(args.seeds)
     samples = {v: [] for v in variants}
     steady = []
