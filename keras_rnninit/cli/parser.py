@@ -591,7 +591,7 @@ def tensorflow_need(args):
         return "LSTM and GRU diagnostics need TensorFlow"
     if args.distribute is not None:
         return "--distribute needs TensorFlow"
-    if args.ray_address is not None and getattr(args, "engine", "keras") == "keras":
+    if args.ray_address is not None and args.engine == "keras":
         # The stacked engine is JAX's: the cluster's nodes must run JAX too
         # (a worker on another backend refuses in one line).
         return "a Ray cluster's workers start on TensorFlow unless told otherwise"

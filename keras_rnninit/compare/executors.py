@@ -53,14 +53,8 @@ def train_unit(
     from keras_rnninit.compare.own import OwnRuns, train_own
     from keras_rnninit.compare.training import train_fused, train_one
 
-    if engine == "stacked":
+    if engine == "stacked":  # refuses your own model (`check_config`)
         from keras_rnninit.compare.stacked import train_stacked
-
-        if isinstance(config, OwnRuns):
-            raise ValueError(
-                "`engine='stacked'` needs a built-in task (not your own model). "
-                "Received: model=<your model>"
-            )
 
         runs = [(scheme, seed) for scheme in schemes]
         return train_stacked(

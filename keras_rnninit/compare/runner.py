@@ -8,7 +8,7 @@ import keras
 
 from keras_rnninit import schemes as scheme_registry
 from keras_rnninit import tasks as task_registry
-from keras_rnninit.compare import executors, own
+from keras_rnninit.compare import executors, own, stacked
 from keras_rnninit.compare.records import as_record
 from keras_rnninit.compare.tensorboard import RunWriter, check_tensorboard_dir
 from keras_rnninit.compare.training import train_one
@@ -348,9 +348,8 @@ def plan(resolved, seeds, done, fused=True):
     kept); otherwise each pending run is its own unit.
     """
     units = []
-    for seed in seeds:
-        pending = [s for s in resolved if (s.name, seed) not in done]
-        if fused and pending and len(resolved) > 1:
+    for pending, seed in blocks(resolved, seeds, done):
+        if fused and len(resolved) > 1:
             units.append((list(resolved), seed))
         else:
             units += [([s], seed) for s in pending]
@@ -385,14 +384,10 @@ def check_engine(engine, distribute=None, config=None):
     for ok, what, value in (
         (backend == "jax", "the jax backend", f"backend={backend!r}"),
         (distribute is None, "no `distribute`", f"distribute={distribute!r}"),
-        (
-            not isinstance(config, own.OwnRuns),
-            "a built-in task (not your own model)",
-            "model=<your model>",
-        ),
     ):
         if not ok:
             raise ValueError(f"`engine='stacked'` needs {what}. Received: {value}")
+    stacked.check_config(config)
 
 
 def check_executor(executor, ray_address=None, distribute=None):

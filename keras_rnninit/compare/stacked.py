@@ -33,10 +33,11 @@ import keras
 import numpy as np
 
 from keras_rnninit.compare import training
+from keras_rnninit.compare.own import OwnRuns
 from keras_rnninit.diagnostics import first_nonfinite
 from keras_rnninit.utils.validation import check_positive_int
 
-__all__ = ["train_stacked"]
+__all__ = ["check_config", "train_stacked"]
 
 # Runs per compiled block. One: on XLA:CPU a vmapped block costs more per
 # run than the plain program (benchmarks/NOTES.md, section 11).
@@ -217,6 +218,16 @@ def _epoch_logs(names, running):
     return {name: float(running[i]) for i, name in enumerate(names)}
 
 
+def check_config(config):
+    """Refuses a comparison on the user's own model (`own.OwnRuns`): the
+    stacked engine builds its models from a built-in task."""
+    if isinstance(config, OwnRuns):
+        raise ValueError(
+            "`engine='stacked'` needs a built-in task (not your own model). "
+            "Received: model=<your model>"
+        )
+
+
 def train_stacked(
     runs,
     config,
@@ -236,6 +247,7 @@ def train_stacked(
     `interrupted()` is called after every evaluation, `on_block(records)`
     with each block's records as it finishes.
     """
+    check_config(config)
     if keras.backend.backend() != "jax":
         raise ValueError(
             "`train_stacked` must run on the jax backend. "
