@@ -35,6 +35,11 @@ def files(tmp_path_factory):
         '{"cells": [{"task": "adding", "length": 50, "steps": 100, '
         '"clipnorm": 1.0, "seeds": [0], "rows": []}]}'
     )
+    (root / "short.json").write_text(
+        '{"cells": [{"task": "adding", "length": 50, "steps": 100, '
+        '"clipnorm": 1.0, "seeds": [0], "rows": [{"scheme": "xavier_rnn", '
+        '"solved": 1, "runs": 1, "interval": [0.21, 1.0], "median_steps": 50}]}]}'
+    )
     return root
 
 
@@ -180,9 +185,9 @@ ROWS = [
     ),
     (
         "recommend beyond the longest measured length",
-        ["recommend", "--length", "1000"],
+        ["recommend", "--length", "1000", "--evidence", "{root}/short.json"],
         2,
-        "`length` must be between 1 and 400, the longest measured adding length. "
+        "`length` must be between 1 and 50, the longest measured adding length. "
         "Received: length=1000",
     ),
     (
