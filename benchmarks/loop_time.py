@@ -12,12 +12,16 @@ tanh, float32), per variant:
 - `tensorflow-unroll<k>`: the same loops doing k steps per while-loop
   iteration (a route to fewer loop iterations; here in the benchmark only);
 - `jax`: the production JAX kernel (`keras_rnninit.layers.recurrence.jax`: lax.scan
-  with a custom VJP), forward and VJP in one `jax.jit`.
-Every variant's states and gradients are checked against the TensorFlow
-kernel before it is timed. Each backend runs in its own process, the
-processes alternate over rounds; figures are ms per forward + backward, the
-minimum and median over rounds. Writes benchmarks/results/loop_time.json and
-prints a Markdown table.
+  with a custom VJP), forward and VJP in one `jax.jit`;
+- `jax-unroll<k>`: the same kernel with `lax.scan(..., unroll=k)` in both
+  scans (k steps per XLA while-loop iteration).
+The floor is the one of `peer_step_time.py`, timed in the same run: 3T
+products of 64x64 by 64x64 (numpy), what a step's arithmetic costs at one
+small product's speed. Every variant's states and gradients are checked
+against the TensorFlow kernel before it is timed. Each backend runs in its
+own process, the processes alternate over rounds; figures are ms per
+forward + backward, the minimum and median over rounds. Writes
+benchmarks/results/loop_time.json (or --out) and prints a Markdown table.
 """
 
 import argparse
@@ -31,6 +35,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+from peer_step_time import matmul_seconds  # noqa: E402  (the same floor)
+
 BATCH, UNITS = 64, 64
 UNROLLS = (2, 5, 10)
 
@@ -132,14 +138,19 @@ def _jax_variants():
 
     from keras_rnninit.layers.recurrence import jax as recurrence_jax
 
-    kernel = recurrence_jax._kernel("tanh", False, False)
+    def variant(unroll):
+        kernel = recurrence_jax._kernel("tanh", False, False, unroll)
 
-    @jax.jit
-    def run(p, h0, w, u):
-        states, vjp = jax.vjp(kernel, p, h0, w)
-        return states, vjp(u)
+        @jax.jit
+        def run(p, h0, w, u):
+            states, vjp = jax.vjp(kernel, p, h0, w)
+            return states, vjp(u)
 
-    return {"jax": run}
+        return run
+
+    variants = {"jax": variant(1)}
+    variants.update((f"jax-unroll{k}", variant(k)) for k in UNROLLS)
+    return variants
 
 
 def worker(backend, lengths, reps, scratch):
@@ -214,7 +225,7 @@ def main(argv=None):
         return worker(args.worker, lengths, args.reps, args.scratch)
     os.environ["KERAS_BACKEND"] = "tensorflow"  # the reference is the TF kernel
 
-    samples = {}
+    samples, matmul = {}, [matmul_seconds()]
     with tempfile.TemporaryDirectory(prefix="loop_time-") as scratch:
         reference(lengths, scratch)
         for r in range(args.rounds):
@@ -229,9 +240,12 @@ def main(argv=None):
                     sys.exit(f"the {backend} worker failed:\n{done.stderr[-2000:]}")
                 for key, ms in json.loads(done.stdout.splitlines()[-1]).items():
                     samples.setdefault(key, []).append(ms)
+            matmul.append(matmul_seconds())
+    matmul_us = 1e6 * min(matmul)
     rows = []
     for length in lengths:
         jax_min = min(samples[f"{length} jax"])
+        floor_ms = 3 * length * matmul_us / 1e3
         for key, values in samples.items():
             if int(key.split()[0]) == length:
                 rows.append(
@@ -241,6 +255,8 @@ def main(argv=None):
                         "ms_min": min(values),
                         "ms_median": statistics.median(values),
                         "vs_jax_min": jax_min / min(values),
+                        "floor_ms": floor_ms,
+                        "vs_floor_min": min(values) / floor_ms,
                         "samples_ms": values,
                     }
                 )
@@ -250,6 +266,7 @@ def main(argv=None):
         "units": UNITS,
         "rounds": args.rounds,
         "reps": args.reps,
+        "matmul_64_us": matmul_us,
         "rows": rows,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -257,12 +274,14 @@ def main(argv=None):
     with open(partial, "w") as f:
         json.dump(result, f, indent=1)
     os.replace(partial, args.out)
-    print("| T | variant | ms min | ms median | JAX kernel / variant |")
-    print("|---|---|---|---|---|")
+    print(f"64x64 matmul: {matmul_us:.1f} us")
+    print("| T | variant | ms min | ms median | JAX kernel / variant | / floor |")
+    print("|---|---|---|---|---|---|")
     for row in rows:
         print(
             f"| {row['length']} | `{row['variant']}` | {row['ms_min']:.2f} | "
-            f"{row['ms_median']:.2f} | {row['vs_jax_min']:.2f} |"
+            f"{row['ms_median']:.2f} | {row['vs_jax_min']:.2f} | "
+            f"{row['vs_floor_min']:.2f} |"
         )
     return 0
 

@@ -329,12 +329,15 @@ def test_loop_time_quick(tmp_path):
     # steps ran, and every variant matched the TensorFlow kernel (the worker
     # exits non-zero otherwise).
     assert set(rows) == {"tensorflow", "jax"} | {
-        f"tensorflow-unroll{k}" for k in (2, 5, 10)
+        f"{backend}-unroll{k}" for backend in ("tensorflow", "jax") for k in (2, 5, 10)
     }
+    floor_ms = 3 * 12 * result["matmul_64_us"] / 1e3
     for row in rows.values():
         assert row["length"] == 12 and row["ms_min"] == min(row["samples_ms"])
         assert_timed(np.asarray(row["samples_ms"]) * result["reps"] / 1e3, wall)
         assert math.isclose(row["vs_jax_min"], rows["jax"]["ms_min"] / row["ms_min"])
+        assert math.isclose(row["floor_ms"], floor_ms)
+        assert math.isclose(row["vs_floor_min"], row["ms_min"] / floor_ms)
         assert f"| 12 | `{row['variant']}` |" in stdout
 
 

@@ -33,8 +33,12 @@ def recurrence(projected, initial, kernel, name, mask=None, recurrent_mask=None)
 
 
 @functools.cache
-def _kernel(name, masked, dropped):
-    """The custom-vjp function for one activation and set of constants."""
+def _kernel(name, masked, dropped, unroll=1):
+    """The custom-vjp function for one activation and set of constants.
+
+    `unroll` is `lax.scan`'s steps per loop iteration in both scans; the
+    layer runs 1 (`benchmarks/loop_time.py` measures the others: no gain).
+    """
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -62,7 +66,7 @@ def _kernel(name, masked, dropped):
                 new = jnp.where(m_t > 0, new, s)
             return new, new
 
-        return lax.scan(step, initial, (projected, mask))[1]
+        return lax.scan(step, initial, (projected, mask), unroll=unroll)[1]
 
     @jax.custom_vjp
     def run(projected, initial, kernel, *constants):
@@ -92,7 +96,11 @@ def _kernel(name, masked, dropped):
             return back, dz
 
         d_initial, dzs = lax.scan(
-            step, jnp.zeros_like(initial), (upstream, slopes, mask), reverse=True
+            step,
+            jnp.zeros_like(initial),
+            (upstream, slopes, mask),
+            reverse=True,
+            unroll=unroll,
         )
         previous = jnp.concatenate([initial[None], states[:-1]], axis=0)
         if r is not None:
