@@ -78,7 +78,13 @@ def loaded(tmp_path_factory):
     )
 
 
+# The tests that read `loaded` share one pytest-xdist worker, so the module
+# fixture is built once, not once per worker.
+READS_LOADED = pytest.mark.xdist_group("test_saving-loaded")
+
+
 @pytest.mark.slow
+@READS_LOADED
 def test_simple_rnn_with_xavier_rnn(loaded):
     assert loaded["simple"]["rnn.kernel_initializer"] == [
         "keras_rnninit>XavierRNN",
@@ -87,6 +93,7 @@ def test_simple_rnn_with_xavier_rnn(loaded):
 
 
 @pytest.mark.slow
+@READS_LOADED
 def test_rnn_with_xavier_rnn_cell_and_identity_gain(loaded):
     configs = loaded["cell"]
     # ScaledIdentity keeps its gain through save/load (Keras' Identity does not).
@@ -98,6 +105,7 @@ def test_rnn_with_xavier_rnn_cell_and_identity_gain(loaded):
 
 
 @pytest.mark.slow
+@READS_LOADED
 def test_scheme_model_with_spectral_radius(loaded):
     name, config = loaded["spectral"]["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>SpectralRadius" and config["radius"] == 0.8

@@ -90,8 +90,14 @@ def both(tmp_path_factory):
     return mine, theirs
 
 
+# The tests that read `both` share one pytest-xdist worker, so the module
+# fixture is built once, not once per worker.
+READS_BOTH = pytest.mark.xdist_group("test_stacked-both")
+
+
 @jax_only
 @pytest.mark.slow
+@READS_BOTH
 def test_each_stacked_run_is_its_fit_run(both):
     mine, theirs = both
     assert len(mine) == len(SCHEMES) * len(SEEDS)
@@ -101,6 +107,7 @@ def test_each_stacked_run_is_its_fit_run(both):
 
 @jax_only
 @pytest.mark.slow
+@READS_BOTH
 def test_the_saved_models_hold_the_fit_weights(both):
     # The .keras files load, and hold the weights and optimizer state that
     # fit would have saved (the optimizer's step count included).

@@ -322,13 +322,20 @@ def loaded(tmp_path_factory):
     )
 
 
+# The tests that read `loaded` share one pytest-xdist worker, so the module
+# fixture is built once, not once per worker.
+READS_LOADED = pytest.mark.xdist_group("test_bundles-loaded")
+
+
 @pytest.mark.slow
+@READS_LOADED
 def test_np_rnn_model_keras_round_trip(loaded):
     name, config = loaded["np_rnn"]["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>NpRNN" and set(config) == {"seed"}
 
 
 @pytest.mark.slow
+@READS_LOADED
 def test_uniform_diag_model_keras_round_trip(loaded):
     name, config = loaded["diag"]["rnn.recurrent_initializer"]
     assert name == "keras_rnninit>UniformDiagonal"
@@ -559,6 +566,7 @@ def test_simple_cell_is_unchanged_by_per_gate_factories():
 
 
 @pytest.mark.slow
+@READS_LOADED
 def test_fit_save_load_in_fresh_process(loaded):
     """Gated cells, by scheme and by hand, reload with the same weights and
     predictions (checked in the fresh process) and their initializers."""
