@@ -157,9 +157,9 @@ def _append(path, row):
 
 
 def run_job(args):
-    """One (dataset, cell, learning rate): the seeds not yet recorded."""
-    from keras_rnninit.compare import compare
-
+    """One (dataset, cell, learning rate): the seeds not yet recorded. A job
+    with none left imports no Keras (a resumed sweep passes through it in a
+    fraction of a second)."""
     dataset, cell, lr = args.job[0], args.job[1], float(args.job[2])
     names = args.schemes or CELLS[cell]
     path = os.path.join(args.out, "records.jsonl")
@@ -175,6 +175,8 @@ def run_job(args):
     todo = [s for s in args.seeds if any((n, s) not in completed for n in names)]
     if not todo:
         return 0
+    from keras_rnninit.compare import compare
+
     start = time.perf_counter()
     extra = {"units": 8} if args.quick else {}
     compare(
