@@ -2,6 +2,8 @@
 tests mirror the package and share code only through helpers.py and
 conftest.py, and the package's rooms import only lower floors (docs/design.md)."""
 
+import ast
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,8 +105,40 @@ FLOORS = {
 }
 
 
+def _imported_modules(path, tree):
+    """(line, dotted module) for every import in `path`'s source: import
+    statements anywhere (inside functions too), relative ones resolved, the
+    root's lazy names (`from keras_rnninit import FastSimpleRNN`) mapped to
+    the module that defines them, and `importlib.import_module` / `__import__`
+    calls with a literal name."""
+    import keras_rnninit  # lazy: imports no Keras
+
+    package = path[: -len(".py")].split("/")[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                above = package[: len(package) - node.level + 1]
+                base = ".".join(filter(None, [*above, base]))
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if base == "keras_rnninit":
+                    full = keras_rnninit._ATTRIBUTES.get(alias.name, full)
+                yield node.lineno, full
+        elif isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None))
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.lineno, node.args[0].value
+
+
 def test_rooms_import_only_lower_floors():
-    import ast
     import os
 
     upward = []
@@ -114,22 +148,13 @@ def test_rooms_import_only_lower_floors():
             continue
         room = parts[1]
         tree = ast.parse(open(path, encoding="utf-8").read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                targets = [node.module]
-                if node.module == "keras_rnninit":
-                    targets = [f"keras_rnninit.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            else:
+        for line, target in _imported_modules(path, tree):
+            bits = target.split(".")
+            if bits[0] != "keras_rnninit" or len(bits) < 2:
                 continue
-            for target in targets:
-                bits = target.split(".")
-                if bits[0] != "keras_rnninit" or len(bits) < 2:
-                    continue
-                other = bits[1]
-                if other in FLOORS and other != room and FLOORS[other] >= FLOORS[room]:
-                    upward.append(f"{path}:{node.lineno} {room} -> {other}")
+            other = bits[1]
+            if other in FLOORS and other != room and FLOORS[other] >= FLOORS[room]:
+                upward.append(f"{path}:{line} {room} -> {other}")
     package = os.path.join(os.path.dirname(os.path.dirname(__file__)), "keras_rnninit")
     assert FLOORS.keys() == {
         d for d in os.listdir(package) if os.path.isfile(f"{package}/{d}/__init__.py")
